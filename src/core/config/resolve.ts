@@ -1,0 +1,224 @@
+import { FlashUserError } from '../errors.js';
+import { closest, didYouMean } from '../suggest.js';
+import { coerceValue, showValue } from './coerce.js';
+import { cloneValue, defaultRecipe } from './defaults.js';
+import {
+  SECTIONS,
+  keySpec,
+  schemaKeys,
+  type DeepPartial,
+  type KeySpec,
+  type Recipe,
+  type RegistryName,
+  type Section,
+} from './schema.js';
+
+/** Anything with names: a `Registry`, or a fake in tests. */
+export interface NameSource {
+  readonly kind?: string;
+  names(): string[];
+}
+
+/** The registries whose names recipe values are checked against (any may be left out). */
+export type RecipeRegistries = Partial<Record<RegistryName, NameSource>>;
+
+/** A task's data builder as the recipe sees it: its name and the `data.*` keys it uses. */
+export interface BuilderInfo {
+  name: string;
+  options: readonly string[];
+}
+
+export interface ResolveOptions {
+  task: string;
+  /** The task's own defaults (over the schema's). */
+  taskDefaults?: DeepPartial<Recipe>;
+  /** A parsed recipe file (YAML/JSON object). */
+  file?: unknown;
+  /** Where `file` came from, as messages should name it. */
+  filePath?: string;
+  /** Values from flags, nested by section (`{ trainer: { max_epochs: '10' } }`); strings are coerced. */
+  overrides?: Record<string, unknown>;
+  /** How each overridden key was spelled (`'trainer.max_epochs' → '--max_epochs'`); default `--section.key`. */
+  overrideNames?: Record<string, string>;
+  registries?: RecipeRegistries;
+  /** The task's data builders; `data.builder` must be one of them. */
+  builders?: readonly BuilderInfo[];
+}
+
+/** The user error thrown by `resolveRecipe`, with each problem on its own. */
+export class RecipeError extends FlashUserError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(formatProblems(problems));
+    this.name = 'RecipeError';
+    this.problems = problems;
+  }
+}
+
+/** One problem: the line itself; several: a count line, then one indented line each. */
+export function formatProblems(problems: readonly string[]): string {
+  if (problems.length === 1) return problems[0];
+  return `${problems.length} problems with the settings:\n${problems.map((p) => `  ${p}`).join('\n')}`;
+}
+
+/** Where a value came from, and how to prefix messages about it. */
+interface Origin {
+  /** 'default', 'task', 'file' or 'flag' */
+  kind: 'default' | 'task' | 'file' | 'flag';
+  label: string;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Section names of keys spelled `key` (for `max_epochs:` written at the top level of a file). */
+function sectionsHaving(key: string): Section[] {
+  return SECTIONS.filter((s) => keySpec(s, key) !== undefined);
+}
+
+/**
+ * Resolves the recipe for a run: schema defaults < task defaults < recipe file < flags. Every value is coerced
+ * and checked, names are checked against the registries and the task's builders, and every problem found is
+ * reported at once in one `RecipeError` (a `FlashUserError`).
+ */
+export function resolveRecipe(opts: ResolveOptions): Recipe {
+  const recipe = defaultRecipe(opts.task) as unknown as Record<string, Record<string, unknown>> & { task: string };
+  const problems: string[] = [];
+  const origins = new Map<string, Origin>();
+  const defaultOrigin: Origin = { kind: 'default', label: 'default' };
+
+  const where = (origin: Origin, path: string): string => {
+    if (origin.kind === 'flag') return origin.label;
+    if (origin.kind === 'default') return `default ${path}`;
+    return `${origin.label}: ${path}`;
+  };
+
+  const layer = (data: unknown, origin: (path: string) => Origin, layerLabel: string, isFile: boolean): void => {
+    if (data === undefined || data === null) return;
+    if (!isPlainObject(data)) {
+      problems.push(`${layerLabel}: expected a mapping of sections (trainer, model, data, finetune), got ${showValue(data)}`);
+      return;
+    }
+    for (const [top, value] of Object.entries(data)) {
+      if (top === 'task') {
+        if (value !== opts.task) {
+          problems.push(
+            typeof value === 'string'
+              ? `${layerLabel}: task is '${value}' but the command runs '${opts.task}'`
+              : `${layerLabel}: task: expected a string, got ${showValue(value)}`,
+          );
+        }
+        continue;
+      }
+      if (!(SECTIONS as readonly string[]).includes(top)) {
+        const homes = sectionsHaving(top);
+        const hint = homes.length
+          ? ` (did you mean '${homes[0]}.${top}'?)`
+          : didYouMean(top, [...SECTIONS, 'task']);
+        const what = isFile && !isPlainObject(value) ? 'key' : 'section';
+        problems.push(`${layerLabel}: unknown ${what} '${top}'${hint}`);
+        continue;
+      }
+      if (value === null || value === undefined) continue;
+      if (!isPlainObject(value)) {
+        problems.push(`${layerLabel}: ${top}: expected a mapping of keys, got ${showValue(value)}`);
+        continue;
+      }
+      const section = top as Section;
+      for (const [key, raw] of Object.entries(value)) {
+        const path = `${section}.${key}`;
+        const spec = keySpec(section, key);
+        const o = origin(path);
+        if (!spec) {
+          const candidates = schemaKeys().map((k) => k.path);
+          const near = closest(path, candidates) ?? closest(key, schemaKeys().map((k) => k.key));
+          const hint = near === undefined ? '' : ` (did you mean '${near.includes('.') ? near : sectionsHaving(near).map((s) => `${s}.${near}`)[0]}'?)`;
+          problems.push(`${o.kind === 'flag' ? o.label : layerLabel}: unknown key '${path}'${hint}`);
+          continue;
+        }
+        if (raw === undefined) continue;
+        const c = coerceValue(spec, raw);
+        if (!c.ok) {
+          problems.push(`${where(o, path)}: ${c.error}`);
+          continue;
+        }
+        recipe[section][key] = c.value;
+        origins.set(path, o);
+      }
+    }
+  };
+
+  layer(opts.taskDefaults, () => ({ kind: 'task', label: `task ${opts.task} defaults` }), `task ${opts.task} defaults`, false);
+  const fileLabel = `recipe ${opts.filePath ?? '(file)'}`;
+  layer(opts.file, () => ({ kind: 'file', label: fileLabel }), fileLabel, true);
+  layer(
+    opts.overrides,
+    (path) => ({ kind: 'flag', label: opts.overrideNames?.[path] ?? `--${path}` }),
+    'flags',
+    false,
+  );
+
+  const originOf = (path: string): Origin => origins.get(path) ?? defaultOrigin;
+  const at = (path: string): string => where(originOf(path), path);
+
+  // Names that must be registered.
+  for (const { section, key, path, spec } of schemaKeys()) {
+    if (!spec.registry) continue;
+    const reg = opts.registries?.[spec.registry];
+    if (!reg) continue;
+    const value = recipe[section][key];
+    const names = reg.names();
+    const allowed = [...names, ...(spec.extraNames ?? [])];
+    for (const name of Array.isArray(value) ? (value as string[]) : value === null ? [] : [value as string]) {
+      if (!allowed.includes(name)) {
+        const kind = reg.kind ?? spec.registry.replace(/s$/, '');
+        problems.push(`${at(path)}: unknown ${kind} '${name}'${didYouMean(name, allowed)}; available: ${allowed.join(', ')}`);
+      }
+    }
+  }
+  checkData(recipe as unknown as Recipe, opts.builders, at, problems);
+
+  if (problems.length) throw new RecipeError(problems);
+  return cloneValue(recipe) as unknown as Recipe;
+}
+
+/** Cross-key rules for the data section. */
+function checkData(recipe: Recipe, builders: readonly BuilderInfo[] | undefined, at: (path: string) => string, problems: string[]): void {
+  const d = recipe.data;
+  if (builders) {
+    const builder = builders.find((b) => b.name === d.builder);
+    const names = builders.map((b) => b.name);
+    if (!builder) {
+      problems.push(`${at('data.builder')}: unknown builder '${d.builder}' for ${recipe.task}${didYouMean(d.builder, names)}; available: ${names.join(', ')}`);
+    } else {
+      // Keys that belong to another builder and are set are a mistake (train_files with from_folders).
+      const owned = new Set(builders.flatMap((b) => b.options.map((o) => o.replace(/^data\./, ''))));
+      const mine = new Set(builder.options.map((o) => o.replace(/^data\./, '')));
+      for (const key of owned) {
+        const value = (d as unknown as Record<string, unknown>)[key];
+        if (!mine.has(key) && value !== null && value !== undefined) {
+          const users = builders.filter((b) => b.options.some((o) => o.replace(/^data\./, '') === key)).map((b) => b.name);
+          problems.push(`${at(`data.${key}`)}: not used by the ${d.builder} builder (it belongs to ${users.join(', ')})`);
+        }
+      }
+    }
+  }
+  if (d.folder !== null && d.train_folder !== null) {
+    problems.push(`${at('data.train_folder')}: give data.folder or data.train_folder, not both`);
+  }
+  for (const split of ['train', 'val', 'test'] as const) {
+    const files = d[`${split}_files`];
+    const targets = d[`${split}_targets`];
+    if (files !== null && targets === null) {
+      problems.push(`${at(`data.${split}_files`)}: missing data.${split}_targets (--${split}_targets), one label per file`);
+    } else if (files === null && targets !== null) {
+      problems.push(`${at(`data.${split}_targets`)}: missing data.${split}_files (--${split}_files) for these labels`);
+    } else if (files !== null && targets !== null && files.length !== targets.length) {
+      problems.push(`${at(`data.${split}_targets`)}: ${targets.length} labels for ${files.length} files in data.${split}_files; give one label per file`);
+    }
+  }
+  if (d.builder === 'from_files' && d.train_files === null) {
+    problems.push(`missing required option '--train_files' (data.train_files) for the from_files builder`);
+  }
+}
