@@ -1,0 +1,196 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlashUserError } from '../../../src/core/errors.js';
+import type { ImageSpec } from './decode.js';
+import { deriveSeed, Random } from './random.js';
+
+/** One batch: raw 0–255 float32 pixels [b, h, w, c], int32 label indices [b], and the sample ids. */
+export interface Batch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  ids: string[];
+}
+
+export interface BatchOptions {
+  /** Samples per batch (the last batch may be smaller). Defaults to the data module's batch size. */
+  batchSize?: number;
+  /** Visit samples in a seeded random order (default false). */
+  shuffle?: boolean;
+  /** Base seed; the order and augmentation of an epoch derive from (seed, epoch). Defaults to the data module's seed. */
+  seed?: number;
+  /** Epoch number, so each epoch gets its own reproducible order. Default 0. */
+  epoch?: number;
+  /** Train-time augmentation (random horizontal flip). Defaults to true for the train split (unless turned off) and false otherwise. */
+  augment?: boolean;
+}
+
+/** One split. The trainer core only sees this (it knows nothing about images). */
+export interface DataSplit {
+  readonly size: number;
+  /**
+   * Yields batches; the consumer disposes x and y. Shuffling uses a seed derived from (seed, epoch) so runs are
+   * reproducible; augment applies train-time augmentation (random horizontal flip for now).
+   */
+  batches(opts: BatchOptions): AsyncIterable<Batch>;
+  readonly ids: string[];
+  readonly labels: Int32Array;
+}
+
+/**
+ * Where a split's pixels come from, one sample at a time (raw HWC uint8 of the split's spec). Today a memory
+ * cache of decoded images; a streaming store (decode on the fly, disk cache) can sit behind the same interface.
+ */
+export interface PixelStore {
+  readonly size: number;
+  get(index: number): Uint8Array | Promise<Uint8Array>;
+}
+
+/** Decoded pixels kept in memory, one Uint8Array per sample. */
+export class MemoryPixelStore implements PixelStore {
+  constructor(private readonly pixels: Uint8Array[]) {}
+  get size(): number {
+    return this.pixels.length;
+  }
+  get(index: number): Uint8Array {
+    return this.pixels[index];
+  }
+  /** Bytes held. */
+  get bytes(): number {
+    return this.pixels.reduce((n, p) => n + p.byteLength, 0);
+  }
+}
+
+/** Defaults a split applies when `batches()` is called without them. */
+export interface SplitDefaults {
+  batchSize: number;
+  seed: number;
+  augment: boolean;
+}
+
+/** Seed streams derived from (seed, epoch, stream): one for the order, one for augmentation. */
+const ORDER_STREAM = 1;
+const AUGMENT_STREAM = 2;
+
+/** Copies `src` (h×w×c) into `dst` at `offset`, mirrored left–right when `flip`. */
+function copyPixels(dst: Float32Array, offset: number, src: Uint8Array, spec: ImageSpec, flip: boolean): void {
+  const { height: h, width: w, channels: c } = spec;
+  if (!flip) {
+    for (let i = 0; i < src.length; i++) dst[offset + i] = src[i];
+    return;
+  }
+  const row = w * c;
+  for (let y = 0; y < h; y++) {
+    const base = y * row;
+    for (let x = 0; x < w; x++) {
+      const from = base + (w - 1 - x) * c;
+      const to = offset + base + x * c;
+      for (let k = 0; k < c; k++) dst[to + k] = src[from + k];
+    }
+  }
+}
+
+/** A split of images: ids, labels and a pixel store. Holds no tensors; tensors exist only inside yielded batches. */
+export class ImageSplit implements DataSplit {
+  readonly labels: Int32Array;
+
+  constructor(
+    readonly spec: ImageSpec,
+    readonly ids: string[],
+    labels: ArrayLike<number>,
+    private readonly store: PixelStore,
+    private readonly defaults: SplitDefaults = { batchSize: 32, seed: 42, augment: false },
+  ) {
+    if (ids.length !== labels.length || ids.length !== store.size) {
+      throw new Error(`ImageSplit: ${ids.length} ids, ${labels.length} labels and ${store.size} images must match`);
+    }
+    this.labels = Int32Array.from(labels);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** Samples per label index (labels < 0, i.e. unlabelled, are not counted). */
+  classCounts(numClasses: number): number[] {
+    const counts = new Array<number>(numClasses).fill(0);
+    for (const l of this.labels) if (l >= 0 && l < numClasses) counts[l]++;
+    return counts;
+  }
+
+  /** The raw HWC uint8 pixels of sample `index`. */
+  pixels(index: number): Promise<Uint8Array> {
+    return Promise.resolve(this.store.get(index));
+  }
+
+  /** The visiting order for an epoch: identity, or a permutation seeded by (seed, epoch). */
+  order(opts: BatchOptions = {}): number[] {
+    const n = this.size;
+    if (!opts.shuffle) return Array.from({ length: n }, (_, i) => i);
+    const seed = opts.seed ?? this.defaults.seed;
+    return new Random(deriveSeed(seed, opts.epoch ?? 0, ORDER_STREAM)).permutation(n);
+  }
+
+  async *batches(opts: BatchOptions = {}): AsyncGenerator<Batch> {
+    const batchSize = opts.batchSize ?? this.defaults.batchSize;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new FlashUserError(`batch_size must be a positive integer, got ${batchSize}`);
+    }
+    const augment = opts.augment ?? this.defaults.augment;
+    const seed = opts.seed ?? this.defaults.seed;
+    const flipRng = new Random(deriveSeed(seed, opts.epoch ?? 0, AUGMENT_STREAM));
+    const order = this.order({ ...opts, seed });
+    const { height, width, channels } = this.spec;
+    const per = height * width * channels;
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const b = idx.length;
+      const xs = new Float32Array(b * per);
+      const ys = new Int32Array(b);
+      const ids: string[] = [];
+      for (let j = 0; j < b; j++) {
+        const i = idx[j];
+        const px = await this.store.get(i);
+        copyPixels(xs, j * per, px, this.spec, augment && flipRng.float() < 0.5);
+        ys[j] = this.labels[i];
+        ids.push(this.ids[i]);
+      }
+      yield { x: tf.tensor4d(xs, [b, height, width, channels]), y: tf.tensor1d(ys, 'int32'), ids };
+    }
+  }
+
+  /** A split holding the given samples of this one (same store entries, no copy of pixels). */
+  subset(indices: number[], defaults: SplitDefaults = this.defaults): ImageSplit {
+    const store = this.store;
+    const view: PixelStore = { size: indices.length, get: (i) => store.get(indices[i]) };
+    return new ImageSplit(
+      this.spec,
+      indices.map((i) => this.ids[i]),
+      indices.map((i) => this.labels[i]),
+      view,
+      defaults,
+    );
+  }
+}
+
+/**
+ * Builds an in-memory split from already decoded pixels (raw HWC uint8 of `spec`) — also handy for tests of code
+ * that consumes a DataSplit.
+ */
+export function splitFromPixels(
+  spec: ImageSpec,
+  items: { id: string; pixels: Uint8Array; label: number }[],
+  defaults?: Partial<SplitDefaults>,
+): ImageSplit {
+  const per = spec.height * spec.width * spec.channels;
+  for (const it of items) {
+    if (it.pixels.length !== per) {
+      throw new Error(`sample ${it.id}: ${it.pixels.length} pixels, expected ${per} for ${spec.height}×${spec.width}×${spec.channels}`);
+    }
+  }
+  return new ImageSplit(
+    spec,
+    items.map((it) => it.id),
+    items.map((it) => it.label),
+    new MemoryPixelStore(items.map((it) => it.pixels)),
+    { batchSize: 32, seed: 42, augment: false, ...defaults },
+  );
+}

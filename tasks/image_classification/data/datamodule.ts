@@ -1,0 +1,523 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { FlashUserError } from '../../../src/core/errors.js';
+import { didYouMean } from '../../../src/core/suggest.js';
+import {
+  decodeImage,
+  ImageDecodeError,
+  imageChannels,
+  tensorToPixels,
+  type Channels,
+  type ImageSpec,
+} from './decode.js';
+import { ImageSplit, MemoryPixelStore, type DataSplit, type SplitDefaults } from './data_split.js';
+import { assertFolder, compareNames, listImageFiles, scanClassFolders } from './scan.js';
+import { stratifiedSplit } from './split.js';
+
+/** One sample before decoding. */
+export interface Sample {
+  /** The file path, or `#<index>` for in-memory items. */
+  id: string;
+  source: string | Buffer | tf.Tensor3D;
+  /** Index into labels; -1 for unlabelled. */
+  label: number;
+}
+
+/** One element of a dataset given to `fromDatasets`. */
+export interface DatasetItem {
+  image: string | Buffer | tf.Tensor3D;
+  label: string | number;
+}
+/** Any iterable or async iterable of `{ image, label }` (arrays, generators, async generators, custom classes). */
+export type DatasetLike = Iterable<DatasetItem> | AsyncIterable<DatasetItem>;
+
+export interface DataOptions {
+  /** Default 32. */
+  batchSize?: number;
+  /** Square size or [height, width]. Default DEFAULT_IMAGE_SIZE; callers normally pass the backbone's size. */
+  imageSize?: number | [number, number];
+  /** 'auto' (default): 1 if every train image is grayscale (with or without alpha), else 3. */
+  channels?: Channels | 'auto';
+  /** Default 0.2; used only when no val folder/files are given; 0 = no val. */
+  valSplit?: number;
+  /** Default 42. */
+  seed?: number;
+  /** Undecodable files: false (default) → skipped, each reported via onWarning; true → FlashUserError. */
+  strict?: boolean;
+  /** Default true: random horizontal flip on train batches. */
+  augment?: boolean;
+  /** Default console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+export interface FolderOptions extends DataOptions {
+  /** A folder of class sub-folders, or one holding train/ (and val/|valid/|validation/, test/, predict/). */
+  folder?: string;
+  trainFolder?: string;
+  valFolder?: string;
+  testFolder?: string;
+  predictFolder?: string;
+}
+
+export interface FileOptions extends DataOptions {
+  trainFiles: string[];
+  trainTargets: string[];
+  valFiles?: string[];
+  valTargets?: string[];
+  testFiles?: string[];
+  testTargets?: string[];
+  predictFiles?: string[];
+}
+
+export interface DatasetOptions extends DataOptions {
+  trainDataset: DatasetLike;
+  valDataset?: DatasetLike;
+  testDataset?: DatasetLike;
+  /** Class names in index order; numeric labels index into it. Without it, numeric labels become '0', '1', …. */
+  labels?: string[];
+}
+
+/** Image size used when `imageSize` is not given (Lightning Flash's default for image classification). */
+export const DEFAULT_IMAGE_SIZE = 196;
+/** How many images sharp decodes at a time. */
+const DECODE_CONCURRENCY = 4;
+const VAL_FOLDER_NAMES = ['val', 'valid', 'validation'];
+
+interface Resolved {
+  batchSize: number;
+  height: number;
+  width: number;
+  channels: Channels | 'auto';
+  valSplit: number;
+  seed: number;
+  strict: boolean;
+  augment: boolean;
+  onWarning: (message: string) => void;
+}
+
+function resolveOptions(opts: DataOptions): Resolved {
+  const batchSize = opts.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new FlashUserError(`batch_size must be a positive integer, got ${JSON.stringify(batchSize)}`);
+  }
+  const size = opts.imageSize ?? DEFAULT_IMAGE_SIZE;
+  const [height, width] = Array.isArray(size) ? size : [size, size];
+  for (const v of [height, width]) {
+    if (!Number.isInteger(v) || v < 1 || v > 4096) {
+      throw new FlashUserError(`image_size must be a positive integer (or [height, width]) up to 4096, got ${JSON.stringify(size)}`);
+    }
+  }
+  const channels = opts.channels ?? 'auto';
+  if (channels !== 1 && channels !== 3 && channels !== 'auto') {
+    throw new FlashUserError(`channels must be 1, 3 or 'auto', got ${JSON.stringify(channels)}`);
+  }
+  const valSplit = opts.valSplit ?? 0.2;
+  if (typeof valSplit !== 'number' || !Number.isFinite(valSplit) || valSplit < 0 || valSplit >= 1) {
+    throw new FlashUserError(`val_split must be a number in [0, 1), got ${JSON.stringify(valSplit)}`);
+  }
+  const seed = opts.seed ?? 42;
+  if (!Number.isInteger(seed)) throw new FlashUserError(`seed must be an integer, got ${JSON.stringify(seed)}`);
+  return {
+    batchSize,
+    height,
+    width,
+    channels,
+    valSplit,
+    seed,
+    strict: opts.strict ?? false,
+    augment: opts.augment ?? true,
+    onWarning: opts.onWarning ?? ((m) => console.warn(m)),
+  };
+}
+
+/** Runs `fn` over items with at most `limit` in flight; results keep the input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+async function isFolder(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** 1 when every train image is stored single-channel (gray, or gray + alpha), else 3. */
+async function detectChannels(samples: Sample[]): Promise<Channels> {
+  if (samples.length === 0) return 3;
+  const counts = await mapLimit(samples, DECODE_CONCURRENCY * 2, async (s) =>
+    s.source instanceof tf.Tensor ? s.source.shape[2] : imageChannels(s.source),
+  );
+  // Unreadable headers (undefined) don't vote: those files are reported when decoding.
+  const known = counts.filter((c): c is number => c !== undefined);
+  return known.length > 0 && known.every((c) => c === 1 || c === 2) ? 1 : 3;
+}
+
+interface DecodeContext {
+  spec: ImageSpec;
+  strict: boolean;
+  onWarning: (message: string) => void;
+  skipped: { file: string; reason: string }[];
+}
+
+/** Decodes every sample once (at most DECODE_CONCURRENCY at a time); undecodable ones are skipped or fatal. */
+async function decodeSamples(
+  samples: Sample[],
+  ctx: DecodeContext,
+): Promise<{ ids: string[]; labels: number[]; store: MemoryPixelStore }> {
+  const pixels = await mapLimit(samples, DECODE_CONCURRENCY, async (s) => {
+    try {
+      return s.source instanceof tf.Tensor
+        ? tensorToPixels(s.source, ctx.spec, s.id)
+        : await decodeImage(s.source, ctx.spec, s.id);
+    } catch (err) {
+      if (!(err instanceof ImageDecodeError) || ctx.strict) throw err;
+      return err;
+    }
+  });
+  const ids: string[] = [];
+  const labels: number[] = [];
+  const kept: Uint8Array[] = [];
+  pixels.forEach((p, i) => {
+    if (p instanceof ImageDecodeError) {
+      ctx.skipped.push({ file: p.file, reason: p.reason });
+      ctx.onWarning(`skipping '${p.file}': ${p.reason}`);
+      return;
+    }
+    ids.push(samples[i].id);
+    labels.push(samples[i].label);
+    kept.push(p);
+  });
+  return { ids, labels, store: new MemoryPixelStore(kept) };
+}
+
+/** What a builder gathered before decoding. */
+interface Plan {
+  labels: string[];
+  train: Sample[];
+  /** Undefined: take a stratified split of train (valSplit). */
+  val?: Sample[];
+  test?: Sample[];
+  predictFiles: string[];
+  ignored: string[];
+  /** Where the training data came from, for messages ("'data/train'", "trainFiles"). */
+  origin: string;
+}
+
+function assertTwoClasses(labels: string[], origin: string): void {
+  if (labels.length === 1) throw new FlashUserError(`found 1 class in ${origin} (${labels[0]}); need at least 2`);
+  if (labels.length === 0) throw new FlashUserError(`found no classes in ${origin}; need at least 2`);
+}
+
+function labelIndex(labels: string[], name: string, where: string): number {
+  const i = labels.indexOf(name);
+  if (i < 0) {
+    throw new FlashUserError(
+      `class '${name}' in ${where} is not one of the training classes${didYouMean(name, labels)}; ` +
+        `training classes: ${labels.join(', ')}`,
+    );
+  }
+  return i;
+}
+
+/**
+ * The data of an image classification run: class names, the resolved input spec and the train/val/test splits
+ * (decoded once, kept in memory) plus the files to predict. Build it with `fromFolders`, `fromFiles` or
+ * `fromDatasets` — Lightning Flash's `ImageClassificationData.from_*`.
+ */
+export class ImageClassificationData {
+  private constructor(
+    readonly labels: string[],
+    readonly spec: ImageSpec,
+    readonly batchSize: number,
+    readonly seed: number,
+    readonly train: ImageSplit,
+    readonly val: ImageSplit | undefined,
+    readonly test: ImageSplit | undefined,
+    readonly predictFiles: string[],
+    readonly skipped: { file: string; reason: string }[],
+    /** Non-image files found in the folders and left out (the caller reports them). */
+    readonly ignored: string[],
+  ) {}
+
+  get numClasses(): number {
+    return this.labels.length;
+  }
+
+  /**
+   * From folders of class sub-folders. `folder` is either a folder of class sub-folders (a stratified, seeded val
+   * split is taken) or one holding `train/` and optionally `val/` (or `valid/`, `validation/`), `test/` and
+   * `predict/`. `trainFolder`/`valFolder`/`testFolder`/`predictFolder` name them explicitly.
+   */
+  static async fromFolders(opts: FolderOptions): Promise<ImageClassificationData> {
+    const o = resolveOptions(opts);
+    let { trainFolder, valFolder, testFolder, predictFolder } = opts;
+    if (opts.folder !== undefined) {
+      if (trainFolder !== undefined) {
+        throw new FlashUserError(`give either a folder ('${opts.folder}') or a train folder ('${trainFolder}'), not both`);
+      }
+      await assertFolder(opts.folder);
+      const sub = (name: string) => path.join(opts.folder!, name);
+      if (await isFolder(sub('train'))) {
+        trainFolder = sub('train');
+        if (valFolder === undefined) {
+          for (const name of VAL_FOLDER_NAMES) {
+            if (await isFolder(sub(name))) {
+              valFolder = sub(name);
+              break;
+            }
+          }
+        }
+        if (testFolder === undefined && (await isFolder(sub('test')))) testFolder = sub('test');
+        if (predictFolder === undefined && (await isFolder(sub('predict')))) predictFolder = sub('predict');
+      } else {
+        trainFolder = opts.folder;
+      }
+    }
+    if (trainFolder === undefined) {
+      throw new FlashUserError('no training data: give a folder of class sub-folders (folder or trainFolder)');
+    }
+    const train = await scanClassFolders(trainFolder);
+    assertTwoClasses(train.labels, `'${trainFolder}'`);
+    const ignored = [...train.ignored];
+    const labelled = async (folder: string | undefined): Promise<Sample[] | undefined> => {
+      if (folder === undefined) return undefined;
+      const scan = await scanClassFolders(folder);
+      ignored.push(...scan.ignored);
+      const map = scan.labels.map((name) => labelIndex(train.labels, name, `'${folder}'`));
+      return scan.samples.map((s) => ({ id: s.file, source: s.file, label: map[s.label] }));
+    };
+    return ImageClassificationData.build(o, {
+      labels: train.labels,
+      train: train.samples.map((s) => ({ id: s.file, source: s.file, label: s.label })),
+      val: await labelled(valFolder),
+      test: await labelled(testFolder),
+      predictFiles: predictFolder === undefined ? [] : await listImageFiles(predictFolder),
+      ignored,
+      origin: `'${trainFolder}'`,
+    });
+  }
+
+  /** From lists of image paths and their class names (Flash's from_files). */
+  static async fromFiles(opts: FileOptions): Promise<ImageClassificationData> {
+    const o = resolveOptions(opts);
+    const pairs = async (
+      what: string,
+      files: string[] | undefined,
+      targets: string[] | undefined,
+    ): Promise<{ file: string; target: string }[] | undefined> => {
+      if (files === undefined && targets === undefined) return undefined;
+      if (files === undefined || targets === undefined) {
+        throw new FlashUserError(`${what}_files and ${what}_targets must be given together`);
+      }
+      if (files.length !== targets.length) {
+        throw new FlashUserError(
+          `${what}_files has ${files.length} entries but ${what}_targets has ${targets.length}; they must match`,
+        );
+      }
+      await mapLimit(files, 16, async (file) => {
+        let ok = false;
+        try {
+          ok = (await fs.stat(file)).isFile();
+        } catch {
+          throw new FlashUserError(`file '${file}' does not exist`);
+        }
+        if (!ok) throw new FlashUserError(`'${file}' is not a file`);
+      });
+      return files.map((file, i) => ({ file, target: String(targets[i]) }));
+    };
+    const train = (await pairs('train', opts.trainFiles ?? [], opts.trainTargets ?? []))!;
+    if (train.length === 0) throw new FlashUserError('train_files is empty: give at least one image per class');
+    const labels = [...new Set(train.map((p) => p.target))].sort(compareNames);
+    assertTwoClasses(labels, 'train_targets');
+    const toSamples = (list: { file: string; target: string }[] | undefined, what: string): Sample[] | undefined =>
+      list?.map((p) => ({ id: p.file, source: p.file, label: labelIndex(labels, p.target, `${what}_targets`) }));
+    const val = await pairs('val', opts.valFiles, opts.valTargets);
+    const test = await pairs('test', opts.testFiles, opts.testTargets);
+    return ImageClassificationData.build(o, {
+      labels,
+      train: toSamples(train, 'train')!,
+      val: toSamples(val, 'val'),
+      test: toSamples(test, 'test'),
+      predictFiles: [...(opts.predictFiles ?? [])],
+      ignored: [],
+      origin: 'train_files',
+    });
+  }
+
+  /**
+   * From any iterable or async iterable of `{ image, label }` where image is a path, an encoded image Buffer or a
+   * tf.Tensor3D of 0–255 values (Flash's from_datasets). String labels are class names; numeric labels index into
+   * `labels`, or become '0', '1', … without it. Tensors are read at build time and never disposed here.
+   */
+  static async fromDatasets(opts: DatasetOptions): Promise<ImageClassificationData> {
+    const o = resolveOptions(opts);
+    if (opts.trainDataset === undefined) throw new FlashUserError('fromDatasets needs a trainDataset');
+    const held: tf.Tensor[] = [];
+    try {
+      const collect = async (what: string, ds: DatasetLike | undefined) => {
+        if (ds === undefined) return undefined;
+        const it = ds as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null;
+        if (!it || (typeof it[Symbol.asyncIterator] !== 'function' && typeof it[Symbol.iterator] !== 'function')) {
+          throw new FlashUserError(`${what} must be an iterable or async iterable of { image, label }`);
+        }
+        const items: { id: string; source: Sample['source']; label: string | number }[] = [];
+        for await (const item of ds as AsyncIterable<DatasetItem>) {
+          const i = items.length;
+          if (item === null || typeof item !== 'object' || !('image' in item) || !('label' in item)) {
+            throw new FlashUserError(`${what} item ${i} must be an object { image, label }`);
+          }
+          const { label } = item;
+          const image: unknown = item.image;
+          let source: Sample['source'];
+          if (typeof image === 'string' || Buffer.isBuffer(image)) source = image;
+          else if (image instanceof tf.Tensor) {
+            // Keep the data alive even if the caller disposes its tensor while iterating; ours is disposed below.
+            source = tf.clone(image) as tf.Tensor3D;
+            held.push(source);
+          } else if (image instanceof Uint8Array) source = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+          else throw new FlashUserError(`${what} item ${i}: image must be a file path, a Buffer or a tf.Tensor3D`);
+          if (typeof label !== 'string' && !(typeof label === 'number' && Number.isInteger(label))) {
+            throw new FlashUserError(`${what} item ${i}: label must be a class name or an integer index, got ${JSON.stringify(label)}`);
+          }
+          items.push({ id: typeof source === 'string' ? source : `#${i}`, source, label });
+        }
+        return items;
+      };
+      const train = (await collect('trainDataset', opts.trainDataset))!;
+      const val = await collect('valDataset', opts.valDataset);
+      const test = await collect('testDataset', opts.testDataset);
+      if (train.length === 0) throw new FlashUserError('trainDataset is empty');
+      const numeric = train.some((it) => typeof it.label === 'number');
+      if (numeric && train.some((it) => typeof it.label === 'string')) {
+        throw new FlashUserError('trainDataset mixes class names and numeric labels; use one kind');
+      }
+      let labels: string[];
+      if (opts.labels !== undefined) {
+        labels = opts.labels.map(String);
+        if (new Set(labels).size !== labels.length) throw new FlashUserError(`labels has duplicate names: ${labels.join(', ')}`);
+      } else if (numeric) {
+        const max = Math.max(...train.map((it) => it.label as number));
+        labels = Array.from({ length: max + 1 }, (_, i) => String(i));
+      } else {
+        labels = [...new Set(train.map((it) => it.label as string))].sort(compareNames);
+      }
+      assertTwoClasses(labels, 'trainDataset');
+      const toSamples = (what: string, items: typeof train | undefined): Sample[] | undefined =>
+        items?.map((it, i) => {
+          let label: number;
+          if (typeof it.label === 'number') {
+            if (it.label < 0 || it.label >= labels.length) {
+              throw new FlashUserError(
+                `${what} item ${i}: label ${it.label} is out of range for ${labels.length} classes (0–${labels.length - 1})`,
+              );
+            }
+            label = it.label;
+          } else {
+            label = labelIndex(labels, it.label, what);
+          }
+          return { id: it.id, source: it.source, label };
+        });
+      return await ImageClassificationData.build(o, {
+        labels,
+        train: toSamples('trainDataset', train)!,
+        val: toSamples('valDataset', val),
+        test: toSamples('testDataset', test),
+        predictFiles: [],
+        ignored: [],
+        origin: 'trainDataset',
+      });
+    } finally {
+      for (const t of held) t.dispose();
+    }
+  }
+
+  /** Brief counts for the run log: "train 96 (circle 32, …) · val 24 · test 30 · 3 classes · 28×28×3". */
+  summary(): string {
+    const counts = this.train.classCounts(this.numClasses);
+    const perClass = this.labels.map((name, i) => `${name} ${counts[i]}`).join(', ');
+    const parts = [`train ${this.train.size} (${perClass})`];
+    parts.push(this.val ? `val ${this.val.size}` : 'no val');
+    if (this.test) parts.push(`test ${this.test.size}`);
+    if (this.predictFiles.length > 0) parts.push(`predict ${this.predictFiles.length}`);
+    parts.push(`${this.numClasses} classes`);
+    parts.push(`${this.spec.height}×${this.spec.width}×${this.spec.channels}`);
+    if (this.skipped.length > 0) parts.push(`${this.skipped.length} undecodable skipped`);
+    if (this.ignored.length > 0) parts.push(`${this.ignored.length} non-image ignored`);
+    return parts.join(' · ');
+  }
+
+  /** Assembles the data module from a builder's plan: channels, decoding, val split, checks. */
+  private static async build(o: Resolved, plan: Plan): Promise<ImageClassificationData> {
+    const channels = o.channels === 'auto' ? await detectChannels(plan.train) : o.channels;
+    const spec: ImageSpec = { height: o.height, width: o.width, channels };
+    const skipped: { file: string; reason: string }[] = [];
+    const ctx: DecodeContext = { spec, strict: o.strict, onWarning: o.onWarning, skipped };
+    const trainDefaults: SplitDefaults = { batchSize: o.batchSize, seed: o.seed, augment: o.augment };
+    const evalDefaults: SplitDefaults = { ...trainDefaults, augment: false };
+
+    const decoded = await decodeSamples(plan.train, ctx);
+    if (decoded.ids.length === 0) {
+      throw new FlashUserError(`no image in ${plan.origin} could be decoded (${skipped.length} skipped)`);
+    }
+    let train = new ImageSplit(spec, decoded.ids, decoded.labels, decoded.store, trainDefaults);
+    let val: ImageSplit | undefined;
+    if (plan.val === undefined) {
+      if (o.valSplit > 0) {
+        const parts = stratifiedSplit(train.labels, o.valSplit, o.seed);
+        if (parts.val.length === 0) {
+          o.onWarning(`too few images per class for a validation split of ${o.valSplit}; training without validation`);
+        } else {
+          val = train.subset(parts.val, evalDefaults);
+          train = train.subset(parts.train, trainDefaults);
+        }
+      }
+    } else {
+      val = await decodeOptional(plan.val, ctx, evalDefaults, 'val', o.onWarning);
+    }
+    const test = plan.test && (await decodeOptional(plan.test, ctx, evalDefaults, 'test', o.onWarning));
+    const counts = train.classCounts(plan.labels.length);
+    const missing = plan.labels.filter((_, i) => counts[i] === 0);
+    if (missing.length > 0) {
+      o.onWarning(`no training images for class${missing.length > 1 ? 'es' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`);
+    }
+    return new ImageClassificationData(
+      plan.labels,
+      spec,
+      o.batchSize,
+      o.seed,
+      train,
+      val,
+      test,
+      plan.predictFiles,
+      skipped,
+      plan.ignored,
+    );
+  }
+}
+
+async function decodeOptional(
+  samples: Sample[],
+  ctx: DecodeContext,
+  defaults: SplitDefaults,
+  what: string,
+  onWarning: (m: string) => void,
+): Promise<ImageSplit | undefined> {
+  const d = await decodeSamples(samples, ctx);
+  if (d.ids.length === 0) {
+    onWarning(`no ${what} image could be decoded; running without a ${what} split`);
+    return undefined;
+  }
+  return new ImageSplit(ctx.spec, d.ids, d.labels, d.store, defaults);
+}

@@ -1,0 +1,34 @@
+/** The image data layer of the image_classification task: decoding, folder scanning, splits and the data module. */
+export {
+  decodeImage,
+  imageChannels,
+  isImageFile,
+  tensorToPixels,
+  ImageDecodeError,
+  IMAGE_EXTENSIONS,
+  type Channels,
+  type ImageSpec,
+} from './decode.js';
+export { listImageFiles, scanClassFolders } from './scan.js';
+export { stratifiedSplit } from './split.js';
+export { mulberry32, deriveSeed, Random } from './random.js';
+export {
+  ImageSplit,
+  MemoryPixelStore,
+  splitFromPixels,
+  type Batch,
+  type BatchOptions,
+  type DataSplit,
+  type PixelStore,
+} from './data_split.js';
+export {
+  ImageClassificationData,
+  DEFAULT_IMAGE_SIZE,
+  type DataOptions,
+  type DatasetItem,
+  type DatasetLike,
+  type DatasetOptions,
+  type FileOptions,
+  type FolderOptions,
+  type Sample,
+} from './datamodule.js';

@@ -1,0 +1,151 @@
+import { promises as fs } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import * as path from 'node:path';
+import { FlashUserError } from '../../../src/core/errors.js';
+import { isImageFile } from './decode.js';
+
+/** Sorts names the way labels are ordered everywhere in flash. */
+export function compareNames(a: string, b: string): number {
+  return a.localeCompare(b, 'en') || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+const isHidden = (name: string): boolean => name.startsWith('.');
+
+/** Fails with one line if `folder` is missing or not a folder. */
+export async function assertFolder(folder: string, what = 'folder'): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(folder);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new FlashUserError(`${what} '${folder}' does not exist`);
+    if (code === 'EACCES') throw new FlashUserError(`${what} '${folder}' cannot be read (permission denied)`);
+    throw new FlashUserError(`${what} '${folder}' cannot be read: ${(err as Error).message}`);
+  }
+  if (!stat.isDirectory()) throw new FlashUserError(`'${folder}' is not a folder`);
+}
+
+async function readDir(folder: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(folder, { withFileTypes: true });
+  } catch (err) {
+    throw new FlashUserError(`folder '${folder}' cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** Resolves a directory entry through symlinks: 'dir', 'file' or undefined (broken link, socket, …). */
+async function kindOf(folder: string, entry: Dirent): Promise<'dir' | 'file' | undefined> {
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink()) {
+    try {
+      const s = await fs.stat(path.join(folder, entry.name));
+      return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Walks `folder` recursively (hidden entries skipped), returning image files and other files, each sorted. */
+async function walk(folder: string, depth = 0): Promise<{ images: string[]; others: string[] }> {
+  const images: string[] = [];
+  const others: string[] = [];
+  if (depth > 32) return { images, others };
+  for (const entry of await readDir(folder)) {
+    if (isHidden(entry.name)) continue;
+    const full = path.join(folder, entry.name);
+    const kind = await kindOf(folder, entry);
+    if (kind === 'dir') {
+      const sub = await walk(full, depth + 1);
+      images.push(...sub.images);
+      others.push(...sub.others);
+    } else if (kind === 'file') {
+      (isImageFile(entry.name) ? images : others).push(full);
+    }
+  }
+  images.sort(compareNames);
+  others.sort(compareNames);
+  return { images, others };
+}
+
+/**
+ * The image files under `folder` (recursively, hidden files and folders skipped), sorted — for predict and
+ * unlabelled folders. Errors name the folder: missing, not a folder, or holding no images.
+ */
+export async function listImageFiles(folder: string): Promise<string[]> {
+  await assertFolder(folder);
+  const { images } = await walk(folder);
+  if (images.length === 0) throw new FlashUserError(`no images in '${folder}' (looked for ${extList()})`);
+  return images;
+}
+
+function extList(): string {
+  return 'JPEG, PNG, WebP, GIF and TIFF files';
+}
+
+/**
+ * Reads a labelled folder: each non-hidden sub-folder is a class (named after it, sorted with localeCompare 'en'),
+ * holding its images at any depth. Non-image files are returned in `ignored` (the caller reports them); hidden
+ * files and folders are skipped silently. Errors (FlashUserError, naming the path): missing folder, not a folder,
+ * no class sub-folders, an empty class folder, no images at all.
+ */
+export async function scanClassFolders(
+  folder: string,
+): Promise<{ labels: string[]; samples: { file: string; label: number }[]; ignored: string[] }> {
+  await assertFolder(folder);
+  const classDirs: string[] = [];
+  const looseImages: string[] = [];
+  const ignored: string[] = [];
+  for (const entry of await readDir(folder)) {
+    if (isHidden(entry.name)) continue;
+    const kind = await kindOf(folder, entry);
+    if (kind === 'dir') classDirs.push(entry.name);
+    else if (kind === 'file') (isImageFile(entry.name) ? looseImages : ignored).push(path.join(folder, entry.name));
+  }
+  if (classDirs.length === 0) {
+    if (looseImages.length > 0) {
+      throw new FlashUserError(
+        `no class sub-folders in '${folder}': found ${looseImages.length} image(s) directly in it; ` +
+          `put each class's images in a sub-folder named after the class (e.g. '${path.join(folder, 'cat')}')`,
+      );
+    }
+    throw new FlashUserError(
+      `no images in '${folder}': expected class sub-folders of images (e.g. '${path.join(folder, 'cat', 'img1.jpg')}')`,
+    );
+  }
+  classDirs.sort(compareNames);
+  const labels: string[] = [];
+  const samples: { file: string; label: number }[] = [];
+  const empty: string[] = [];
+  for (const name of classDirs) {
+    const dir = path.join(folder, name);
+    const { images, others } = await walk(dir);
+    ignored.push(...others);
+    if (images.length === 0) {
+      empty.push(dir);
+      continue;
+    }
+    const label = labels.length;
+    labels.push(name);
+    for (const file of images) samples.push({ file, label });
+  }
+  if (samples.length === 0) {
+    throw new FlashUserError(
+      `no images in '${folder}': its class folder${classDirs.length > 1 ? 's' : ''} ` +
+        `(${classDirs.join(', ')}) hold no ${extList()}`,
+    );
+  }
+  if (empty.length > 0) {
+    throw new FlashUserError(
+      empty.length === 1
+        ? `class folder '${empty[0]}' has no images`
+        : `class folders ${empty.map((e) => `'${e}'`).join(', ')} have no images`,
+    );
+  }
+  // Loose images next to class folders are not part of any class: report them with the other ignored files.
+  ignored.push(...looseImages);
+  ignored.sort(compareNames);
+  return { labels, samples, ignored };
+}

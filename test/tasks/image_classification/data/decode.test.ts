@@ -1,0 +1,142 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { FlashUserError } from '../../../../src/core/errors.js';
+import {
+  decodeImage,
+  IMAGE_EXTENSIONS,
+  ImageDecodeError,
+  imageChannels,
+  isImageFile,
+  tensorToPixels,
+  type ImageSpec,
+} from '../../../../tasks/image_classification/data/decode.js';
+import {
+  drawShape,
+  IMAGE_FORMATS,
+  makeTempDir,
+  removeDir,
+  writeGarbageImage,
+  writeTextFile,
+  writeTruncatedJpeg,
+  type ColourMode,
+  type ImageFormat,
+} from '../../../helpers/images.js';
+
+let dir: string;
+before(async () => {
+  await tf.setBackend('cpu');
+  dir = await makeTempDir();
+});
+after(() => removeDir(dir));
+
+const RGB: ImageSpec = { height: 16, width: 20, channels: 3 };
+const GRAY: ImageSpec = { height: 16, width: 20, channels: 1 };
+
+/** Pixel at (row, col) of HWC pixels. */
+function at(px: Uint8Array, spec: ImageSpec, row: number, col: number): number[] {
+  const i = (row * spec.width + col) * spec.channels;
+  return Array.from(px.slice(i, i + spec.channels));
+}
+
+const canAlpha = (f: ImageFormat) => f === 'png' || f === 'webp' || f === 'gif';
+
+for (const format of IMAGE_FORMATS) {
+  for (const mode of ['rgb', 'gray', 'rgba'] as ColourMode[]) {
+    if (mode === 'rgba' && !canAlpha(format)) continue;
+    test(`decodes ${format} (${mode}) from a file to the right shape and plausible pixels`, async () => {
+      // A big red circle on a white-ish background: the centre is red (or its gray level), the corner light.
+      const buf = await drawShape({ shape: 'circle', width: 61, height: 43, format, mode, size: 0.8, background: [250, 250, 250] });
+      const file = path.join(dir, `circle-${mode}.${format}`);
+      await fs.writeFile(file, buf);
+      const rgb = await decodeImage(file, RGB);
+      assert.ok(rgb instanceof Uint8Array);
+      assert.equal(rgb.length, 16 * 20 * 3);
+      const [r, g, b] = at(rgb, RGB, 8, 10);
+      if (mode === 'gray') {
+        assert.ok(Math.abs(r - g) <= 2 && Math.abs(g - b) <= 2, `gray centre ${[r, g, b]}`);
+        assert.ok(r > 40 && r < 140, `gray level of red ${r}`);
+      } else {
+        assert.ok(r > 170 && g < 90 && b < 90, `red centre ${[r, g, b]}`);
+      }
+      // Corner: the background, or white where the background was transparent (flattened onto white).
+      for (const v of at(rgb, RGB, 0, 0)) assert.ok(v > 225, `corner ${at(rgb, RGB, 0, 0)}`);
+      const gray = await decodeImage(file, GRAY);
+      assert.equal(gray.length, 16 * 20);
+      assert.ok(at(gray, GRAY, 0, 0)[0] > 225);
+      assert.ok(at(gray, GRAY, 8, 10)[0] < 140);
+    });
+  }
+}
+
+test('decodes from a Buffer; the size is squashed exactly (fit fill), not cropped', async () => {
+  // Left half green, right half blue, on a very wide image: squashing keeps both halves.
+  const w = 200;
+  const h = 20;
+  const raw = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set(x < w / 2 ? [0, 200, 0] : [0, 0, 200], (y * w + x) * 3);
+  const png = await (await import('sharp')).default(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  const spec: ImageSpec = { height: 10, width: 10, channels: 3 };
+  const px = await decodeImage(png, spec);
+  assert.deepEqual(at(px, spec, 5, 1), [0, 200, 0]);
+  assert.deepEqual(at(px, spec, 5, 8), [0, 0, 200]);
+});
+
+test('imageChannels reads stored channels from the header', async () => {
+  assert.equal(await imageChannels(await drawShape({ shape: 'square', mode: 'gray', format: 'png' })), 1);
+  assert.equal(await imageChannels(await drawShape({ shape: 'square', mode: 'gray', format: 'jpg' })), 1);
+  assert.equal(await imageChannels(await drawShape({ shape: 'square', mode: 'rgb', format: 'jpg' })), 3);
+  assert.equal(await imageChannels(await drawShape({ shape: 'square', mode: 'rgba', format: 'png' })), 4);
+  assert.equal(await imageChannels(Buffer.from('nope')), undefined);
+});
+
+test('a truncated JPEG, random bytes, a text file and a missing file fail with a one-line error naming the file', async () => {
+  const truncated = await writeTruncatedJpeg(path.join(dir, 'bad', 'cut.jpg'));
+  const garbage = await writeGarbageImage(path.join(dir, 'bad', 'noise.png'));
+  const text = await writeTextFile(path.join(dir, 'bad'), 'readme.jpg');
+  const missing = path.join(dir, 'bad', 'missing.png');
+  for (const file of [truncated, garbage, text, missing]) {
+    await assert.rejects(decodeImage(file, RGB), (err: unknown) => {
+      assert.ok(err instanceof ImageDecodeError);
+      assert.ok(err instanceof FlashUserError);
+      assert.equal(err.file, file);
+      assert.ok(err.message.startsWith(`cannot decode image '${file}': `), err.message);
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
+  }
+  await assert.rejects(decodeImage(Buffer.from('xx'), RGB, '#3'), /cannot decode image '#3': not a supported image/);
+});
+
+test('IMAGE_EXTENSIONS and isImageFile cover what sharp reads', () => {
+  for (const ext of ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff']) assert.ok(IMAGE_EXTENSIONS.includes(ext));
+  assert.ok(isImageFile('a/B.JPG'));
+  assert.ok(isImageFile('x.tiff'));
+  assert.ok(!isImageFile('notes.txt'));
+  assert.ok(!isImageFile('.DS_Store'));
+  assert.ok(!isImageFile('archive.zip'));
+});
+
+test('tensorToPixels converts, resizes and flattens without leaking or disposing the input', () => {
+  const start = tf.memory().numTensors;
+  const rgb = tf.tidy(() => tf.concat([tf.fill([4, 6, 1], 200), tf.fill([4, 6, 1], 100), tf.fill([4, 6, 1], 0)], 2)) as tf.Tensor3D;
+  const same = tensorToPixels(rgb, { height: 4, width: 6, channels: 3 });
+  assert.deepEqual(Array.from(same.slice(0, 3)), [200, 100, 0]);
+  const resized = tensorToPixels(rgb, { height: 8, width: 3, channels: 3 });
+  assert.equal(resized.length, 8 * 3 * 3);
+  assert.deepEqual(Array.from(resized.slice(-3)), [200, 100, 0]);
+  const gray = tensorToPixels(rgb, { height: 4, width: 6, channels: 1 });
+  assert.equal(gray.length, 24);
+  assert.equal(gray[0], Math.round(0.2126 * 200 + 0.7152 * 100));
+  const one = tf.fill([2, 2, 1], 77) as tf.Tensor3D;
+  assert.deepEqual(Array.from(tensorToPixels(one, { height: 2, width: 2, channels: 3 }).slice(0, 3)), [77, 77, 77]);
+  // Fully transparent RGBA becomes white; opaque keeps its colour.
+  const rgba = tf.tensor3d([0, 0, 0, 0, 10, 20, 30, 255], [1, 2, 4]);
+  assert.deepEqual(Array.from(tensorToPixels(rgba, { height: 1, width: 2, channels: 3 })), [255, 255, 255, 10, 20, 30]);
+  assert.equal(rgb.isDisposed, false);
+  assert.throws(() => tensorToPixels(tf.zeros([2, 2]) as unknown as tf.Tensor3D, RGB, '#5'), /image #5 must be a tf.Tensor3D/);
+  tf.dispose([rgb, one, rgba]);
+  assert.equal(tf.memory().numTensors, start + 1); // the rank-2 zeros above
+});
