@@ -25,10 +25,10 @@ export const RECIPE_SEARCH_PLACES = [
   'flash.config.mjs',
 ] as const;
 
-function explorer(cwd: string) {
+function explorer() {
   return cosmiconfig('flash', {
     searchPlaces: [...RECIPE_SEARCH_PLACES],
-    stopDir: cwd,
+    // 'none' looks in the start folder only (cosmiconfig refuses stopDir with it; the effect is stopDir = cwd).
     searchStrategy: 'none',
     cache: false,
   });
@@ -70,7 +70,7 @@ export async function loadRecipeFile(file: string, cwd = process.cwd()): Promise
     throw new FlashUserError(`recipe ${file}: unsupported file type '${ext}' (use .yaml, .yml, .json, .js, .cjs or .mjs)`);
   }
   try {
-    const found = await explorer(path.dirname(filepath)).load(filepath);
+    const found = await explorer().load(filepath);
     return { config: found?.config ?? {}, filepath };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -86,7 +86,7 @@ export async function loadRecipeFile(file: string, cwd = process.cwd()): Promise
 export async function findRecipeFile(cwd: string): Promise<LoadedRecipeFile | null> {
   let found;
   try {
-    found = await explorer(cwd).search(cwd);
+    found = await explorer().search(cwd);
   } catch (err) {
     const file = (err as { filepath?: string }).filepath;
     throw new FlashUserError(`recipe ${file ?? 'in ' + cwd}: could not load: ${firstLine((err as Error).message)}`);

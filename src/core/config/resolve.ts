@@ -169,7 +169,7 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
     if (!reg) continue;
     const value = recipe[section][key];
     const names = reg.names();
-    const allowed = [...names, ...(spec.extraNames ?? [])];
+    const allowed = [...(spec.extraNames ?? []), ...names];
     for (const name of Array.isArray(value) ? (value as string[]) : value === null ? [] : [value as string]) {
       if (!allowed.includes(name)) {
         const kind = reg.kind ?? spec.registry.replace(/s$/, '');

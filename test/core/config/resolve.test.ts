@@ -197,7 +197,7 @@ test('names are checked against the registries and the task builders', () => {
     }),
   );
   assert.deepEqual(problems, [
-    "--trainer.backend: unknown backend 'wsm' (did you mean 'wasm'?); available: wasm, cpu, auto",
+    "--trainer.backend: unknown backend 'wsm' (did you mean 'wasm'?); available: auto, wasm, cpu",
     "--trainer.logger: unknown logger 'tensorbord'; available: csv",
     "recipe f.yaml: model.backbone: unknown backbone 'resnt18' (did you mean 'resnet18'?); available: simple_cnn, resnet18",
     "--optimizer: unknown optimizer 'adamm' (did you mean 'adam'?); available: adam, sgd",

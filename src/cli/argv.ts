@@ -1,0 +1,91 @@
+import yargs from 'yargs';
+import { closest } from '../core/suggest.js';
+
+/** How a flag takes its value. */
+export type FlagKind = 'string' | 'array' | 'boolean';
+
+/** The result of parsing one stretch of argv against a table of known flags. */
+export interface ParsedFlags {
+  /** Bare words, in order. */
+  positionals: string[];
+  /** Known flags given, by spelling (no dashes): a string, a string list or a boolean. */
+  values: Map<string, string | string[] | boolean>;
+  /** Unknown flags as typed (`--trainer.max_epoch`, `-x`). */
+  unknown: string[];
+}
+
+/** `--name` for long names, `-n` for one letter. */
+export function dashed(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`;
+}
+
+/**
+ * Parses argv with yargs' parser, configured to keep flags exactly as spelled: `--trainer.max_epochs` stays one
+ * key (no dot expansion into objects, no camel-case copies), values stay strings (the recipe coerces them),
+ * `--flag value` and `--flag=value` both work, a repeated flag keeps its last value, and list flags take every
+ * word up to the next flag. Unknown flags are collected, not fatal: the caller reports them all with
+ * suggestions.
+ */
+export function parseFlags(tokens: readonly string[], table: ReadonlyMap<string, FlagKind>): ParsedFlags {
+  const options: Record<string, { type: 'string' | 'boolean' | 'array'; string?: boolean }> = {};
+  for (const [name, kind] of table) {
+    options[name] = kind === 'array' ? { type: 'array', string: true } : { type: kind };
+  }
+  const argv = yargs([...tokens])
+    .parserConfiguration({
+      'dot-notation': false,
+      'camel-case-expansion': false,
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'boolean-negation': false,
+      'duplicate-arguments-array': false,
+      'greedy-arrays': true,
+      'short-option-groups': false,
+      'strip-aliased': true,
+      'strip-dashed': false,
+      'populate--': false,
+      'halt-at-non-option': false,
+      'unknown-options-as-args': false,
+    })
+    .options(options)
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .strict(false)
+    .parseSync() as Record<string, unknown>;
+
+  const positionals = ((argv._ as unknown[]) ?? []).map(String);
+  const values = new Map<string, string | string[] | boolean>();
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(argv)) {
+    if (key === '_' || key === '$0') continue;
+    if (!table.has(key)) {
+      unknown.push(dashed(key));
+      continue;
+    }
+    if (value === undefined) continue;
+    const kind = table.get(key);
+    if (kind === 'array') values.set(key, (Array.isArray(value) ? value : [value]).map(String));
+    else if (kind === 'boolean') values.set(key, Boolean(value));
+    else values.set(key, Array.isArray(value) ? String(value[value.length - 1] ?? '') : String(value));
+  }
+  // A boolean flag followed by a word that is not true/false: yargs leaves the word as a positional.
+  return { positionals, values, unknown };
+}
+
+/** `unknown option '--x' (did you mean '--y'?)` for an unknown flag, against the flags that are valid here. */
+export function unknownOptionMessage(flag: string, valid: Iterable<string>): string {
+  const bare = flag.replace(/^-+/, '');
+  const names = [...valid];
+  const near = closest(bare, names);
+  return `unknown option '${flag}'${near === undefined ? '' : ` (did you mean '${dashed(near)}'?)`}`;
+}
+
+/** Whether argv asks for help before any `--` terminator. */
+export function wantsHelp(tokens: readonly string[]): boolean {
+  for (const t of tokens) {
+    if (t === '--') return false;
+    if (t === '--help' || t === '-h') return true;
+  }
+  return false;
+}

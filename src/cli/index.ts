@@ -1,0 +1,14 @@
+export { runCli, resolveTaskRecipe } from './run.js';
+export { parseTaskArgs, type TaskInvocation } from './task.js';
+export { generalHelp, taskHelp, listText, LIST_GROUPS, type ListGroup } from './help.js';
+export type {
+  CliIO,
+  CliDeps,
+  CliTask,
+  CliBuilder,
+  CliRegistries,
+  CliCommands,
+  TrainArgs,
+  PredictArgs,
+  EvaluateArgs,
+} from './types.js';

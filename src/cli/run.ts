@@ -1,0 +1,219 @@
+import path from 'node:path';
+import {
+  findRecipeFile,
+  formatProblems,
+  loadRecipeFile,
+  RecipeError,
+  recipeToYaml,
+  resolveRecipe,
+  type Recipe,
+} from '../core/config/index.js';
+import { FlashUserError, isUserError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import { parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
+import {
+  COMMANDS,
+  evaluateHelp,
+  EVALUATE_OPTIONS,
+  generalHelp,
+  LIST_GROUPS,
+  listHelp,
+  listText,
+  predictHelp,
+  PREDICT_OPTIONS,
+  taskHelp,
+  type ListGroup,
+} from './help.js';
+import { parseTaskArgs } from './task.js';
+import type { CliDeps, CliIO, EvaluateArgs, PredictArgs } from './types.js';
+
+/**
+ * Runs the `flash` command line and returns the exit code: 0 on success, the error's code (2 by default) for a
+ * user error printed as `error: <message>`, 1 for an internal error printed with its stack. Never exits the
+ * process and never reads `process.argv`: `bin/flash.ts` passes `process.argv.slice(2)` and real deps.
+ */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const { io } = deps;
+  try {
+    await dispatch([...argv], deps);
+    return 0;
+  } catch (err) {
+    if (isUserError(err)) {
+      io.err(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const trace = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+    io.err(`${trace}\n\nthis is a bug in flash; please report it (with the command you ran and the output above)\n`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
+  const { io } = deps;
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    io.err(generalHelp(deps));
+    throw new FlashUserError('missing command: give a task (flash list tasks) or one of predict, evaluate, list');
+  }
+  if (first === '--help' || first === '-h') return io.out(generalHelp(deps));
+  if (first === '--version' || first === '-V' || first === '-v') return io.out(`${deps.version}\n`);
+  if (first.startsWith('-')) {
+    throw new FlashUserError(
+      first.replace(/=.*/, '') === '--config' || deps.tasks.names().length === 0
+        ? `the task comes first: flash <task> ${first} ... (tasks: ${deps.tasks.names().join(', ')})`
+        : `${unknownOptionMessage(first.replace(/=.*/, ''), ['help', 'version'])}; the command comes first: flash <task|predict|evaluate|list> [options]`,
+    );
+  }
+  if (first === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) return io.out(generalHelp(deps));
+    return dispatch([topic, '--help'], deps);
+  }
+  if (first === 'list') return list(rest, deps);
+  if (first === 'predict') return predict(rest, deps);
+  if (first === 'evaluate') return evaluate(rest, deps);
+  if (deps.tasks.has(first)) return runTask(first, rest, deps);
+  const candidates = [...deps.tasks.names(), ...Object.keys(COMMANDS)];
+  throw new FlashUserError(
+    `unknown command '${first}'${didYouMean(first, candidates)}; tasks: ${deps.tasks.names().join(', ') || '(none)'}; commands: ${Object.keys(COMMANDS).join(', ')}`,
+  );
+}
+
+/** A path as messages show it: relative to the working directory when inside it. */
+function shown(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** Resolves the recipe for `flash <task> …` (exported for tests and for tools that want the recipe only). */
+export async function resolveTaskRecipe(taskName: string, tokens: readonly string[], deps: CliDeps): Promise<{ recipe: Recipe; printConfig: boolean; resume?: string; help: boolean }> {
+  const task = deps.tasks.get(taskName);
+  const inv = parseTaskArgs(taskName, task, tokens);
+  if (inv.help) return { recipe: undefined as unknown as Recipe, printConfig: false, help: true };
+  const loaded = inv.config !== undefined ? await loadRecipeFile(inv.config, deps.io.cwd) : await findRecipeFile(deps.io.cwd);
+  const filePath = loaded ? (inv.config ?? shown(loaded.filepath, deps.io.cwd)) : undefined;
+  let recipe: Recipe | undefined;
+  const problems = [...inv.problems];
+  try {
+    recipe = resolveRecipe({
+      task: taskName,
+      taskDefaults: task.defaults,
+      file: loaded?.config,
+      filePath,
+      overrides: inv.overrides,
+      overrideNames: inv.overrideNames,
+      registries: deps.registries,
+      builders: task.builders,
+    });
+  } catch (err) {
+    if (!(err instanceof RecipeError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length || !recipe) throw new RecipeError(problems);
+  return { recipe, printConfig: inv.printConfig, resume: inv.resume, help: false };
+}
+
+async function runTask(taskName: string, tokens: string[], deps: CliDeps): Promise<void> {
+  const { io } = deps;
+  if (wantsHelp(tokens)) return io.out(taskHelp(taskName, deps.tasks.get(taskName), deps.registries));
+  const { recipe, printConfig, resume } = await resolveTaskRecipe(taskName, tokens, deps);
+  if (printConfig) return io.out(recipeToYaml(recipe));
+  await deps.commands.train({ recipe, resume, io });
+}
+
+/** Parses a sub-command's flags against its option table; every problem is reported at once. */
+function parseCommand(tokens: string[], options: [string, 'string' | 'array', string][], allowPositionals: boolean) {
+  const table = new Map<string, FlagKind>(options.map(([n, k]) => [n, k]));
+  const parsed = parseFlags(tokens, table);
+  const problems = parsed.unknown.map((f) => unknownOptionMessage(f, [...table.keys()]));
+  if (!allowPositionals) for (const w of parsed.positionals) problems.push(`unexpected argument '${w}'`);
+  const str = (name: string): string | undefined => {
+    const v = parsed.values.get(name);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') {
+      problems.push(`--${name}: expected a value`);
+      return undefined;
+    }
+    return v;
+  };
+  const int = (name: string, def: number, min: number): number => {
+    const v = str(name);
+    if (v === undefined) return def;
+    const n = Number(v.trim());
+    if (!/^[+-]?\d+$/.test(v.trim()) || n < min) {
+      problems.push(`--${name}: expected an integer of at least ${min}, got '${v}'`);
+      return def;
+    }
+    return n;
+  };
+  return { parsed, problems, str, int };
+}
+
+function checkBackend(name: string, deps: CliDeps, problems: string[]): void {
+  const allowed = ['auto', ...deps.registries.backends.names()];
+  if (!allowed.includes(name)) problems.push(`--backend: unknown backend '${name}'${didYouMean(name, allowed)}; available: ${allowed.join(', ')}`);
+}
+
+function fail(problems: string[]): void {
+  if (problems.length) throw new FlashUserError(formatProblems(problems));
+}
+
+async function predict(tokens: string[], deps: CliDeps): Promise<void> {
+  const { io } = deps;
+  if (wantsHelp(tokens)) return io.out(predictHelp());
+  const { parsed, problems, str, int } = parseCommand(tokens, PREDICT_OPTIONS, true);
+  const model = str('model');
+  const folder = str('folder');
+  const listed = parsed.values.get('files');
+  const files = [...(Array.isArray(listed) ? listed : []), ...parsed.positionals];
+  if (parsed.values.has('files') && files.length === 0) problems.push('--files: expected at least one file');
+  const topK = int('top_k', 3, 1);
+  const batchSize = int('batch_size', 32, 1);
+  const backend = str('backend') ?? 'auto';
+  const output = str('output');
+  if (model === undefined && !parsed.values.has('model')) problems.push("missing required option '--model' (a run folder, e.g. runs/image_classification-…)");
+  if (!files.length && folder === undefined && !parsed.values.has('folder') && !parsed.values.has('files')) problems.push("missing required option '--files' or '--folder' (what to predict)");
+  if (files.length && folder !== undefined) problems.push('give --files or --folder, not both');
+  if (output !== undefined && !/\.(json|jsonl|csv)$/i.test(output)) problems.push(`--output: expected a .json, .jsonl or .csv file, got '${output}'`);
+  checkBackend(backend, deps, problems);
+  fail(problems);
+  const args: PredictArgs = { model: model!, topK, backend, batchSize, io };
+  if (files.length) args.files = files;
+  if (folder !== undefined) args.folder = folder;
+  if (output !== undefined) args.output = output;
+  await deps.commands.predict(args);
+}
+
+async function evaluate(tokens: string[], deps: CliDeps): Promise<void> {
+  const { io } = deps;
+  if (wantsHelp(tokens)) return io.out(evaluateHelp());
+  const { parsed, problems, str, int } = parseCommand(tokens, EVALUATE_OPTIONS, false);
+  const model = str('model');
+  const folder = str('folder');
+  const batchSize = int('batch_size', 32, 1);
+  const backend = str('backend') ?? 'auto';
+  const output = str('output');
+  if (model === undefined && !parsed.values.has('model')) problems.push("missing required option '--model' (a run folder, e.g. runs/image_classification-…)");
+  if (folder === undefined && !parsed.values.has('folder')) problems.push("missing required option '--folder' (a folder of class sub-folders)");
+  if (output !== undefined && !/\.json$/i.test(output)) problems.push(`--output: expected a .json file, got '${output}'`);
+  checkBackend(backend, deps, problems);
+  fail(problems);
+  const args: EvaluateArgs = { model: model!, folder: folder!, backend, batchSize, io };
+  if (output !== undefined) args.output = output;
+  await deps.commands.evaluate(args);
+}
+
+async function list(tokens: string[], deps: CliDeps): Promise<void> {
+  const { io } = deps;
+  if (wantsHelp(tokens)) return io.out(listHelp());
+  const { parsed, problems } = parseCommand(tokens, [], true);
+  const groups: ListGroup[] = [];
+  for (const word of parsed.positionals) {
+    if ((LIST_GROUPS as readonly string[]).includes(word)) groups.push(word as ListGroup);
+    else problems.push(`unknown list '${word}'${didYouMean(word, LIST_GROUPS)}; available: ${LIST_GROUPS.join(', ')}`);
+  }
+  fail(problems);
+  io.out(listText(deps, groups.length ? groups : LIST_GROUPS));
+}
+
+export type { CliIO };

@@ -1,0 +1,86 @@
+import type { DeepPartial, Recipe } from '../core/config/index.js';
+import type { Registry } from '../core/registry.js';
+
+/** Everything the CLI touches of the outside world, injected so tests run it in-process. */
+export interface CliIO {
+  /** Writes to stdout; `text` carries its own trailing newline. */
+  out(text: string): void;
+  /** Writes to stderr; `text` carries its own trailing newline. */
+  err(text: string): void;
+  /** Whether stdout is a terminal (progress bars and tables) or a pipe/file (plain lines). */
+  isTTY: boolean;
+  /** Working directory: relative paths and the recipe file search start here. */
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+/** A task's data builder (Flash Zero's sub-command: `from_folders`, `from_files`, …). */
+export interface CliBuilder {
+  name: string;
+  description: string;
+  /** The `data.*` keys it uses; on the command line after the sub-command they are spelled without `data.`. */
+  options: string[];
+}
+
+/** What the CLI needs to know of a task. */
+export interface CliTask {
+  description: string;
+  builders: CliBuilder[];
+  defaults: DeepPartial<Recipe>;
+}
+
+/** The registries the CLI lists and checks names against. */
+export interface CliRegistries {
+  backbones: Registry<unknown>;
+  optimizers: Registry<unknown>;
+  metrics: Registry<unknown>;
+  loggers: Registry<unknown>;
+  backends: Registry<unknown>;
+  strategies: Registry<unknown>;
+}
+
+export interface TrainArgs {
+  recipe: Recipe;
+  /** A run folder to continue from (`--resume`). */
+  resume?: string;
+  io: CliIO;
+}
+
+export interface PredictArgs {
+  /** Run folder (or model folder) to load. */
+  model: string;
+  files?: string[];
+  folder?: string;
+  topK: number;
+  /** .json, .jsonl or .csv; printed as a table when absent. */
+  output?: string;
+  backend: string;
+  batchSize: number;
+  io: CliIO;
+}
+
+export interface EvaluateArgs {
+  model: string;
+  folder: string;
+  backend: string;
+  batchSize: number;
+  /** .json file for the metrics; printed when absent. */
+  output?: string;
+  io: CliIO;
+}
+
+/** The commands the CLI dispatches to (the same functions the programmatic API uses). */
+export interface CliCommands {
+  train(args: TrainArgs): Promise<void>;
+  predict(args: PredictArgs): Promise<void>;
+  evaluate(args: EvaluateArgs): Promise<void>;
+}
+
+export interface CliDeps {
+  io: CliIO;
+  tasks: Registry<CliTask>;
+  registries: CliRegistries;
+  commands: CliCommands;
+  /** flash's version, printed by `--version`. */
+  version: string;
+}
