@@ -210,7 +210,7 @@ export async function removeDir(dir: string): Promise<void> {
 /** Writes a JPEG cut off half-way (a truncated download): sharp refuses it. Returns the path. */
 export async function writeTruncatedJpeg(file: string): Promise<string> {
   const jpg = await sharp({
-    create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    create: { width: 64, height: 64, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
   })
     .jpeg()
     .toBuffer();
