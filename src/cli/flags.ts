@@ -23,8 +23,8 @@ export const TASK_FLAGS: ReadonlyMap<string, { kind: FlagKind; arg?: string; des
 
 export function flagKind(spec: KeySpec): FlagKind {
   if (spec.type === 'boolean') return 'boolean';
-  // Lists of names are comma-separated words; lists of files take one word each.
-  if (spec.type === 'string[]' && !spec.registry) return 'array';
+  // Lists take every word up to the next flag (names and numbers may also be comma-separated).
+  if (spec.type === 'string[]' || spec.type === 'number[]') return 'array';
   return 'string';
 }
 

@@ -1,4 +1,4 @@
-import { describeType, schemaKeys, SECTIONS, type KeySpec } from '../core/config/index.js';
+import { schemaKeys, SECTIONS, type KeySpec } from '../core/config/index.js';
 import type { Registry } from '../core/registry.js';
 import { TASK_FLAGS } from './flags.js';
 import type { CliDeps, CliRegistries, CliTask } from './types.js';
@@ -25,6 +25,20 @@ function showDefault(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return value.length ? value.join(',') : '[]';
   return String(value);
+}
+
+/** The value placeholder of a flag in `--help`: `<int>`, `<number|null>`, `<auto|max|min>`, `<name,...>`. */
+function typeToken(spec: KeySpec, named: boolean): string {
+  let t: string;
+  if (spec.type === 'enum') t = (spec.choices ?? []).join('|');
+  else if (named) t = spec.type === 'string[]' ? 'name,...' : 'name';
+  else {
+    const short: Record<KeySpec['type'], string> = {
+      number: 'number', integer: 'int', boolean: 'true|false', string: 'string', 'string[]': 'string ...', 'number[]': 'number,...', enum: '',
+    };
+    t = short[spec.type];
+  }
+  return spec.nullable ? `${t}|null` : t;
 }
 
 function registryOf(spec: KeySpec, regs: CliRegistries): Registry<unknown> | undefined {
@@ -84,9 +98,9 @@ export function taskHelp(name: string, task: CliTask, regs: CliRegistries): stri
       const def = defaults[section]?.[k.key] !== undefined ? defaults[section]?.[k.key] : k.spec.default;
       const reg = registryOf(k.spec, regs);
       const names = reg ? [...(k.spec.extraNames ?? []), ...reg.names()] : section === 'data' && k.key === 'builder' ? task.builders.map((b) => b.name) : undefined;
-      const type = names ? `${k.spec.type === 'string[]' ? 'list of ' : ''}one of ${names.join(', ')}` : describeType(k.spec);
-      lines.push(`  ${spellings.join(', ')}  <${k.spec.type}${k.spec.nullable ? '|null' : ''}>`);
-      lines.push(`      ${k.spec.description} (default: ${showDefault(def)}; ${type})`);
+      const choices = names ? `; one of: ${names.join(', ')}` : '';
+      lines.push(`  ${spellings.join(', ')} <${typeToken(k.spec, names !== undefined)}>`);
+      lines.push(`      ${k.spec.description} (default: ${showDefault(def)}${choices})`);
     }
   }
   lines.push('');

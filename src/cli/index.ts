@@ -1,4 +1,4 @@
-export { runCli, resolveTaskRecipe } from './run.js';
+export { runCli, resolveTaskRecipe, type TaskRun } from './run.js';
 export { parseTaskArgs, type TaskInvocation } from './task.js';
 export { generalHelp, taskHelp, listText, LIST_GROUPS, type ListGroup } from './help.js';
 export type {

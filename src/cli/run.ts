@@ -58,10 +58,14 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   if (first === '--help' || first === '-h') return io.out(generalHelp(deps));
   if (first === '--version' || first === '-V' || first === '-v') return io.out(`${deps.version}\n`);
   if (first.startsWith('-')) {
+    // `flash --config recipe.yaml [flags]`: the recipe names the task.
+    const task = await taskOfConfig(argv, deps);
+    if (task !== undefined) return runTask(task, argv, deps);
+    const flag = first.replace(/=.*/, '');
     throw new FlashUserError(
-      first.replace(/=.*/, '') === '--config' || deps.tasks.names().length === 0
-        ? `the task comes first: flash <task> ${first} ... (tasks: ${deps.tasks.names().join(', ')})`
-        : `${unknownOptionMessage(first.replace(/=.*/, ''), ['help', 'version'])}; the command comes first: flash <task|predict|evaluate|list> [options]`,
+      flag === '--config'
+        ? `the recipe given by --config names no task: write 'task: <name>' in it, or run flash <task> --config … (tasks: ${deps.tasks.names().join(', ')})`
+        : `${unknownOptionMessage(flag, ['help', 'version'])}; the command comes first: flash <task|predict|evaluate|list> [options]`,
     );
   }
   if (first === 'help') {
@@ -79,21 +83,46 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   );
 }
 
+/** The registered task named by the `--config` file in argv, if there is one. */
+async function taskOfConfig(argv: readonly string[], deps: CliDeps): Promise<string | undefined> {
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '--config') file = argv[i + 1];
+    else if (argv[i].startsWith('--config=')) file = argv[i].slice('--config='.length);
+  }
+  if (!file) return undefined;
+  const { config } = await loadRecipeFile(file, deps.io.cwd);
+  const task = (config as { task?: unknown } | null)?.task;
+  if (typeof task !== 'string') return undefined;
+  deps.tasks.get(task); // an unknown task is a user error with suggestions
+  return task;
+}
+
 /** A path as messages show it: relative to the working directory when inside it. */
 function shown(file: string, cwd: string): string {
   const rel = path.relative(cwd, file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Resolves the recipe for `flash <task> …` (exported for tests and for tools that want the recipe only). */
-export async function resolveTaskRecipe(taskName: string, tokens: readonly string[], deps: CliDeps): Promise<{ recipe: Recipe; printConfig: boolean; resume?: string; help: boolean }> {
+/** What `flash <task> …` resolved to. */
+export interface TaskRun {
+  recipe: Recipe;
+  printConfig: boolean;
+  resume?: string;
+}
+
+/**
+ * Resolves the recipe for `flash <task> <tokens…>` — schema defaults < task defaults < recipe file (`--config`,
+ * else one found in the working directory) < flags — reporting flag and recipe problems together.
+ */
+export async function resolveTaskRecipe(taskName: string, tokens: readonly string[], deps: CliDeps): Promise<TaskRun> {
   const task = deps.tasks.get(taskName);
   const inv = parseTaskArgs(taskName, task, tokens);
-  if (inv.help) return { recipe: undefined as unknown as Recipe, printConfig: false, help: true };
   const loaded = inv.config !== undefined ? await loadRecipeFile(inv.config, deps.io.cwd) : await findRecipeFile(deps.io.cwd);
   const filePath = loaded ? (inv.config ?? shown(loaded.filepath, deps.io.cwd)) : undefined;
-  let recipe: Recipe | undefined;
   const problems = [...inv.problems];
+  let recipe: Recipe | undefined;
   try {
     recipe = resolveRecipe({
       task: taskName,
@@ -110,7 +139,9 @@ export async function resolveTaskRecipe(taskName: string, tokens: readonly strin
     problems.push(...err.problems);
   }
   if (problems.length || !recipe) throw new RecipeError(problems);
-  return { recipe, printConfig: inv.printConfig, resume: inv.resume, help: false };
+  const run: TaskRun = { recipe, printConfig: inv.printConfig };
+  if (inv.resume !== undefined) run.resume = inv.resume;
+  return run;
 }
 
 async function runTask(taskName: string, tokens: string[], deps: CliDeps): Promise<void> {
@@ -118,7 +149,7 @@ async function runTask(taskName: string, tokens: string[], deps: CliDeps): Promi
   if (wantsHelp(tokens)) return io.out(taskHelp(taskName, deps.tasks.get(taskName), deps.registries));
   const { recipe, printConfig, resume } = await resolveTaskRecipe(taskName, tokens, deps);
   if (printConfig) return io.out(recipeToYaml(recipe));
-  await deps.commands.train({ recipe, resume, io });
+  await deps.commands.train(resume === undefined ? { recipe, io } : { recipe, resume, io });
 }
 
 /** Parses a sub-command's flags against its option table; every problem is reported at once. */

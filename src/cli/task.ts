@@ -16,6 +16,7 @@ export interface TaskInvocation {
   resume?: string;
   /** The Flash Zero sub-command (`from_folders`, `from_files`, …), if given. */
   builder?: string;
+  /** `--help`/`-h` was given. */
   help: boolean;
   /** Flag-level problems (unknown flags, stray words, clashing spellings), reported with the recipe's. */
   problems: string[];

@@ -311,3 +311,37 @@ test('user errors thrown by commands exit with their code; other errors print th
   assert.match(bug.stderr(), /TypeError: cannot read x of undefined\n\s+at /);
   assert.match(bug.stderr(), /this is a bug in flash; please report it/);
 });
+
+test('lists: space- or comma-separated, null; booleans take an optional true/false', async () => {
+  const r = await train(['--logger', 'csv', 'tensorboard', '--finetune.milestones', '1', '3,5', '--quiet', 'false', '--augment=false', '--strict']);
+  assert.deepEqual(r.trainer.logger, ['csv', 'tensorboard']);
+  assert.deepEqual(r.finetune.milestones, [1, 3, 5]);
+  assert.equal(r.trainer.quiet, false);
+  assert.equal(r.data.augment, false);
+  assert.equal(r.trainer.strict, true);
+  const n = await train(['--data.predict_files', 'null', '--lr', 'null', '--logger', '[]']);
+  assert.equal(n.data.predict_files, null);
+  assert.equal(n.model.learning_rate, null);
+  assert.deepEqual(n.trainer.logger, []);
+  // A list flag before the sub-command does not swallow it.
+  const s = await train(['--logger', 'csv', 'from_folders', '--folder', 'd']);
+  assert.deepEqual(s.trainer.logger, ['csv']);
+  assert.equal(s.data.folder, 'd');
+});
+
+test('flash --config recipe.yaml runs the task the recipe names', async () => {
+  const cli = fakeCli();
+  assert.equal(await runCli([TASK, '--max_epochs', '2', '--print_config'], cli.deps), 0);
+  writeFileSync(path.join(cli.deps.io.cwd, 'r.yaml'), cli.stdout());
+  const run = fakeCli({ cwd: cli.deps.io.cwd });
+  assert.equal(await runCli(['--config', 'r.yaml', '--seed', '5'], run.deps), 0, run.stderr());
+  assert.equal(run.trained[0].recipe.trainer.max_epochs, 2);
+  assert.equal(run.trained[0].recipe.trainer.seed, 5);
+  writeFileSync(path.join(cli.deps.io.cwd, 'notask.yaml'), 'trainer:\n  seed: 1\n');
+  const bad = await failing(['--config', 'notask.yaml'], { cwd: cli.deps.io.cwd });
+  assert.match(bad.err, /names no task/);
+  const missing = await failing(['--config', 'nope.yaml'], { cwd: cli.deps.io.cwd });
+  assert.equal(missing.err, 'error: recipe nope.yaml: no such file\n');
+  const flag = await failing(['--max_epochs', '3']);
+  assert.match(flag.err, /the command comes first/);
+});

@@ -57,6 +57,10 @@ function checkBounds(spec: KeySpec, n: number): string | undefined {
  */
 export function coerceValue(spec: KeySpec, raw: unknown): Coerced {
   if (raw === undefined) return fail(spec, raw);
+  // A list flag given the single word 'null'.
+  if (spec.nullable && Array.isArray(raw) && raw.length === 1 && typeof raw[0] === 'string' && NULL_WORDS.has(raw[0].trim())) {
+    return { ok: true, value: null };
+  }
   if (raw === null || (spec.nullable && typeof raw === 'string' && NULL_WORDS.has(raw.trim()))) {
     return spec.nullable ? { ok: true, value: null } : fail(spec, null);
   }

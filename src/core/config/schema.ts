@@ -139,7 +139,7 @@ export const SCHEMA: RecipeSchema = {
     },
     logger: {
       type: 'string[]', default: ['csv'], registry: 'loggers', aliases: ['logger'],
-      description: 'loggers that record metrics (comma-separated on the command line)',
+      description: 'loggers that record the metrics (names separated by spaces or commas)',
     },
     threads: {
       type: 'integer', nullable: true, default: null, min: 1, aliases: ['threads'],
@@ -164,7 +164,7 @@ export const SCHEMA: RecipeSchema = {
     dropout: { type: 'number', default: 0, min: 0, below: 1, aliases: ['dropout'], description: 'dropout before the head' },
   },
   data: {
-    builder: { type: 'string', default: 'from_folders', description: "how the data is given (the task's builders, e.g. from_folders, from_files)" },
+    builder: { type: 'string', default: 'from_folders', description: 'how the data is given: one of the builders of the task (its sub-commands)' },
     folder: {
       type: 'string', nullable: true, default: null,
       description: 'a folder of class sub-folders, or one holding train/ (val/, test/, predict/); null with no other data = the demo dataset',
@@ -201,7 +201,7 @@ export const SCHEMA: RecipeSchema = {
       description: 'finetuning strategy (which backbone layers train when)',
     },
     unfreeze_epoch: { type: 'integer', default: 1, min: 0, description: 'epoch at which freeze_unfreeze unfreezes the backbone' },
-    milestones: { type: 'number[]', default: [2, 4], min: 0, description: 'epochs at which unfreeze_milestones unfreezes more layers' },
+    milestones: { type: 'number[]', default: [2, 4], min: 0, description: 'epochs at which unfreeze_milestones unfreezes more layers (numbers separated by spaces or commas)' },
     num_layers: { type: 'integer', default: 2, min: 0, description: 'layers unfrozen at the first milestone' },
     train_bn: { type: 'boolean', default: true, description: 'keep batch-norm layers trainable while the backbone is frozen' },
     backbone_lr_mult: { type: 'number', default: 1, min: 0, description: "multiplier of the learning rate for the backbone's layers" },

@@ -1,4 +1,4 @@
-import { Document, isMap, isPair, isScalar, type YAMLMap } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { SCHEMA, SECTIONS, type KeySpec, type Recipe } from './schema.js';
 
 /**
@@ -24,7 +24,12 @@ export function recipeToYaml(recipe: Recipe, header?: string): string {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       const spec = (SCHEMA[section] as Record<string, KeySpec>)[String(pair.key.value)];
       if (spec) pair.key.commentBefore = ` ${spec.description}`;
+      // Short lists of names or numbers read best on one line: `milestones: [2, 4]`.
+      if (isSeq(pair.value) && pair.value.items.length <= 8 && pair.value.items.every((x) => isScalar(x) && typeof x.value !== 'string')) {
+        pair.value.flow = true;
+      }
+      if (isSeq(pair.value) && spec?.registry) pair.value.flow = true;
     }
   }
-  return doc.toString({ lineWidth: 0 });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
