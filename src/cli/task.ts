@@ -139,6 +139,8 @@ function flagKindOf(f: RecipeFlag): FlagKind {
 /** Unknown flag: suggest the closest spelling, or `--section.key` when the name is a key written without its section. */
 function unknownTaskOption(flag: string, valid: string[]): string {
   const bare = flag.replace(/^-+/, '');
+  const negated = /^no-(.+)$/.exec(bare)?.[1];
+  if (negated !== undefined && valid.includes(negated)) return `unknown option '${flag}' (write '--${negated} false')`;
   const homes = SECTIONS.map((s) => `${s}.${bare}`).filter((p) => valid.includes(p));
   // A key written without its section (`--unfreeze_epoch`, or `--train_folder` without the sub-command).
   if (homes.length) return `unknown option '${flag}' (did you mean '${dashed(homes[0])}'?)`;

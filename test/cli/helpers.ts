@@ -25,11 +25,11 @@ export function imageClassificationTask(): CliTask {
   return {
     description: 'classify images into classes',
     builders: [
-      { name: 'from_folders', description: 'class sub-folders', options: ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder'] },
+      { name: 'from_folders', description: 'class sub-folders', options: ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'] },
       {
         name: 'from_files',
         description: 'lists of files and labels',
-        options: ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files'],
+        options: ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files', 'val_split'],
       },
     ],
     defaults: { model: { backbone: 'simple_cnn' } },

@@ -86,6 +86,8 @@ test('Flash Zero sub-command syntax, flags before and after the sub-command', as
   assert.equal(r.data.train_folder, 'data/train');
   assert.equal(r.data.val_folder, 'data/val');
   assert.equal(r.data.batch_size, 16);
+  const v = await train(['from_folders', '--folder', 'd', '--val_split', '0.1']);
+  assert.equal(v.data.val_split, 0.1);
 
   const f = await train(['--logger', 'csv', 'from_files', '--train_files', 'a.jpg', 'b c.jpg', '--train_targets', 'cat', 'dog', '--max_epochs=2']);
   assert.equal(f.data.builder, 'from_files');
@@ -152,6 +154,8 @@ test('unknown flag: names it and suggests the closest', async () => {
   assert.equal(err, "error: unknown option '--trainer.max_epoch' (did you mean '--trainer.max_epochs'?)\n");
   const alias = await failing([TASK, '--max_epoch=3']);
   assert.match(alias.err, /unknown option '--max_epoch' \(did you mean '--max_epochs'\?\)/);
+  const negated = await failing([TASK, '--no-augment']);
+  assert.equal(negated.err, "error: unknown option '--no-augment' (write '--augment false')\n");
   const nosection = await failing([TASK, '--unfreeze_epoch', '3']);
   assert.match(nosection.err, /did you mean '--finetune\.unfreeze_epoch'\?/);
 });

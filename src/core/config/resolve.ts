@@ -177,14 +177,21 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
       }
     }
   }
-  checkData(recipe as unknown as Recipe, opts.builders, at, problems);
+  const setByUser = (path: string): boolean => ['file', 'flag'].includes(originOf(path).kind);
+  checkData(recipe as unknown as Recipe, opts.builders, at, setByUser, problems);
 
   if (problems.length) throw new RecipeError(problems);
   return cloneValue(recipe) as unknown as Recipe;
 }
 
 /** Cross-key rules for the data section. */
-function checkData(recipe: Recipe, builders: readonly BuilderInfo[] | undefined, at: (path: string) => string, problems: string[]): void {
+function checkData(
+  recipe: Recipe,
+  builders: readonly BuilderInfo[] | undefined,
+  at: (path: string) => string,
+  setByUser: (path: string) => boolean,
+  problems: string[],
+): void {
   const d = recipe.data;
   if (builders) {
     const builder = builders.find((b) => b.name === d.builder);
@@ -192,12 +199,12 @@ function checkData(recipe: Recipe, builders: readonly BuilderInfo[] | undefined,
     if (!builder) {
       problems.push(`${at('data.builder')}: unknown builder '${d.builder}' for ${recipe.task}${didYouMean(d.builder, names)}; available: ${names.join(', ')}`);
     } else {
-      // Keys that belong to another builder and are set are a mistake (train_files with from_folders).
+      // Keys of another builder set in a file or by a flag are a mistake (train_files with from_folders).
       const owned = new Set(builders.flatMap((b) => b.options.map((o) => o.replace(/^data\./, ''))));
       const mine = new Set(builder.options.map((o) => o.replace(/^data\./, '')));
       for (const key of owned) {
         const value = (d as unknown as Record<string, unknown>)[key];
-        if (!mine.has(key) && value !== null && value !== undefined) {
+        if (!mine.has(key) && value !== null && value !== undefined && setByUser(`data.${key}`)) {
           const users = builders.filter((b) => b.options.some((o) => o.replace(/^data\./, '') === key)).map((b) => b.name);
           problems.push(`${at(`data.${key}`)}: not used by the ${d.builder} builder (it belongs to ${users.join(', ')})`);
         }

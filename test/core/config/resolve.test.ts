@@ -219,6 +219,12 @@ test('data rules: files need targets of the same length, builder options, folder
     '--data.train_files: not used by the from_folders builder (it belongs to from_files)',
     '--data.train_targets: not used by the from_folders builder (it belongs to from_files)',
   ]);
+  // A builder without val_split is fine while val_split keeps its default; setting it is a problem.
+  const noSplit = [{ name: 'from_folders', options: ['folder', 'val_split'] }, { name: 'from_csv', options: ['train_files'] }];
+  assert.equal(resolveRecipe({ task, builders: noSplit, overrides: { data: { builder: 'from_csv' } } }).data.val_split, 0.2);
+  assert.deepEqual(problemsOf(() => resolveRecipe({ task, builders: noSplit, file: { data: { builder: 'from_csv', val_split: 0.3 } }, filePath: 'f.yaml' })), [
+    'recipe f.yaml: data.val_split: not used by the from_csv builder (it belongs to from_folders)',
+  ]);
   assert.deepEqual(problemsOf(() => resolveRecipe({ task, overrides: { data: { folder: 'a', train_folder: 'b' } } })), [
     '--data.train_folder: give data.folder or data.train_folder, not both',
   ]);
