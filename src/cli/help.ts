@@ -97,7 +97,9 @@ export function taskHelp(name: string, task: CliTask, regs: CliRegistries): stri
       const spellings = [`--${k.path}`, ...(k.spec.aliases ?? []).filter((a) => a !== k.path).map((a) => `--${a}`)];
       const def = defaults[section]?.[k.key] !== undefined ? defaults[section]?.[k.key] : k.spec.default;
       const reg = registryOf(k.spec, regs);
-      const names = reg ? [...(k.spec.extraNames ?? []), ...reg.names()] : section === 'data' && k.key === 'builder' ? task.builders.map((b) => b.name) : undefined;
+      let names = reg ? [...(k.spec.extraNames ?? []), ...reg.names()] : undefined;
+      if (k.path === 'data.builder') names = task.builders.map((b) => b.name);
+      if (k.path === 'trainer.monitor') names = ['train_loss', 'val_loss', ...regs.metrics.names().map((m) => `val_${m}`)];
       const choices = names ? `; one of: ${names.join(', ')}` : '';
       lines.push(`  ${spellings.join(', ')} <${typeToken(k.spec, names !== undefined)}>`);
       lines.push(`      ${k.spec.description} (default: ${showDefault(def)}${choices})`);

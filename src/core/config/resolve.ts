@@ -19,8 +19,11 @@ export interface NameSource {
   names(): string[];
 }
 
-/** The registries whose names recipe values are checked against (any may be left out). */
-export type RecipeRegistries = Partial<Record<RegistryName, NameSource>>;
+/**
+ * The registries whose names recipe values are checked against (any may be left out). `metrics` checks
+ * `trainer.monitor`, which names a logged quantity: `train_` or `val_` + `loss` or a metric name.
+ */
+export type RecipeRegistries = Partial<Record<RegistryName | 'metrics', NameSource>>;
 
 /** A task's data builder as the recipe sees it: its name and the `data.*` keys it uses. */
 export interface BuilderInfo {
@@ -175,6 +178,13 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
         const kind = reg.kind ?? spec.registry.replace(/s$/, '');
         problems.push(`${at(path)}: unknown ${kind} '${name}'${didYouMean(name, allowed)}; available: ${allowed.join(', ')}`);
       }
+    }
+  }
+  if (opts.registries?.metrics) {
+    const monitors = ['train', 'val'].flatMap((split) => ['loss', ...opts.registries!.metrics!.names()].map((m) => `${split}_${m}`));
+    const monitor = recipe.trainer.monitor as string;
+    if (!monitors.includes(monitor)) {
+      problems.push(`${at('trainer.monitor')}: unknown quantity '${monitor}'${didYouMean(monitor, monitors)}; monitor train_ or val_ followed by loss or a metric (${['loss', ...opts.registries.metrics.names()].join(', ')})`);
     }
   }
   const setByUser = (path: string): boolean => ['file', 'flag'].includes(originOf(path).kind);

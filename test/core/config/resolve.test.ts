@@ -206,6 +206,15 @@ test('names are checked against the registries and the task builders', () => {
   ]);
 });
 
+test('trainer.monitor names train_/val_ + loss or a registered metric', () => {
+  const metrics = new Registry<unknown>('metric').register('accuracy', {}).register('f1_macro', {});
+  assert.equal(resolveRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_f1_macro' } } }).trainer.monitor, 'val_f1_macro');
+  assert.equal(resolveRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_loss' } } }).trainer.monitor, 'val_loss');
+  assert.deepEqual(problemsOf(() => resolveRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_acuracy' } } })), [
+    "--trainer.monitor: unknown quantity 'val_acuracy' (did you mean 'val_accuracy'?); monitor train_ or val_ followed by loss or a metric (loss, accuracy, f1_macro)",
+  ]);
+});
+
 test('data rules: files need targets of the same length, builder options, folder xor train_folder', () => {
   const builders = [{ name: 'from_folders', options: ['folder', 'train_folder'] }, { name: 'from_files', options: ['train_files', 'train_targets'] }];
   assert.deepEqual(
