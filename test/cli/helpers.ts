@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from '../../src/core/registry.js';
@@ -13,6 +13,18 @@ export interface FakeCli {
   evaluated: EvaluateArgs[];
   stdout(): string;
   stderr(): string;
+}
+
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flash-cli-'));
+  tempDirs.push(dir);
+  return dir;
 }
 
 function reg(kind: string, names: string[]): Registry<unknown> {
@@ -50,7 +62,7 @@ export function fakeCli(opts: { cwd?: string; commands?: Partial<CliDeps['comman
       out: (t) => void out.push(t),
       err: (t) => void err.push(t),
       isTTY: false,
-      cwd: opts.cwd ?? mkdtempSync(path.join(tmpdir(), 'flash-cli-')),
+      cwd: opts.cwd ?? tempDir(),
       env: {},
     },
     tasks,

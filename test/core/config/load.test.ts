@@ -1,12 +1,20 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { defaultRecipe, findRecipeFile, loadRecipeFile, recipeToYaml, resolveRecipe } from '../../../src/core/config/index.js';
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'flash-config-'));
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+const tmp = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flash-config-'));
+  dirs.push(dir);
+  return dir;
+};
 
 test('loadRecipeFile reads YAML, YML and JSON, empty files as {}', async () => {
   const dir = tmp();
