@@ -15,7 +15,7 @@ export interface RecipeFlag {
 export const TASK_FLAGS: ReadonlyMap<string, { kind: FlagKind; arg?: string; description: string }> = new Map([
   ['config', { kind: 'string', arg: 'file', description: 'recipe file (.yaml, .yml, .json); default: flash.config.* or .flashrc* in the working directory' }],
   ['print_config', { kind: 'boolean', description: 'print the resolved recipe as YAML (a valid --config file) and exit' }],
-  ['resume', { kind: 'string', arg: 'runDir', description: 'continue an interrupted run from its last checkpoint' }],
+  ['resume', { kind: 'string', arg: 'runDir', description: "continue an interrupted run from its last checkpoint, with the run's recipe.yaml as the recipe (flags still override)" }],
   ['from_folders', { kind: 'string', arg: 'dir', description: 'shortcut for `from_folders --folder dir`: class sub-folders, or train/ val/ test/ folders' }],
   ['help', { kind: 'boolean', description: 'show this help' }],
   ['h', { kind: 'boolean', description: 'show this help' }],

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   findRecipeFile,
@@ -6,6 +7,7 @@ import {
   RecipeError,
   recipeToYaml,
   resolveRecipe,
+  type LoadedRecipeFile,
   type Recipe,
 } from '../core/config/index.js';
 import { FlashUserError, isUserError } from '../core/errors.js';
@@ -25,7 +27,7 @@ import {
   type ListGroup,
 } from './help.js';
 import { parseTaskArgs } from './task.js';
-import type { CliDeps, CliIO, EvaluateArgs, PredictArgs } from './types.js';
+import type { CliDeps, EvaluateArgs, PredictArgs } from './types.js';
 
 /**
  * Runs the `flash` command line and returns the exit code: 0 on success, the error's code (2 by default) for a
@@ -119,8 +121,21 @@ export interface TaskRun {
 export async function resolveTaskRecipe(taskName: string, tokens: readonly string[], deps: CliDeps): Promise<TaskRun> {
   const task = deps.tasks.get(taskName);
   const inv = parseTaskArgs(taskName, task, tokens);
-  const loaded = inv.config !== undefined ? await loadRecipeFile(inv.config, deps.io.cwd) : await findRecipeFile(deps.io.cwd);
-  const filePath = loaded ? (inv.config ?? shown(loaded.filepath, deps.io.cwd)) : undefined;
+  // The recipe file: --config; else, when resuming, the run's own recipe.yaml (so the run goes on with the
+  // settings it started with; flags still override); else one found in the working directory.
+  const resumed = inv.resume !== undefined ? path.join(inv.resume, 'recipe.yaml') : undefined;
+  let loaded: LoadedRecipeFile | null;
+  let filePath: string | undefined;
+  if (inv.config !== undefined) {
+    loaded = await loadRecipeFile(inv.config, deps.io.cwd);
+    filePath = inv.config;
+  } else if (resumed !== undefined && existsSync(path.resolve(deps.io.cwd, resumed))) {
+    loaded = await loadRecipeFile(resumed, deps.io.cwd);
+    filePath = resumed;
+  } else {
+    loaded = await findRecipeFile(deps.io.cwd);
+    filePath = loaded ? shown(loaded.filepath, deps.io.cwd) : undefined;
+  }
   const problems = [...inv.problems];
   let recipe: Recipe | undefined;
   try {
@@ -247,4 +262,3 @@ async function list(tokens: string[], deps: CliDeps): Promise<void> {
   io.out(listText(deps, groups.length ? groups : LIST_GROUPS));
 }
 
-export type { CliIO };

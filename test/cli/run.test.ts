@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../../src/cli/index.js';
 import { defaultRecipe, schemaKeys } from '../../src/core/config/index.js';
@@ -218,11 +218,21 @@ test('unknown task or command: did-you-mean', async () => {
   assert.match(none.err, /error: missing command/);
 });
 
-test('--resume is passed to train', async () => {
+test("--resume is passed to train; the run's recipe.yaml is the recipe, flags override it", async () => {
   const cli = fakeCli();
   assert.equal(await runCli([TASK, '--resume', 'runs/x'], cli.deps), 0);
   assert.equal(cli.trained[0].resume, 'runs/x');
   assert.equal(cli.trained[0].io, cli.deps.io);
+  assert.equal(cli.trained[0].recipe.trainer.max_epochs, 5);
+
+  const first = fakeCli({ cwd: cli.deps.io.cwd });
+  assert.equal(await runCli([TASK, '--max_epochs', '8', '--seed', '3', '--from_folders', 'data', '--print_config'], first.deps), 0);
+  mkdirSync(path.join(cli.deps.io.cwd, 'runs', 'y'), { recursive: true });
+  writeFileSync(path.join(cli.deps.io.cwd, 'runs', 'y', 'recipe.yaml'), first.stdout());
+  const r = await train(['--resume', 'runs/y', '--max_epochs', '12'], { cwd: cli.deps.io.cwd });
+  assert.equal(r.trainer.max_epochs, 12);
+  assert.equal(r.trainer.seed, 3);
+  assert.equal(r.data.folder, 'data');
 });
 
 test('predict: flags mapped to the command; errors name the flag', async () => {
