@@ -1,0 +1,63 @@
+/**
+ * flash engine: makes TensorFlow.js's `wasm` backend a training backend.
+ *
+ * tfjs-backend-wasm 4.22 cannot train a conv net: it has no Conv2DBackpropFilter and no depthwise
+ * gradients, and its MaxPoolGrad loses the gradient of windows whose values are all ≤ 0. This module
+ * registers those kernels (and faster replacements for hot backward kernels) for the `wasm` backend. The
+ * arithmetic lives in native/engine.wasm (C, SIMD128; rebuild with native/build.sh), which works directly
+ * in the backend's heap.
+ *
+ * Call `registerWasmTrainingKernels()` once, before or after `tf.setBackend('wasm')`.
+ */
+import * as tf from '@tensorflow/tfjs';
+// The stock wasm kernels must be registered before ours replace some of them.
+import '@tensorflow/tfjs-backend-wasm';
+import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d_backprop.js';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
+import { maxPoolGradConfig } from './max_pool_grad.js';
+import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
+
+export { foldBatchNorm } from './fold_batch_norm.js';
+
+const BACKEND = 'wasm';
+
+/** Kernels this module registers for `wasm` (added or replaced). */
+const KERNEL_NAMES = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'MaxPoolGrad',
+  FUSED_BN_GRAD,
+];
+
+let registered = false;
+
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
+  tf.registerKernel(config);
+}
+
+/**
+ * Registers every missing or fixed training kernel for the `wasm` backend (idempotent). Also routes the
+ * FusedBatchNorm gradient through a fused kernel when the active backend is wasm (other backends keep
+ * tfjs's gradient).
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  const stockBackpropInput = tf.getKernel('Conv2DBackpropInput', BACKEND);
+  replaceKernel(conv2DBackpropFilterConfig);
+  replaceKernel(makeConv2DBackpropInputConfig(stockBackpropInput));
+  replaceKernel(depthwiseBackpropFilterConfig);
+  replaceKernel(depthwiseBackpropInputConfig);
+  replaceKernel(maxPoolGradConfig);
+  replaceKernel(fusedBatchNormGradKernelConfig);
+  const stockBnGrad = tf.getGradient('FusedBatchNorm');
+  if (stockBnGrad) tf.registerGradient(makeFusedBatchNormGradConfig(stockBnGrad));
+  registered = true;
+}
+
+/** Names of the kernels `registerWasmTrainingKernels` provides for `wasm`. */
+export function engineKernelNames(): string[] {
+  return [...KERNEL_NAMES];
+}

@@ -1,0 +1,110 @@
+/**
+ * Loader for the engine's own WebAssembly module (native/engine.wasm, built from native/engine.c).
+ *
+ * The module imports tfjs-backend-wasm's heap as its memory, so kernels read and write tensors in place
+ * (no copies): pointers are the backend's `memoryOffset`s, scratch space comes from the backend's malloc.
+ * One instance per backend heap (a re-created backend gets a fresh instance).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataId, TensorInfo } from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's BackendWasm the engine uses. */
+export interface WasmBackendLike {
+  wasm: {
+    asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+  };
+  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32' | 'int32' | 'bool'): TensorInfo;
+  disposeData(dataId: DataId, force?: boolean): boolean;
+}
+
+/** Exports of engine.wasm; all pointers are byte offsets into the backend heap. */
+export interface EngineExports {
+  sgemm(M: number, N: number, K: number, A: number, sai: number, sap: number, B: number, sbp: number, sbj: number,
+    C: number, ldc: number, accumulate: number, ws: number): void;
+  im2col(x: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number,
+    sw: number, dh: number, dw: number, pt: number, pl: number, m0: number, m1: number, col: number): void;
+  col2im(col: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number,
+    sw: number, dh: number, dw: number, pt: number, pl: number, m0: number, m1: number, dx: number): void;
+  fill_zero(p: number, n: number): void;
+  depthwise_filter_grad(x: number, dy: number, B: number, H: number, W: number, C: number, mult: number, OH: number,
+    OW: number, KH: number, KW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+    dW: number): void;
+  depthwise_input_grad(dy: number, filt: number, B: number, H: number, W: number, C: number, mult: number, OH: number,
+    OW: number, KH: number, KW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+    dx: number): void;
+  max_pool_grad(x: number, dy: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number,
+    KW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, dx: number): void;
+  batch_norm_grad(x: number, dy: number, mean: number, variance: number, scale: number, hasScale: number, N: number,
+    C: number, eps: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
+    scratch: number): void;
+}
+
+/** Floats of scratch `sgemm` needs (KC*NC + MC*KC + 32 in engine.c). */
+export const SGEMM_WORKSPACE_FLOATS = 256 * 512 + 64 * 256 + 32;
+
+/** The folder holding package.json, found upward from this file (works from src/ under tsx and from dist/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('flash engine: cannot find the package root (package.json) above ' + import.meta.url);
+    dir = up;
+  }
+}
+
+let compiled: WebAssembly.Module | undefined;
+const instances = new WeakMap<WebAssembly.Memory, EngineExports>();
+
+export function wasmPath(): string {
+  return join(packageRoot(), 'src', 'core', 'engine', 'native', 'engine.wasm');
+}
+
+function heapMemory(backend: WasmBackendLike): WebAssembly.Memory {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new Error('flash engine: cannot reach the tfjs-backend-wasm heap (no exported memory)');
+  }
+  return memory;
+}
+
+/** The engine module bound to this backend's heap (instantiated on first use). */
+export function engineFor(backend: WasmBackendLike): EngineExports {
+  const memory = heapMemory(backend);
+  let inst = instances.get(memory);
+  if (!inst) {
+    compiled ??= new WebAssembly.Module(readFileSync(wasmPath()));
+    inst = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as EngineExports;
+    instances.set(memory, inst);
+  }
+  return inst;
+}
+
+/** Heap address of a tensor's data. */
+export function ptr(backend: WasmBackendLike, t: TensorInfo): number {
+  const entry = backend.dataIdMap.get(t.dataId);
+  if (!entry) throw new Error('flash engine: tensor is not on the wasm backend');
+  return entry.memoryOffset;
+}
+
+/** Runs `fn` with `floats` of scratch on the backend heap, freed afterwards. */
+export function withScratch<T>(backend: WasmBackendLike, floats: number, fn: (p: number) => T): T {
+  const p = backend.wasm._malloc(Math.max(4, floats * 4)) >>> 0;
+  if (p === 0) throw new Error(`flash engine: out of wasm memory (${floats * 4} bytes of scratch)`);
+  try {
+    return fn(p);
+  } finally {
+    backend.wasm._free(p);
+  }
+}
+
+/** Product of a shape. */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,332 @@
+/*
+ * flash engine: training kernels for TensorFlow.js's wasm backend, compiled to wasm32 + SIMD128.
+ *
+ * The module imports the tfjs-backend-wasm heap (env.memory), so every pointer below is an address in
+ * that heap: tensors are read and written in place, scratch space comes from the backend's malloc.
+ * Rules that keep this safe: no static data, no stack memory (only scalar/v128 locals), no libc.
+ * Layout everywhere is NHWC, filters [KH, KW, Cin, Cout] (conv) or [KH, KW, C, mult] (depthwise).
+ * Rebuild with ./build.sh.
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+typedef float f32;
+
+/* ------------------------------------------------------------------------------------------------
+ * SGEMM  C[M,N] (=|+=) A[M,K] * B[K,N], any strides (so transposes are free), GotoBLAS blocking,
+ * 4x8 register micro-kernel on packed panels.
+ * A(i,p) = A[i*sai + p*sap]; B(p,j) = B[p*sbp + j*sbj]; C(i,j) = C[i*ldc + j].
+ * ws must hold KC*NC + MC*KC + 32 floats.
+ * ---------------------------------------------------------------------------------------------- */
+#define MR 4
+#define NR 8
+#define KC 256
+#define MC 64
+#define NC 512
+
+static void pack_a(int mc, int kc, const f32 *A, int sai, int sap, f32 *__restrict Ap) {
+  for (int i = 0; i < mc; i += MR) {
+    int rows = mc - i < MR ? mc - i : MR;
+    const f32 *a = A + i * sai;
+    if (rows == MR && sai == 1) {
+      for (int p = 0; p < kc; p++) {
+        wasm_v128_store(Ap, wasm_v128_load(a + p * sap));
+        Ap += MR;
+      }
+    } else if (rows == MR) {
+      for (int p = 0; p < kc; p++) {
+        const f32 *ap = a + p * sap;
+        Ap[0] = ap[0]; Ap[1] = ap[sai]; Ap[2] = ap[2 * sai]; Ap[3] = ap[3 * sai];
+        Ap += MR;
+      }
+    } else {
+      for (int p = 0; p < kc; p++) {
+        for (int r = 0; r < MR; r++) Ap[r] = r < rows ? a[r * sai + p * sap] : 0.0f;
+        Ap += MR;
+      }
+    }
+  }
+}
+
+static void pack_b(int kc, int nc, const f32 *B, int sbp, int sbj, f32 *__restrict Bp) {
+  for (int j = 0; j < nc; j += NR) {
+    int cols = nc - j < NR ? nc - j : NR;
+    const f32 *b = B + j * sbj;
+    if (cols == NR && sbj == 1) {
+      for (int p = 0; p < kc; p++) {
+        const f32 *bp = b + p * sbp;
+        wasm_v128_store(Bp, wasm_v128_load(bp));
+        wasm_v128_store(Bp + 4, wasm_v128_load(bp + 4));
+        Bp += NR;
+      }
+    } else {
+      for (int p = 0; p < kc; p++) {
+        for (int c = 0; c < NR; c++) Bp[c] = c < cols ? b[p * sbp + c * sbj] : 0.0f;
+        Bp += NR;
+      }
+    }
+  }
+}
+
+/* acc(4x8) = (load ? C : 0) + Ap * Bp; writes to C (ldc) */
+static inline void micro_4x8(int kc, const f32 *__restrict Ap, const f32 *__restrict Bp, f32 *C, int ldc,
+                             int load) {
+  v128_t c00, c01, c10, c11, c20, c21, c30, c31;
+  if (load) {
+    c00 = wasm_v128_load(C); c01 = wasm_v128_load(C + 4);
+    c10 = wasm_v128_load(C + ldc); c11 = wasm_v128_load(C + ldc + 4);
+    c20 = wasm_v128_load(C + 2 * ldc); c21 = wasm_v128_load(C + 2 * ldc + 4);
+    c30 = wasm_v128_load(C + 3 * ldc); c31 = wasm_v128_load(C + 3 * ldc + 4);
+  } else {
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = wasm_f32x4_splat(0.0f);
+  }
+  for (int p = 0; p < kc; p++) {
+    v128_t b0 = wasm_v128_load(Bp), b1 = wasm_v128_load(Bp + 4);
+    v128_t a0 = wasm_v128_load32_splat(Ap);
+    v128_t a1 = wasm_v128_load32_splat(Ap + 1);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    v128_t a2 = wasm_v128_load32_splat(Ap + 2);
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    v128_t a3 = wasm_v128_load32_splat(Ap + 3);
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    Ap += MR; Bp += NR;
+  }
+  wasm_v128_store(C, c00); wasm_v128_store(C + 4, c01);
+  wasm_v128_store(C + ldc, c10); wasm_v128_store(C + ldc + 4, c11);
+  wasm_v128_store(C + 2 * ldc, c20); wasm_v128_store(C + 2 * ldc + 4, c21);
+  wasm_v128_store(C + 3 * ldc, c30); wasm_v128_store(C + 3 * ldc + 4, c31);
+}
+
+EXPORT(sgemm)
+void sgemm(int M, int N, int K, const f32 *A, int sai, int sap, const f32 *B, int sbp, int sbj, f32 *C, int ldc,
+           int accumulate, f32 *ws) {
+  f32 *Bp = ws;
+  f32 *Ap = ws + KC * NC;
+  f32 *T = Ap + MC * KC;
+  if (K == 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
+    return;
+  }
+  for (int jc = 0; jc < N; jc += NC) {
+    int nc = N - jc < NC ? N - jc : NC;
+    for (int pc = 0; pc < K; pc += KC) {
+      int kc = K - pc < KC ? K - pc : KC;
+      int load = accumulate || pc > 0;
+      pack_b(kc, nc, B + pc * sbp + jc * sbj, sbp, sbj, Bp);
+      for (int ic = 0; ic < M; ic += MC) {
+        int mc = M - ic < MC ? M - ic : MC;
+        pack_a(mc, kc, A + ic * sai + pc * sap, sai, sap, Ap);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int cols = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int rows = mc - ir < MR ? mc - ir : MR;
+            f32 *Cij = C + (ic + ir) * ldc + jc + jr;
+            const f32 *a = Ap + ir * kc, *b = Bp + jr * kc;
+            if (rows == MR && cols == NR) {
+              micro_4x8(kc, a, b, Cij, ldc, load);
+            } else {
+              if (load)
+                for (int r = 0; r < rows; r++)
+                  for (int c = 0; c < cols; c++) T[r * NR + c] = Cij[r * ldc + c];
+              micro_4x8(kc, a, b, T, NR, load);
+              for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) Cij[r * ldc + c] = T[r * NR + c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * im2col / col2im for NHWC. Rows m in [m0, m1) of the (B*OH*OW) output positions; each row holds
+ * KH*KW*C values ordered (kh, kw, c), matching a [KH, KW, C, Cout] filter flattened to [K, Cout].
+ * ---------------------------------------------------------------------------------------------- */
+EXPORT(im2col)
+void im2col(const f32 *x, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int dh, int dw,
+            int pt, int pl, int m0, int m1, f32 *__restrict col) {
+  int K = KH * KW * C;
+  for (int m = m0; m < m1; m++) {
+    int b = m / (OH * OW), r = m % (OH * OW), oh = r / OW, ow = r % OW;
+    f32 *row = col + (long)(m - m0) * K;
+    for (int kh = 0; kh < KH; kh++) {
+      int ih = oh * sh + kh * dh - pt;
+      for (int kw = 0; kw < KW; kw++) {
+        int iw = ow * sw + kw * dw - pl;
+        f32 *dst = row + (kh * KW + kw) * C;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+          for (int c = 0; c < C; c++) dst[c] = 0.0f;
+        } else {
+          const f32 *src = x + (((long)b * H + ih) * W + iw) * C;
+          for (int c = 0; c < C; c++) dst[c] = src[c];
+        }
+      }
+    }
+  }
+}
+
+EXPORT(col2im)
+void col2im(const f32 *__restrict col, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw, int dh,
+            int dw, int pt, int pl, int m0, int m1, f32 *__restrict dx) {
+  int K = KH * KW * C;
+  for (int m = m0; m < m1; m++) {
+    int b = m / (OH * OW), r = m % (OH * OW), oh = r / OW, ow = r % OW;
+    const f32 *row = col + (long)(m - m0) * K;
+    for (int kh = 0; kh < KH; kh++) {
+      int ih = oh * sh + kh * dh - pt;
+      if (ih < 0 || ih >= H) continue;
+      for (int kw = 0; kw < KW; kw++) {
+        int iw = ow * sw + kw * dw - pl;
+        if (iw < 0 || iw >= W) continue;
+        const f32 *src = row + (kh * KW + kw) * C;
+        f32 *dst = dx + (((long)b * H + ih) * W + iw) * C;
+        for (int c = 0; c < C; c++) dst[c] += src[c];
+      }
+    }
+  }
+}
+
+EXPORT(fill_zero)
+void fill_zero(f32 *p, int n) {
+  for (int i = 0; i < n; i++) p[i] = 0.0f;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Depthwise conv gradients, NHWC, filter [KH, KW, C, mult]; output channel o = c*mult + q.
+ * ---------------------------------------------------------------------------------------------- */
+EXPORT(depthwise_filter_grad)
+void depthwise_filter_grad(const f32 *__restrict x, const f32 *__restrict dy, int B, int H, int W, int C, int mult,
+                           int OH, int OW, int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl,
+                           f32 *__restrict dW) {
+  int CO = C * mult;
+  for (int i = 0; i < KH * KW * CO; i++) dW[i] = 0.0f;
+  for (int b = 0; b < B; b++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        const f32 *g = dy + (((long)b * OH + oh) * OW + ow) * CO;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * sh + kh * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * sw + kw * dw - pl;
+            if (iw < 0 || iw >= W) continue;
+            const f32 *xv = x + (((long)b * H + ih) * W + iw) * C;
+            f32 *w = dW + (kh * KW + kw) * CO;
+            if (mult == 1) {
+              for (int c = 0; c < C; c++) w[c] += xv[c] * g[c];
+            } else {
+              for (int c = 0; c < C; c++)
+                for (int q = 0; q < mult; q++) w[c * mult + q] += xv[c] * g[c * mult + q];
+            }
+          }
+        }
+      }
+}
+
+EXPORT(depthwise_input_grad)
+void depthwise_input_grad(const f32 *__restrict dy, const f32 *__restrict filt, int B, int H, int W, int C, int mult,
+                          int OH, int OW, int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl,
+                          f32 *__restrict dx) {
+  int CO = C * mult;
+  long n = (long)B * H * W * C;
+  for (long i = 0; i < n; i++) dx[i] = 0.0f;
+  for (int b = 0; b < B; b++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        const f32 *g = dy + (((long)b * OH + oh) * OW + ow) * CO;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * sh + kh * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * sw + kw * dw - pl;
+            if (iw < 0 || iw >= W) continue;
+            f32 *xv = dx + (((long)b * H + ih) * W + iw) * C;
+            const f32 *w = filt + (kh * KW + kw) * CO;
+            if (mult == 1) {
+              for (int c = 0; c < C; c++) xv[c] += w[c] * g[c];
+            } else {
+              for (int c = 0; c < C; c++) {
+                f32 s = 0.0f;
+                for (int q = 0; q < mult; q++) s += w[c * mult + q] * g[c * mult + q];
+                xv[c] += s;
+              }
+            }
+          }
+        }
+      }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Max-pool gradient, NHWC. The running max starts at the first in-window element (not FLT_MIN), ties
+ * go to the first maximum in row-major window order (as the cpu backend does).
+ * ---------------------------------------------------------------------------------------------- */
+EXPORT(max_pool_grad)
+void max_pool_grad(const f32 *__restrict x, const f32 *__restrict dy, int B, int H, int W, int C, int OH, int OW,
+                   int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl, f32 *__restrict dx) {
+  long n = (long)B * H * W * C;
+  for (long i = 0; i < n; i++) dx[i] = 0.0f;
+  for (int b = 0; b < B; b++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++)
+        for (int c = 0; c < C; c++) {
+          long best = -1;
+          f32 bv = 0.0f;
+          for (int kh = 0; kh < KH; kh++) {
+            int ih = oh * sh + kh * dh - pt;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+              int iw = ow * sw + kw * dw - pl;
+              if (iw < 0 || iw >= W) continue;
+              long idx = (((long)b * H + ih) * W + iw) * C + c;
+              f32 v = x[idx];
+              if (best < 0 || v > bv) { best = idx; bv = v; }
+            }
+          }
+          if (best >= 0) dx[best] += dy[(((long)b * OH + oh) * OW + ow) * C + c];
+        }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * FusedBatchNorm gradient (the partials tfjs defines: mean and variance are separate inputs).
+ * x, dy: [N, C] (N = all leading dims). out: dx [N*C], then 4 vectors of C: dmean, dvar, dscale, doffset.
+ * sums: 2*C floats of scratch.
+ * ---------------------------------------------------------------------------------------------- */
+EXPORT(batch_norm_grad)
+void batch_norm_grad(const f32 *__restrict x, const f32 *__restrict dy, const f32 *__restrict mean,
+                     const f32 *__restrict var, const f32 *__restrict scale, int hasScale, int N, int C, f32 eps,
+                     f32 *__restrict dx, f32 *__restrict dmean, f32 *__restrict dvar, f32 *__restrict dscale,
+                     f32 *__restrict doffset, f32 *__restrict rs) {
+  /* rs[0..C) = rsqrt(var+eps) * scale; rs[C..2C) = rsqrt(var+eps) */
+  for (int c = 0; c < C; c++) {
+    f32 r = 1.0f / __builtin_sqrtf(var[c] + eps);
+    rs[C + c] = r;
+    rs[c] = r * (hasScale ? scale[c] : 1.0f);
+    doffset[c] = 0.0f;
+    dscale[c] = 0.0f; /* holds sum dy*(x-mean) until the end */
+  }
+  for (long n = 0; n < N; n++) {
+    const f32 *xr = x + n * C, *gr = dy + n * C;
+    f32 *dr = dx + n * C;
+    for (int c = 0; c < C; c++) {
+      f32 g = gr[c];
+      doffset[c] += g;
+      dscale[c] += g * (xr[c] - mean[c]);
+      dr[c] = g * rs[c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    f32 r = rs[C + c], s = hasScale ? scale[c] : 1.0f;
+    f32 sdx = dscale[c];
+    dmean[c] = -r * s * doffset[c];
+    dvar[c] = -0.5f * r * r * r * s * sdx;
+    dscale[c] = r * sdx;
+  }
+}
