@@ -1,0 +1,71 @@
+import type * as tf from '@tensorflow/tfjs';
+import { readFile, rename, rm, mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FlashUserError } from '../errors.js';
+import type { EpochLogs } from '../trainer/types.js';
+import { fsUserError, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { decodeTensors, encodeTensors, loadLayersModel, saveLayersModel, type NamedTensor } from './layers_model.js';
+
+/** What a resumable checkpoint records besides weights. */
+export interface CheckpointState {
+  /** Completed epochs. */
+  epoch: number;
+  history: EpochLogs[];
+  bestEpoch?: number;
+}
+
+/**
+ * Writes model, optimizer state and trainer state into `dir` as one unit: everything goes to a fresh sibling
+ * folder first, which then replaces `dir`, so a crash leaves the previous checkpoint or the new one whole.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  parts: { network: tf.LayersModel; optimizer?: tf.Optimizer; state: CheckpointState },
+): Promise<void> {
+  const tag = randomBytes(4).toString('hex');
+  const tmp = join(dirname(dir), `.${basename(dir)}.${tag}.tmp`);
+  const old = join(dirname(dir), `.${basename(dir)}.${tag}.old`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await saveLayersModel(parts.network, tmp);
+    if (parts.optimizer) {
+      const weights = (await parts.optimizer.getWeights()) as NamedTensor[];
+      const { specs, data } = await encodeTensors(weights);
+      await writeFileAtomic(join(tmp, 'optimizer.bin'), data);
+      await writeJsonAtomic(join(tmp, 'optimizer.json'), { className: parts.optimizer.getClassName(), specs });
+    }
+    await writeJsonAtomic(join(tmp, 'state.json'), parts.state);
+    const exists = await stat(dir).then(() => true, () => false);
+    if (exists) await rename(dir, old);
+    await rename(tmp, dir);
+    if (exists) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw fsUserError(err, dir, 'write checkpoint');
+  }
+}
+
+/** A checkpoint read back: the caller owns the network and the optimizer tensors. */
+export interface LoadedCheckpoint {
+  network: tf.LayersModel;
+  optimizerWeights?: NamedTensor[];
+  state: CheckpointState;
+}
+
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  } catch {
+    throw new FlashUserError(`no resumable checkpoint in '${dir}' (missing or unreadable state.json)`);
+  }
+  const network = await loadLayersModel(dir);
+  let optimizerWeights: NamedTensor[] | undefined;
+  const optJson = await readFile(join(dir, 'optimizer.json'), 'utf8').catch(() => undefined);
+  if (optJson !== undefined) {
+    const { specs } = JSON.parse(optJson) as { specs: tf.io.WeightsManifestEntry[] };
+    optimizerWeights = decodeTensors(specs, await readFile(join(dir, 'optimizer.bin')));
+  }
+  return { network, optimizerWeights, state };
+}

@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs';
+import { computeMetrics } from '../metrics/index.js';
+import type { DataSplit, EpochLogs, TaskModule } from './types.js';
+
+/** Every output row of a split, in iteration order, with the ids and integer targets that came with it. */
+export interface SplitOutputs {
+  ids: string[];
+  /** [n × numOutputs] row-major probabilities. */
+  probs: Float32Array;
+  labels: Int32Array;
+  /** Mean loss over the split (NaN when the split has no labels). */
+  loss: number;
+}
+
+/** Runs the module over a split without training (BatchNorm and dropout in inference mode). */
+export async function runSplit(module: TaskModule, split: DataSplit, batchSize: number, withLoss = true): Promise<SplitOutputs> {
+  const k = module.numOutputs;
+  const probs = new Float32Array(split.size * k);
+  const labels = new Int32Array(split.size);
+  const ids: string[] = [];
+  const net = module.trainingNetwork();
+  let n = 0;
+  let lossSum = 0;
+  for await (const batch of split.batches({ batchSize, shuffle: false, augment: false })) {
+    const [p, l] = tf.tidy(() => {
+      const out = net.apply(batch.x, { training: false }) as tf.Tensor;
+      const loss = withLoss ? tf.mul(module.loss(batch.y, out), batch.ids.length) : tf.scalar(NaN);
+      return [module.activate(out), loss];
+    });
+    const [pv, lv, yv] = await Promise.all([p.data(), l.data(), batch.y.data()]);
+    tf.dispose([p, l, batch.x, batch.y]);
+    probs.set(pv as Float32Array, n * k);
+    labels.set(yv as Int32Array, n);
+    ids.push(...batch.ids);
+    n += batch.ids.length;
+    lossSum += lv[0];
+  }
+  return { ids, probs: probs.subarray(0, n * k), labels: labels.subarray(0, n), loss: n > 0 ? lossSum / n : NaN };
+}
+
+/** Loss and the module's metrics over a split, keyed with a prefix: `{ val_loss, val_accuracy, … }`. */
+export async function evaluateSplit(module: TaskModule, split: DataSplit, batchSize: number, prefix: string): Promise<EpochLogs> {
+  const out = await runSplit(module, split, batchSize);
+  const values = computeMetrics({ probs: out.probs, labels: out.labels, numClasses: module.numOutputs }, module.metricNames);
+  const logs: EpochLogs = { [`${prefix}_loss`]: out.loss };
+  for (const [name, v] of Object.entries(values)) logs[`${prefix}_${name}`] = v;
+  return logs;
+}

@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs';
+import type { NamedTensor } from '../io/layers_model.js';
+import { evaluateSplit, runSplit, type SplitOutputs } from './evaluate.js';
+import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger, TaskModule } from './types.js';
+
+/** A stretch of epochs trained with one set of trainable layers (tfjs fixes that set per compile). */
+export interface Phase {
+  /** First epoch (0-based) of the phase; the phase runs until the next one starts. */
+  startEpoch: number;
+  /** Shown in the log, e.g. "backbone frozen". */
+  description: string;
+  /** Sets which layers train; called before the phase's optimizer is built. */
+  apply(module: TaskModule): void;
+}
+
+export interface TrainerOptions {
+  maxEpochs?: number;
+  callbacks?: Callback[];
+  loggers?: Logger[];
+  /** Seeds shuffling and augmentation. */
+  seed?: number;
+  /** Phases of a finetuning strategy; default one phase training everything. */
+  phases?: Phase[];
+  /** Where the trainer reports phase changes and notes; default: nowhere. */
+  log?: (line: string) => void;
+}
+
+/** Where an interrupted or finished run left off, enough to continue it. */
+export interface ResumeState {
+  /** Number of epochs already completed. */
+  epoch: number;
+  history: EpochLogs[];
+  /** Optimizer state saved at the end of the last completed epoch. */
+  optimizerWeights?: NamedTensor[];
+}
+
+export interface FitResult {
+  status: 'completed' | 'stopped' | 'interrupted';
+  /** Why the run stopped early, when it did. */
+  reason?: string;
+  history: EpochLogs[];
+  epochs: number;
+}
+
+/**
+ * The training loop: fit → phases → epochs → batches → callbacks, top to bottom. It knows nothing about the
+ * task: the module supplies the networks, loss and metrics; the data module supplies batches.
+ */
+export class Trainer {
+  readonly maxEpochs: number;
+  readonly callbacks: Callback[];
+  readonly loggers: Logger[];
+  readonly seed: number;
+  private readonly phases?: Phase[];
+  private readonly log: (line: string) => void;
+  private stopReason?: string;
+  private interrupted = false;
+  private optimizer?: tf.Optimizer;
+
+  constructor(options: TrainerOptions = {}) {
+    this.maxEpochs = options.maxEpochs ?? 5;
+    this.callbacks = options.callbacks ?? [];
+    this.loggers = options.loggers ?? [];
+    this.seed = options.seed ?? 42;
+    this.phases = options.phases;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** Stops after the current batch, leaving the last completed epoch's checkpoint as the resume point. */
+  interrupt(): void {
+    this.interrupted = true;
+  }
+
+  /** The current optimizer (checkpoint callbacks save its state). */
+  currentOptimizer(): tf.Optimizer | undefined {
+    return this.optimizer;
+  }
+
+  async fit(module: TaskModule, data: DataModuleLike, resume?: ResumeState): Promise<FitResult> {
+    if (!module.built) await module.setup(data);
+    const history: EpochLogs[] = resume ? [...resume.history] : [];
+    const startEpoch = resume?.epoch ?? 0;
+    const phases = this.phases ?? [{ startEpoch: 0, description: 'all layers train', apply: () => undefined }];
+    this.stopReason = undefined;
+    this.interrupted = false;
+    const batchesPerEpoch = Math.ceil(data.train.size / data.batchSize);
+    let epoch = startEpoch;
+    const currentOptimizer = () => this.optimizer as tf.Optimizer;
+    const ctx: FitContext = {
+      get epoch() {
+        return epoch;
+      },
+      maxEpochs: this.maxEpochs,
+      batchesPerEpoch,
+      module,
+      get optimizer(): tf.Optimizer {
+        return currentOptimizer();
+      },
+      history,
+      requestStop: (reason: string) => {
+        this.stopReason ??= reason;
+      },
+    };
+
+    let phaseIndex = -1;
+    let pendingOptimizerWeights = resume?.optimizerWeights;
+    try {
+      for (; epoch < this.maxEpochs; epoch++) {
+        const p = activePhase(phases, epoch);
+        if (p !== phaseIndex) {
+          phaseIndex = p;
+          phases[p].apply(module);
+          this.optimizer?.dispose();
+          this.optimizer = module.createOptimizer();
+          if (pendingOptimizerWeights) {
+            await this.optimizer.setWeights(pendingOptimizerWeights);
+            pendingOptimizerWeights = undefined;
+          }
+          if (phases.length > 1) this.log(`phase ${p + 1}/${phases.length} from epoch ${epoch + 1}: ${phases[p].description}`);
+          if (epoch === startEpoch) for (const cb of this.callbacks) await cb.onFitStart?.(ctx);
+        }
+        for (const cb of this.callbacks) await cb.onEpochStart?.(ctx);
+        const trainLogs = await this.trainEpoch(module, data, epoch, ctx);
+        if (this.interrupted) return this.finish(ctx, 'interrupted', history, 'interrupted');
+        const valLogs = data.val ? await evaluateSplit(module, data.val, data.batchSize, 'val') : {};
+        const logs: EpochLogs = { epoch: epoch + 1, ...trainLogs, ...valLogs };
+        history.push(logs);
+        for (const logger of this.loggers) await logger.logMetrics(logs, { epoch: epoch + 1 });
+        for (const cb of this.callbacks) await cb.onEpochEnd?.(ctx, logs);
+        if (this.interrupted) return this.finish(ctx, 'interrupted', history, 'interrupted', epoch + 1);
+        if (this.stopReason) return this.finish(ctx, 'stopped', history, this.stopReason, epoch + 1);
+      }
+      return this.finish(ctx, 'completed', history, undefined, epoch);
+    } finally {
+      if (pendingOptimizerWeights) tf.dispose(pendingOptimizerWeights.map((w) => w.tensor));
+    }
+  }
+
+  private async finish(ctx: FitContext, status: FitResult['status'], history: EpochLogs[], reason?: string, epochs = history.length): Promise<FitResult> {
+    for (const cb of this.callbacks) await cb.onFitEnd?.(ctx);
+    return { status, reason, history, epochs };
+  }
+
+  /** One pass over the training data; returns `train_loss` and the module's running statistic. */
+  private async trainEpoch(module: TaskModule, data: DataModuleLike, epoch: number, ctx: FitContext): Promise<EpochLogs> {
+    const net = module.trainingNetwork();
+    const variables = module.trainableVariables?.() ?? net.trainableWeights.map((w) => w.read() as tf.Variable);
+    const optimizer = this.optimizer as tf.Optimizer;
+    let seen = 0;
+    let lossSum = 0;
+    let statSum = 0;
+    let batchIndex = 0;
+    for await (const batch of data.train.batches({ batchSize: data.batchSize, shuffle: true, seed: this.seed, epoch, augment: true })) {
+      let stat: tf.Scalar | undefined;
+      const loss = tf.tidy(() =>
+        optimizer.minimize(
+          () => {
+            const out = net.apply(batch.x, { training: true }) as tf.Tensor;
+            if (module.trainStat) stat = tf.keep(module.trainStat.sum(batch.y, out));
+            return module.loss(batch.y, out);
+          },
+          true,
+          variables,
+        ) as tf.Scalar,
+      );
+      const n = batch.ids.length;
+      const [lv, sv] = await Promise.all([loss.data(), stat ? stat.data() : Promise.resolve([0])]);
+      tf.dispose([loss, stat, batch.x, batch.y].filter((t): t is tf.Tensor => t !== undefined));
+      seen += n;
+      lossSum += lv[0] * n;
+      statSum += sv[0];
+      for (const cb of this.callbacks) await cb.onBatchEnd?.(ctx, batchIndex, { loss: lv[0], size: n });
+      batchIndex++;
+      if (this.interrupted) break;
+    }
+    const logs: EpochLogs = { train_loss: seen ? lossSum / seen : NaN };
+    if (module.trainStat) logs[`train_${module.trainStat.name}`] = seen ? statSum / seen : NaN;
+    return logs;
+  }
+
+  /** Loss and metrics on the data module's test split (or val when it has none). */
+  async test(module: TaskModule, data: DataModuleLike): Promise<EpochLogs> {
+    if (!module.built) await module.setup(data);
+    const split = data.test ?? data.val;
+    if (!split) throw new Error('the data module has neither a test nor a val split');
+    return evaluateSplit(module, split, data.batchSize, data.test ? 'test' : 'val');
+  }
+
+  /** Loss and metrics on the validation split. */
+  async validate(module: TaskModule, data: DataModuleLike): Promise<EpochLogs> {
+    if (!module.built) await module.setup(data);
+    if (!data.val) throw new Error('the data module has no val split');
+    return evaluateSplit(module, data.val, data.batchSize, 'val');
+  }
+
+  /**
+   * Predictions for task inputs (file paths for image classification): the task module turns inputs into
+   * outputs it understands; the trainer only forwards.
+   */
+  async predict<I, P>(module: TaskModule & { predict(inputs: I): Promise<P> }, inputs: I): Promise<P> {
+    if (!module.built) throw new Error('predict needs a built module: fit it first or load a saved one');
+    return module.predict(inputs);
+  }
+
+  /** Raw outputs for a split (ids, probabilities, targets) — tasks format them into predictions. */
+  async outputs(module: TaskModule, split: DataSplit, batchSize: number): Promise<SplitOutputs> {
+    return runSplit(module, split, batchSize, false);
+  }
+}
+
+function activePhase(phases: Phase[], epoch: number): number {
+  let index = 0;
+  phases.forEach((p, i) => {
+    if (p.startEpoch <= epoch) index = i;
+  });
+  return index;
+}

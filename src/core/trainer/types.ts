@@ -1,0 +1,95 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** One batch as the trainer sees it: inputs, integer targets, and an id per sample (a file path, say). */
+export interface Batch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+  ids: string[];
+}
+
+/** Options for iterating one split of data. */
+export interface BatchOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  seed?: number;
+  epoch?: number;
+  augment?: boolean;
+}
+
+/** A split of a dataset. The trainer core only sees this interface; tasks decide what a sample is. */
+export interface DataSplit {
+  readonly size: number;
+  /** Yields batches; the consumer disposes `x` and `y`. */
+  batches(options: BatchOptions): AsyncIterable<Batch>;
+}
+
+/** What the trainer needs from a data module. */
+export interface DataModuleLike {
+  readonly train: DataSplit;
+  readonly val?: DataSplit;
+  readonly test?: DataSplit;
+  readonly batchSize: number;
+}
+
+/** Metrics computed at the end of an epoch, keyed `train_loss`, `val_accuracy`, … */
+export type EpochLogs = Record<string, number>;
+
+/**
+ * A trainable task model (Lightning's LightningModule, reduced to what a plain loop needs). The trainer calls
+ * `setup` once with the data, then trains `trainingNetwork` on `loss` and reads `network` for outputs.
+ */
+export interface TaskModule {
+  /** Builds the networks for this data (input shape, number of outputs). Called once by fit/test/predict. */
+  setup(data: DataModuleLike): void | Promise<void>;
+  /** True once `setup` (or loading) has built the networks. */
+  readonly built: boolean;
+  /** The network that is saved and served: its output is what `metrics` read (class probabilities). */
+  network(): tf.LayersModel;
+  /** Network with the same weights whose output `loss` expects (logits, for numerical stability). */
+  trainingNetwork(): tf.LayersModel;
+  /** Mean loss over the batch; called inside a tidy under the gradient tape. */
+  loss(yTrue: tf.Tensor, trainingOutput: tf.Tensor): tf.Scalar;
+  /** Turns the training network's output into the saved network's output (softmax of logits, say). */
+  activate(trainingOutput: tf.Tensor): tf.Tensor;
+  /** Optional running statistic logged as `train_<name>`: the batch's sum (e.g. correct predictions). */
+  readonly trainStat?: { name: string; sum(yTrue: tf.Tensor, trainingOutput: tf.Tensor): tf.Scalar };
+  /** Variables trained in the current phase (the strategy may freeze some); defaults to all trainable weights. */
+  trainableVariables?(): tf.Variable[];
+  /** Number of outputs (classes) — metrics need it. */
+  readonly numOutputs: number;
+  /** Metric names (from the metrics registry) reported for validation and test. */
+  readonly metricNames: string[];
+  /** Creates the optimizer for a training phase. */
+  createOptimizer(): tf.Optimizer;
+}
+
+/** Read-only view of the running fit that callbacks receive. */
+export interface FitContext {
+  readonly epoch: number;
+  readonly maxEpochs: number;
+  /** Batches in one training epoch (for progress bars). */
+  readonly batchesPerEpoch: number;
+  readonly module: TaskModule;
+  readonly optimizer: tf.Optimizer;
+  /** Logs of every completed epoch so far, in order. */
+  readonly history: EpochLogs[];
+  /** Asks the trainer to stop after the current epoch (early stopping) or batch (interrupt). */
+  requestStop(reason: string): void;
+}
+
+/** A hook into the loop. Every method is optional; the trainer awaits each in turn. */
+export interface Callback {
+  onFitStart?(ctx: FitContext): void | Promise<void>;
+  onEpochStart?(ctx: FitContext): void | Promise<void>;
+  onBatchEnd?(ctx: FitContext, batch: number, logs: { loss: number; size: number }): void | Promise<void>;
+  onEpochEnd?(ctx: FitContext, logs: EpochLogs): void | Promise<void>;
+  onFitEnd?(ctx: FitContext): void | Promise<void>;
+}
+
+/** Where metrics and hyperparameters go (CSV now; TensorBoard and others plug in here). */
+export interface Logger {
+  readonly name: string;
+  logHyperparams?(params: Record<string, unknown>): void | Promise<void>;
+  logMetrics(metrics: Record<string, number>, step: { epoch: number }): void | Promise<void>;
+  finalize?(status: 'success' | 'interrupted' | 'failed'): void | Promise<void>;
+}

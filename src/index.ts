@@ -1,0 +1,31 @@
+/**
+ * flash's programmatic API: the same functions the `flash` CLI calls.
+ *
+ *   const datamodule = await ImageClassificationData.fromFolders({ trainFolder, valFolder, batchSize: 32 });
+ *   const model = new ImageClassifier({ backbone: 'simple_cnn', numClasses: datamodule.numClasses });
+ *   const trainer = new Trainer({ maxEpochs: 3, callbacks: [new EarlyStopping({ patience: 3 })] });
+ *   await trainer.fit(model, datamodule);
+ *   const preds = await trainer.predict(model, ['a.jpg']);
+ */
+export { Trainer, type TrainerOptions, type FitResult, type Phase, type ResumeState } from './core/trainer/trainer.js';
+export type { Callback, Logger, FitContext, EpochLogs, DataSplit, Batch, DataModuleLike, TaskModule } from './core/trainer/types.js';
+export { EarlyStopping, ModelCheckpoint, ProgressCallback, Monitor, callbacks } from './core/callbacks/index.js';
+export { CsvLogger, loggers } from './core/loggers/index.js';
+export { metrics, computeMetrics, confusionMatrix, perClassReport } from './core/metrics/index.js';
+export { optimizers, createOptimizer } from './core/optimizers/index.js';
+export { strategies } from './core/finetuning/index.js';
+export { backends, selectBackend, describeBackend, type BackendChoice } from './core/backend.js';
+export { Registry } from './core/registry.js';
+export { FlashUserError } from './core/errors.js';
+export { saveLayersModel, loadLayersModel } from './core/io/layers_model.js';
+export { resolveRecipe, defaultRecipe, loadRecipeFile, recipeToYaml, type Recipe } from './core/config/index.js';
+export { runCli } from './cli/index.js';
+export { train, predict, evaluate } from './commands/index.js';
+export { backbones, type BackboneSpec } from '../backbones/index.js';
+export { tasks } from '../tasks/index.js';
+export { ImageClassifier, type ImageClassifierOptions } from '../tasks/image_classification/model.js';
+export { ImageClassificationData } from '../tasks/image_classification/data/index.js';
+export { trainImageClassifier } from '../tasks/image_classification/train.js';
+export { predictFiles, formatPredictions, type Prediction } from '../tasks/image_classification/predict.js';
+export { evaluateFolder } from '../tasks/image_classification/evaluate.js';
+export { predictCommand, evaluateCommand } from '../tasks/image_classification/task.js';

@@ -1,0 +1,61 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import type { DataRecipe } from '../../src/core/config/index.js';
+import { packageRoot } from '../../src/core/package_root.js';
+import { Registry } from '../../src/core/registry.js';
+import { ImageClassificationData, type DataOptions } from './data/index.js';
+
+/** A way of building the task's data from the recipe's `data` section (Flash's `from_*` constructors). */
+export interface DataBuilder {
+  description: string;
+  /** The `data.*` keys it reads (the CLI offers them after the sub-command). */
+  options: string[];
+  build(data: DataRecipe, common: DataOptions, cwd: string): Promise<ImageClassificationData>;
+}
+
+const at = (cwd: string, p: string | null): string | undefined => (p == null ? undefined : isAbsolute(p) ? p : resolve(cwd, p));
+const allAt = (cwd: string, ps: string[] | null): string[] | undefined => ps?.map((p) => at(cwd, p) as string);
+
+/** The Fashion-MNIST sample that ships with flash; used when no data is given, as Flash Zero fell back to ants/bees. */
+export function demoDataFolder(): string {
+  return join(packageRoot(), 'data', 'demo', 'fashion_mnist');
+}
+
+/** True when the recipe names no data at all (the demo set is used then). */
+export function recipeHasNoData(data: DataRecipe): boolean {
+  return data.folder == null && data.train_folder == null && data.train_files == null;
+}
+
+const fromFolders: DataBuilder = {
+  description: 'class sub-folders; or train/, val/, test/, predict/ folders each with class sub-folders',
+  options: ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'],
+  build: (d, common, cwd) =>
+    ImageClassificationData.fromFolders({
+      ...common,
+      folder: recipeHasNoData(d) ? demoDataFolder() : at(cwd, d.folder),
+      trainFolder: at(cwd, d.train_folder),
+      valFolder: at(cwd, d.val_folder),
+      testFolder: at(cwd, d.test_folder),
+      predictFolder: at(cwd, d.predict_folder),
+    }),
+};
+
+const fromFiles: DataBuilder = {
+  description: 'lists of image paths with one target each (--train_files a.jpg b.jpg --train_targets cat dog)',
+  options: ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files', 'val_split'],
+  build: (d, common, cwd) =>
+    ImageClassificationData.fromFiles({
+      ...common,
+      trainFiles: allAt(cwd, d.train_files) ?? [],
+      trainTargets: d.train_targets ?? [],
+      valFiles: allAt(cwd, d.val_files),
+      valTargets: d.val_targets ?? undefined,
+      testFiles: allAt(cwd, d.test_files),
+      testTargets: d.test_targets ?? undefined,
+      predictFiles: allAt(cwd, d.predict_files),
+    }),
+};
+
+/** Data builders of image_classification; `data.builder` picks one. */
+export const builders = new Registry<DataBuilder>('data builder');
+builders.register('from_folders', fromFolders, fromFolders.description);
+builders.register('from_files', fromFiles, fromFiles.description);

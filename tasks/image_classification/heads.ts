@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs';
+import { Registry } from '../../src/core/registry.js';
+
+/** What a head builder is given: the backbone's feature vector and the problem size. */
+export interface HeadOptions {
+  numClasses: number;
+  /** Dropout before the final layer (model.dropout); 0 = none. */
+  dropout: number;
+}
+
+/** Builds the classification head on the backbone features; returns logits (the layer must be named 'logits'). */
+export type HeadBuilder = (features: tf.SymbolicTensor, options: HeadOptions) => tf.SymbolicTensor;
+
+const linear: HeadBuilder = (features, { numClasses, dropout }) => {
+  let x = features;
+  if (dropout > 0) x = tf.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
+  return tf.layers.dense({ units: numClasses, name: 'logits' }).apply(x) as tf.SymbolicTensor;
+};
+
+/** Classification heads selectable with `--model.head`. */
+export const heads = new Registry<HeadBuilder>('head');
+heads.register('linear', linear, 'one dense layer from the features to the classes (default)');

@@ -1,0 +1,110 @@
+import { extname, resolve } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { FlashUserError } from '../../src/core/errors.js';
+import { writeFileAtomic } from '../../src/core/io/atomic.js';
+import { runSplit } from '../../src/core/trainer/evaluate.js';
+import { decodeImage, splitFromPixels } from './data/index.js';
+import type { ImageClassifier } from './model.js';
+
+/** One image's prediction. */
+export interface Prediction {
+  file: string;
+  label: string;
+  score: number;
+  /** The `topK` most probable classes, best first. */
+  top: { label: string; score: number }[];
+  /** Probability of every class, in label order. */
+  probs: number[];
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  topK?: number;
+  /** Undecodable files: skipped with a warning (default) or fatal. */
+  strict?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+const DECODE_CONCURRENCY = 4;
+
+/** Decodes images at the model's input spec, skipping (or, strict, refusing) the ones that can't be read. */
+export async function decodeForModel(
+  model: ImageClassifier,
+  items: { file: string; label: number }[],
+  options: PredictOptions = {},
+): Promise<{ id: string; pixels: Uint8Array; label: number }[]> {
+  const spec = model.spec;
+  if (!spec) throw new Error('model has no input spec');
+  const out: ({ id: string; pixels: Uint8Array; label: number } | undefined)[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      const { file, label } = items[i];
+      try {
+        out[i] = { id: file, pixels: await decodeImage(file, spec, file), label };
+      } catch (err) {
+        if (options.strict || !(err instanceof FlashUserError)) throw err;
+        (options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(`skipped: ${err.message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
+  return out.filter((x): x is { id: string; pixels: Uint8Array; label: number } => x !== undefined);
+}
+
+/** Predicts the class of each image file with a trained classifier. */
+export async function predictFiles(model: ImageClassifier, files: string[], options: PredictOptions = {}): Promise<Prediction[]> {
+  const topK = Math.max(1, Math.min(options.topK ?? 3, model.labels.length));
+  const decoded = await decodeForModel(model, files.map((file) => ({ file, label: -1 })), options);
+  if (decoded.length === 0) return [];
+  const split = splitFromPixels(model.spec!, decoded);
+  const out = await runSplit(model, split, options.batchSize ?? 32, false);
+  const k = model.labels.length;
+  return out.ids.map((file, i) => {
+    const probs = Array.from(out.probs.subarray(i * k, (i + 1) * k));
+    const order = probs.map((p, c) => [p, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const top = order.slice(0, topK).map(([p, c]) => ({ label: model.labels[c], score: p }));
+    return { file, label: top[0].label, score: top[0].score, top, probs };
+  });
+}
+
+/** Serialises predictions for `--output`, by extension: .json (array), .jsonl (one object a line) or .csv. */
+export function formatPredictions(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv'): string {
+  if (format === 'csv') {
+    return stringify(
+      preds.map((p) => [p.file, p.label, p.score, ...p.probs]),
+      { header: true, columns: ['file', 'label', 'score', ...labels] },
+    );
+  }
+  const rows = preds.map((p) => ({ file: p.file, label: p.label, score: p.score, top_k: p.top, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }));
+  if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  return `${JSON.stringify(rows, null, 2)}\n`;
+}
+
+/** The output format implied by a file name, or a user error naming it. */
+export function outputFormat(path: string): 'json' | 'jsonl' | 'csv' {
+  const ext = extname(path).toLowerCase().slice(1);
+  if (ext === 'json' || ext === 'jsonl' || ext === 'csv') return ext;
+  throw new FlashUserError(`--output '${path}': unknown format '.${ext}'; use .json, .jsonl or .csv`);
+}
+
+/** Writes predictions to a file atomically, in the format its extension names. */
+export async function writePredictions(path: string, preds: Prediction[], labels: string[], cwd = process.cwd()): Promise<string> {
+  const full = resolve(cwd, path);
+  await writeFileAtomic(full, formatPredictions(preds, labels, outputFormat(path)));
+  return full;
+}
+
+/** A plain-text table: file, label, and the top-k classes with their probabilities. */
+export function predictionTable(preds: Prediction[], relativeTo?: (file: string) => string): string {
+  const rows = preds.map((p) => [relativeTo ? relativeTo(p.file) : p.file, p.label, p.top.map((t) => `${t.label} ${t.score.toFixed(3)}`).join(', ')]);
+  return table(['file', 'label', 'top-k'], rows);
+}
+
+/** Left-aligned columns separated by two spaces (widths by code points, so non-ASCII names line up). */
+export function table(header: string[], rows: string[][]): string {
+  const width = header.map((h, c) => Math.max([...h].length, ...rows.map((r) => [...r[c]].length)));
+  const line = (cells: string[]) => cells.map((cell, c) => cell + ' '.repeat(width[c] - [...cell].length)).join('  ').trimEnd();
+  return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}

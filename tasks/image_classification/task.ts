@@ -1,0 +1,66 @@
+import { relative, resolve } from 'node:path';
+import { describeBackend, selectBackend } from '../../src/core/backend.js';
+import { FlashUserError } from '../../src/core/errors.js';
+import { writeJsonAtomic } from '../../src/core/io/atomic.js';
+import type { EvaluateArgs, PredictArgs, TrainArgs } from '../../src/cli/types.js';
+import type { TaskEntry } from '../types.js';
+import { builders } from './builders.js';
+import { listImageFiles } from './data/index.js';
+import { evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
+import { ImageClassifier } from './model.js';
+import { predictFiles, predictionTable, writePredictions, type Prediction } from './predict.js';
+import { trainImageClassifier } from './train.js';
+
+/** `flash predict`: loads a run's model and predicts files or a folder; a table, or a file with --output. */
+export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
+  const { io } = args;
+  const files = [...(args.files ?? []).map((f) => resolve(io.cwd, f))];
+  if (args.folder) files.push(...(await listImageFiles(resolve(io.cwd, args.folder))));
+  if (files.length === 0) throw new FlashUserError('nothing to predict: give --files a.jpg … or --folder DIR');
+  const backend = await selectBackend(args.backend);
+  io.err(`${describeBackend(backend)}\n`);
+  const model = await ImageClassifier.load(resolve(io.cwd, args.model));
+  try {
+    const preds = await predictFiles(model, files, { topK: args.topK, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    if (args.output) {
+      const path = await writePredictions(args.output, preds, model.labels, io.cwd);
+      io.out(`wrote ${preds.length} predictions to ${relative(io.cwd, path)}\n`);
+    } else {
+      io.out(predictionTable(preds, (f) => relative(io.cwd, f)));
+    }
+    return preds;
+  } finally {
+    model.network().dispose();
+  }
+}
+
+/** `flash evaluate`: accuracy, macro F1, AUROC and a per-class table on a labelled folder. */
+export async function evaluateCommand(args: EvaluateArgs): Promise<EvaluationResult> {
+  const { io } = args;
+  const backend = await selectBackend(args.backend);
+  io.err(`${describeBackend(backend)}\n`);
+  const model = await ImageClassifier.load(resolve(io.cwd, args.model));
+  try {
+    const result = await evaluateFolder(model, resolve(io.cwd, args.folder), { batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    io.out(evaluationText(result));
+    if (args.output) await writeJsonAtomic(resolve(io.cwd, args.output), result);
+    return result;
+  } finally {
+    model.network().dispose();
+  }
+}
+
+export const imageClassification: TaskEntry = {
+  description: 'classify images into classes (folders, file lists or in-memory datasets)',
+  builders: builders.list().map((b) => ({ name: b.name, description: b.description, options: b.item.options })),
+  defaults: {},
+  train: async (args: TrainArgs) => {
+    await trainImageClassifier(args);
+  },
+  predict: async (args) => {
+    await predictCommand(args);
+  },
+  evaluate: async (args) => {
+    await evaluateCommand(args);
+  },
+};

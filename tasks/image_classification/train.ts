@@ -1,0 +1,206 @@
+import { access, mkdir, constants as fsConstants } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { backbones } from '../../backbones/index.js';
+import { describeBackend, selectBackend } from '../../src/core/backend.js';
+import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../../src/core/callbacks/index.js';
+import { recipeToYaml, type Recipe } from '../../src/core/config/index.js';
+import { FlashUserError } from '../../src/core/errors.js';
+import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
+import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
+import { loggers } from '../../src/core/loggers/index.js';
+import { Trainer, type FitResult, type ResumeState } from '../../src/core/trainer/trainer.js';
+import type { Callback, EpochLogs } from '../../src/core/trainer/types.js';
+import type { CliIO } from '../../src/cli/types.js';
+import { builders, recipeHasNoData } from './builders.js';
+import type { ImageClassificationData } from './data/index.js';
+import { ImageClassifier, readFlashJson } from './model.js';
+import { versions, writeFlashJson, type FlashJson } from './run_metadata.js';
+
+export interface TrainImageClassifierArgs {
+  // The same fields as the CLI's TrainArgs, plus programmatic extras.
+  recipe: Recipe;
+  /** A run folder to continue (its saved recipe is used). */
+  resume?: string;
+  io: CliIO;
+  /** Extra callbacks (programmatic use). */
+  callbacks?: Callback[];
+  /** Lets the caller interrupt (the CLI wires Ctrl-C to it). */
+  signal?: AbortSignal;
+}
+
+export interface TrainImageClassifierResult {
+  runDir: string;
+  fit: FitResult;
+  /** Metrics of the saved (best) model: its val metrics, plus test metrics when there is a test split. */
+  metrics: Record<string, number>;
+}
+
+/** `runs/image_classification-20261123-201500` (relative to cwd), unique. */
+function defaultRunDir(cwd: string, task: string): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  return resolve(cwd, 'runs', `${task}-${stamp}`);
+}
+
+async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, fsConstants.W_OK);
+  } catch (err) {
+    throw fsUserError(err, dir, 'write to output folder');
+  }
+}
+
+/** Builds the data a recipe describes, at the backbone's input size unless the recipe sets one. */
+export async function buildData(recipe: Recipe, io: CliIO): Promise<ImageClassificationData> {
+  const backbone = backbones.get(recipe.model.backbone);
+  const d = recipe.data;
+  return builders.get(d.builder).build(
+    d,
+    {
+      batchSize: d.batch_size,
+      imageSize: d.image_size ?? backbone.defaultImageSize,
+      channels: d.channels,
+      valSplit: d.val_split,
+      seed: recipe.trainer.seed,
+      strict: recipe.trainer.strict,
+      augment: d.augment,
+      onWarning: (m) => io.err(`warning: ${m}\n`),
+    },
+    io.cwd,
+  );
+}
+
+/**
+ * Trains an image classifier as the recipe says and writes the run folder: best model (model.json + weights),
+ * flash.json, recipe.yaml, metrics.csv and last/ for resuming. The function behind `flash image_classification`.
+ */
+export async function trainImageClassifier(args: TrainImageClassifierArgs): Promise<TrainImageClassifierResult> {
+  const { io } = args;
+  const say = (line: string) => io.out(`${line}\n`);
+  let recipe = args.recipe;
+  let runDir: string;
+  let resumeState: ResumeState | undefined;
+  let resumeWeights: import('@tensorflow/tfjs').LayersModel | undefined;
+  if (args.resume) {
+    runDir = resolve(io.cwd, args.resume);
+    recipe = (await readFlashJson(runDir)).recipe;
+    const ckpt = await loadCheckpoint(join(runDir, 'last'));
+    resumeState = { epoch: ckpt.state.epoch, history: ckpt.state.history, optimizerWeights: ckpt.optimizerWeights };
+    resumeWeights = ckpt.network;
+    if (ckpt.state.epoch >= recipe.trainer.max_epochs) {
+      throw new FlashUserError(`run '${args.resume}' already finished its ${recipe.trainer.max_epochs} epochs; nothing to resume`);
+    }
+  } else {
+    runDir = recipe.trainer.output_dir ? resolve(io.cwd, recipe.trainer.output_dir) : defaultRunDir(io.cwd, recipe.task);
+  }
+  await ensureWritableDir(runDir);
+
+  const backend = await selectBackend(recipe.trainer.backend);
+  say(describeBackend(backend));
+  if (!args.resume && recipeHasNoData(recipe.data)) say('no data given: training on the bundled Fashion-MNIST demo set (data/demo/fashion_mnist)');
+  const data = await buildData(recipe, io);
+  say(`data: ${data.summary()}`);
+  if (data.ignored.length > 0) say(`ignored ${data.ignored.length} non-image file(s), e.g. ${data.ignored[0]}`);
+
+  const model = new ImageClassifier({
+    backbone: recipe.model.backbone,
+    labels: data.labels,
+    head: recipe.model.head,
+    optimizer: recipe.model.optimizer,
+    learningRate: recipe.model.learning_rate,
+    weightDecay: recipe.model.weight_decay,
+    dropout: recipe.model.dropout,
+  });
+  model.setup(data);
+  if (resumeWeights) {
+    model.loadWeightsFrom(resumeWeights);
+    resumeWeights.dispose();
+    say(`resuming ${relative(io.cwd, runDir) || '.'} after epoch ${resumeState?.epoch}`);
+  }
+
+  const counts: Record<string, number> = { train: data.train.size, val: data.val?.size ?? 0, test: data.test?.size ?? 0 };
+  const meta = (status: FlashJson['status'], metrics: Record<string, number>, bestEpoch?: number): FlashJson => ({
+    task: 'image_classification',
+    labels: data.labels,
+    input: { ...data.spec, range: [0, 255], layout: 'NHWC' },
+    backbone: recipe.model.backbone,
+    recipe,
+    versions: versions(),
+    backend: backend.name,
+    best_epoch: bestEpoch,
+    metrics,
+    data: counts,
+    created: new Date().toISOString(),
+    status,
+  });
+  await writeFileAtomic(join(runDir, 'recipe.yaml'), recipeToYaml(recipe));
+
+  const monitor = data.val ? recipe.trainer.monitor : 'train_loss';
+  if (!data.val) say(`no validation split: monitoring train_loss instead of ${recipe.trainer.monitor}`);
+  const checkpoint = new ModelCheckpoint({
+    dir: runDir,
+    monitor,
+    mode: data.val ? recipe.trainer.monitor_mode : 'min',
+    onBest: (logs, epoch) => writeFlashJson(runDir, meta('running', stripEpoch(logs), epoch)),
+  });
+  const callbacks: Callback[] = [
+    new ProgressCallback({ bar: io.isTTY && !recipe.trainer.quiet && !io.env.NO_COLOR, write: say }),
+    checkpoint,
+  ];
+  if (recipe.trainer.early_stopping_patience != null) {
+    callbacks.push(new EarlyStopping({ monitor, mode: data.val ? recipe.trainer.monitor_mode : 'min', patience: recipe.trainer.early_stopping_patience }));
+  }
+  callbacks.push(...(args.callbacks ?? []));
+  const runLoggers = recipe.trainer.logger.map((name) => loggers.get(name).create(runDir));
+  for (const l of runLoggers) {
+    if (resumeState) await l.restore?.();
+    await l.logHyperparams?.(recipe as unknown as Record<string, unknown>);
+  }
+
+  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say });
+  const onAbort = () => trainer.interrupt();
+  args.signal?.addEventListener('abort', onAbort);
+  let fit: FitResult;
+  try {
+    fit = await trainer.fit(model, data, resumeState);
+  } finally {
+    args.signal?.removeEventListener('abort', onAbort);
+    resumeState?.optimizerWeights?.forEach((w) => w.tensor.dispose());
+    for (const l of runLoggers) await l.finalize?.('success');
+  }
+  const where = relative(io.cwd, runDir) || '.';
+  if (fit.status === 'interrupted') {
+    const done = fit.history.length;
+    const hint = done > 0 ? `resume with: flash ${recipe.task} --resume ${where}` : 'no epoch had finished, so there is nothing to resume';
+    throw new FlashUserError(`interrupted after ${done} completed epoch(s); ${hint}`, 130);
+  }
+  if (fit.reason) say(fit.reason);
+
+  // Evaluate the saved best model, the one a user will load, not the last in memory.
+  const best = await ImageClassifier.load(runDir);
+  const bestLogs = stripEpoch(fit.history[(checkpoint.bestEpoch ?? fit.history.length) - 1] ?? {});
+  const metrics: Record<string, number> = { ...bestLogs };
+  if (data.test) {
+    const testLogs = await trainer.test(best, data);
+    Object.assign(metrics, testLogs);
+    say(`test (best model, epoch ${checkpoint.bestEpoch}): ${formatLogs(testLogs)}`);
+  }
+  best.network().dispose();
+  model.network().dispose();
+  await writeFlashJson(runDir, meta(fit.status, metrics, checkpoint.bestEpoch));
+  say(`best model (epoch ${checkpoint.bestEpoch}, ${monitor} ${fmt(bestLogs[monitor])}) → ${where}/model.json`);
+  say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => (l.name === 'csv' ? 'metrics.csv' : l.name)).join(', ')}, last/ for --resume)`);
+  say(`predict with: flash predict --model ${where} --folder <images>`);
+  return { runDir, fit, metrics };
+}
+
+function stripEpoch(logs: EpochLogs): Record<string, number> {
+  const { epoch: _epoch, ...rest } = logs;
+  return rest;
+}
+
+function fmt(v: number | undefined): string {
+  return v === undefined ? 'n/a' : v.toFixed(4);
+}
