@@ -14,11 +14,15 @@ export type ShapeKind = 'circle' | 'square' | 'triangle';
 
 export const IMAGE_FORMATS: ImageFormat[] = ['png', 'jpg', 'webp', 'gif', 'tiff'];
 
-/** The three classes: folder name, shape and base colour. Names include a space and a non-ASCII letter. */
+/**
+ * The three classes: folder name, shape and base colour. Names include a space and a non-ASCII letter. The colours
+ * are also ordered in brightness (dark blue < mid red < light green, in gray level and in channel mean alike), so
+ * a model that learns brightness as well as hue still tells the grayscale images apart.
+ */
 export const SHAPE_CLASSES: { name: string; shape: ShapeKind; colour: [number, number, number] }[] = [
-  { name: 'circle', shape: 'circle', colour: [220, 30, 30] },
-  { name: 'carré vert', shape: 'square', colour: [30, 180, 40] },
-  { name: 'blue triangle', shape: 'triangle', colour: [30, 50, 220] },
+  { name: 'circle', shape: 'circle', colour: [210, 40, 40] },
+  { name: 'carré vert', shape: 'square', colour: [110, 215, 110] },
+  { name: 'blue triangle', shape: 'triangle', colour: [15, 15, 120] },
 ];
 
 /** The class names in flash's label order (localeCompare 'en'): blue triangle, carré vert, circle. */
@@ -106,7 +110,7 @@ export interface ShapeDatasetOptions {
   testFraction?: number;
   /** Formats to cycle through (default all five). */
   formats?: ImageFormat[];
-  /** Share of images written as grayscale (default 0.15) and as RGBA with a transparent background (default 0.15). */
+  /** Share of images written as grayscale (default 0.1) and as RGBA with a transparent background (default 0.15). */
   grayFraction?: number;
   rgbaFraction?: number;
   /** Image side range in pixels (default 28–72; width and height drawn independently). */
@@ -142,7 +146,7 @@ export async function makeShapeDataset(dir: string, opts: ShapeDatasetOptions = 
   const perClass = opts.perClass ?? 40;
   const rand = mulberry32(opts.seed ?? 1);
   const formats = opts.formats ?? IMAGE_FORMATS;
-  const gray = opts.grayFraction ?? 0.15;
+  const gray = opts.grayFraction ?? 0.1;
   const rgba = opts.rgbaFraction ?? 0.15;
   const minSize = opts.minSize ?? 28;
   const maxSize = opts.maxSize ?? 72;
@@ -175,8 +179,8 @@ export async function makeShapeDataset(dir: string, opts: ShapeDatasetOptions = 
         cx: 0.5 + between(-1, 1) * (0.5 - size / 2) * (Math.min(width, height) / width) * 0.9,
         cy: 0.5 + between(-1, 1) * (0.5 - size / 2) * (Math.min(width, height) / height) * 0.9,
         rotate: between(-20, 20),
-        colour: cls.colour.map((c) => Math.min(255, Math.max(0, c + between(-30, 30)))) as [number, number, number],
-        background: [between(215, 255), between(215, 255), between(215, 255)],
+        colour: cls.colour.map((c) => Math.min(255, Math.max(0, c + between(-20, 20)))) as [number, number, number],
+        background: [between(225, 255), between(225, 255), between(225, 255)],
       };
       const folder = split ? path.join(dir, split, cls.name) : path.join(dir, cls.name);
       const file = path.join(folder, `${cls.shape}_${String(i).padStart(3, '0')}.${format}`);
