@@ -85,7 +85,9 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   let resumeWeights: import('@tensorflow/tfjs').LayersModel | undefined;
   if (args.resume) {
     runDir = resolve(io.cwd, args.resume);
-    recipe = (await readFlashJson(runDir)).recipe;
+    // The CLI resolves the run's recipe.yaml with any flags on top (say a larger max_epochs); the run folder stays.
+    await readFlashJson(runDir);
+    recipe = { ...recipe, trainer: { ...recipe.trainer, output_dir: runDir } };
     const ckpt = await loadCheckpoint(join(runDir, 'last'));
     resumeState = { epoch: ckpt.state.epoch, history: ckpt.state.history, optimizerWeights: ckpt.optimizerWeights };
     resumeWeights = ckpt.network;
