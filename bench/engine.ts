@@ -1,0 +1,283 @@
+/**
+ * Engine benchmark: training and inference throughput of the benchmark networks on tfjs's wasm backend (with
+ * flash's engine kernels) and cpu backend, against PyTorch on the same cores when python3 can import torch.
+ *
+ *   node dist/bench/engine.js [--network small_cnn|mobilenet_v2_035|resnet18|all] [--backend wasm|cpu|all]
+ *                             [--mode train|infer|all] [--seconds 3] [--no-torch] [--kernels] [--profile]
+ *
+ * Prints one JSON line per (network, backend, mode): network, backend, mode, batch, images_per_s, plus steps,
+ * seconds, other_cpu_cores (CPU the *other* processes used during the timed loop, in cores, from /proc/stat
+ * minus this process's /proc/self/stat) and contended (other_cpu_cores > 0.2). PyTorch rows (backend
+ * "pytorch") come from bench/torch_reference.py; flash rows then carry ratio_vs_pytorch.
+ * --kernels prints each engine kernel family's GFLOP/s; --profile prints the slowest kernels of a train step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { simpleCnn } from '../backbones/simple_cnn.js';
+import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
+import { resnet18 } from '../backbones/resnet.js';
+import type { BackboneSpec } from '../backbones/types.js';
+import { registerWasmTrainingKernels } from '../src/core/engine/index.js';
+import { packageRoot } from '../src/core/engine/native.js';
+
+interface NetworkDef { spec: BackboneSpec; size: number; channels: number; batch: number; params?: number }
+
+const NETWORKS: Record<string, NetworkDef> = {
+  small_cnn: { spec: simpleCnn, size: 28, channels: 1, batch: 64, params: 421_642 },
+  mobilenet_v2_035: { spec: mobilenetV2(0.35), size: 96, channels: 3, batch: 32 },
+  mobilenet_v2_100: { spec: mobilenetV2(1.0), size: 96, channels: 3, batch: 32 },
+  resnet18: { spec: resnet18, size: 64, channels: 3, batch: 32 },
+};
+const DEFAULT_NETWORKS = ['small_cnn', 'mobilenet_v2_035', 'resnet18'];
+/** cpu-backend training is minutes per step for these; run it only when asked (--cpu-train-all). */
+const CPU_TRAIN_TOO_SLOW = new Set(['mobilenet_v2_035', 'mobilenet_v2_100', 'resnet18']);
+
+type Row = Record<string, string | number | boolean | null>;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+
+/** [busy jiffies of the whole machine, this process's user+system jiffies]. */
+function cpuJiffies(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0);
+  // /proc/self/stat: fields after the ")" of the command name; utime and stime are fields 14 and 15.
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return [busy, Number(rest[11]) + Number(rest[12])];
+}
+const HZ = 100; // USER_HZ on Linux
+
+function buildModel(def: NetworkDef): tf.LayersModel {
+  const input = tf.input({ shape: [def.size, def.size, def.channels] });
+  const backbone = def.spec.build({ inputShape: [def.size, def.size, def.channels], name: 'backbone' });
+  const features = backbone.apply(input) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 10, activation: 'softmax', name: 'classifier' }).apply(features) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  if (def.params !== undefined && model.countParams() !== def.params) {
+    throw new Error(`benchmark network has ${model.countParams()} parameters, expected ${def.params}`);
+  }
+  return model;
+}
+
+async function measure(name: string, backend: string, mode: 'train' | 'infer', seconds: number): Promise<Row> {
+  const def = NETWORKS[name];
+  await tf.setBackend(backend);
+  const model = buildModel(def);
+  const x = tf.randomUniform([def.batch, def.size, def.size, def.channels]);
+  const y = tf.oneHot(tf.randomUniform([def.batch], 0, 10, 'int32') as tf.Tensor1D, 10).toFloat();
+  const optimizer = tf.train.adam(1e-3);
+  const step = mode === 'train'
+    ? () => {
+      const loss = optimizer.minimize(() => tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, true);
+      loss?.dataSync();
+      loss?.dispose();
+    }
+    : () => {
+      const p = model.predict(x) as tf.Tensor;
+      p.dataSync();
+      p.dispose();
+    };
+  const slowCpu = backend === 'cpu';
+  const warmup = slowCpu ? 1 : 2;
+  const minSteps = slowCpu ? 1 : 3;
+  for (let i = 0; i < warmup; i++) step();
+  const [busy0, self0] = cpuJiffies();
+  const t0 = performance.now();
+  let steps = 0;
+  while (steps < minSteps || (performance.now() - t0) / 1000 < seconds) {
+    step();
+    steps++;
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const [busy1, self1] = cpuJiffies();
+  const other = Math.max(0, (busy1 - busy0 - (self1 - self0)) / HZ / elapsed);
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return {
+    network: name, backend, mode, batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
+    steps, seconds: Number(elapsed.toFixed(3)), image_size: def.size, other_cpu_cores: Number(other.toFixed(3)),
+    contended: other > 0.2,
+  };
+}
+
+/** A python3 that can import torch, or undefined. */
+function torchPython(): string | undefined {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+function torchRows(py: string, networks: string[], modes: string[], seconds: number): Row[] {
+  const script = join(packageRoot(), 'bench', 'torch_reference.py');
+  if (!existsSync(script)) return [];
+  const rows: Row[] = [];
+  for (const network of networks)
+    for (const mode of modes) {
+      const r = spawnSync(py, [script, '--network', network, '--mode', mode, '--seconds', String(seconds)], { encoding: 'utf8' });
+      if (r.status !== 0) {
+        console.error(`torch_reference.py failed for ${network} ${mode}: ${r.stderr.trim().split('\n').pop()}`);
+        continue;
+      }
+      for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) rows.push(JSON.parse(line) as Row);
+    }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// --kernels: GFLOP/s of each engine kernel family on shapes from the benchmark networks.
+
+function timeIt(f: () => tf.Tensor | tf.Tensor[], minSeconds = 0.5): number {
+  tf.dispose(f());
+  let n = 0;
+  const t0 = performance.now();
+  while (n < 2 || performance.now() - t0 < minSeconds * 1000) {
+    const out = f();
+    (Array.isArray(out) ? out[0] : out).dataSync();
+    tf.dispose(out);
+    n++;
+  }
+  return (performance.now() - t0) / 1000 / n;
+}
+
+function kernelRows(backend: string): Row[] {
+  const rows: Row[] = [];
+  const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: object) =>
+    () => tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const conv = [
+    // [label, B, H, W, Ci, Co, K, stride]
+    ['small_cnn conv2', 64, 14, 14, 32, 64, 3, 1],
+    ['resnet18 layer1 3x3', 32, 16, 16, 64, 64, 3, 1],
+    ['resnet18 layer3 3x3/2', 32, 8, 8, 128, 256, 3, 2],
+    ['resnet18 stem 7x7/2', 32, 70, 70, 3, 64, 7, 2],
+    ['mobilenet expand 1x1', 32, 24, 24, 16, 96, 1, 1],
+    ['mobilenet project 1x1', 32, 12, 12, 144, 24, 1, 1],
+  ] as const;
+  for (const [label, B, H, W, Ci, Co, K, s] of conv) {
+    const OH = Math.ceil(H / s), OW = Math.ceil(W / s);
+    const x = tf.randomNormal([B, H, W, Ci]), dy = tf.randomNormal([B, OH, OW, Co]), w = tf.randomNormal([K, K, Ci, Co]);
+    const flops = 2 * B * OH * OW * K * K * Ci * Co;
+    const attrs = { strides: [s, s], pad: 'same', dataFormat: 'NHWC' };
+    const shape = `${label}: x[${B},${H},${W},${Ci}] k${K} s${s} co${Co}`;
+    const fwd = timeIt(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same'));
+    const filt = timeIt(run('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [K, K, Ci, Co] }));
+    const inp = timeIt(run('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [B, H, W, Ci] }));
+    rows.push({ kernel: 'Conv2D (stock XNNPACK forward)', backend, shape, ms: +(fwd * 1e3).toFixed(2), gflops: +(flops / fwd / 1e9).toFixed(2) });
+    rows.push({ kernel: 'Conv2DBackpropFilter', backend, shape, ms: +(filt * 1e3).toFixed(2), gflops: +(flops / filt / 1e9).toFixed(2) });
+    rows.push({ kernel: 'Conv2DBackpropInput', backend, shape, ms: +(inp * 1e3).toFixed(2), gflops: +(flops / inp / 1e9).toFixed(2) });
+    tf.dispose([x, dy, w]);
+  }
+  const dw = [
+    ['mobilenet dw 48x48', 32, 48, 48, 48, 1],
+    ['mobilenet dw 24x24/2', 32, 24, 24, 144, 2],
+    ['mobilenet dw 6x6', 32, 6, 6, 336, 1],
+  ] as const;
+  for (const [label, B, H, W, C, s] of dw) {
+    const OH = Math.ceil(H / s), OW = Math.ceil(W / s);
+    const x = tf.randomNormal([B, H, W, C]), dy = tf.randomNormal([B, OH, OW, C]), w = tf.randomNormal([3, 3, C, 1]);
+    const flops = 2 * B * OH * OW * 9 * C;
+    const attrs = { strides: [s, s], dilations: [1, 1], pad: 'same' };
+    const shape = `${label}: x[${B},${H},${W},${C}] s${s}`;
+    const filt = timeIt(run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, C, 1] }));
+    const inp = timeIt(run('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [B, H, W, C] }));
+    rows.push({ kernel: 'DepthwiseConv2dNativeBackpropFilter', backend, shape, ms: +(filt * 1e3).toFixed(2), gflops: +(flops / filt / 1e9).toFixed(2) });
+    rows.push({ kernel: 'DepthwiseConv2dNativeBackpropInput', backend, shape, ms: +(inp * 1e3).toFixed(2), gflops: +(flops / inp / 1e9).toFixed(2) });
+    tf.dispose([x, dy, w]);
+  }
+  {
+    const [B, H, W, C] = [32, 24, 24, 96];
+    const x = tf.randomNormal([B, H, W, C]), dy = tf.randomNormal([B, H, W, C]);
+    const m = tf.randomNormal([C]), v = tf.randomUniform([C], 0.5, 2), sc = tf.randomNormal([C]);
+    const t = timeIt(run('FlashFusedBatchNormGrad', { x, dy, mean: m, variance: v, scale: sc }, { varianceEpsilon: 1e-3 }));
+    rows.push({ kernel: 'FlashFusedBatchNormGrad', backend, shape: `x[${B},${H},${W},${C}]`, ms: +(t * 1e3).toFixed(2), gb_per_s: +((3 * B * H * W * C * 4) / t / 1e9).toFixed(2) });
+    const t2 = timeIt(run('MaxPoolGrad', { dy: tf.randomNormal([B, 12, 12, C]), input: x, output: tf.randomNormal([B, 12, 12, C]) }, { filterSize: [2, 2], strides: [2, 2], pad: 'valid' }));
+    rows.push({ kernel: 'MaxPoolGrad', backend, shape: `x[${B},${H},${W},${C}] 2x2/2`, ms: +(t2 * 1e3).toFixed(2), gb_per_s: +((2 * B * H * W * C * 4) / t2 / 1e9).toFixed(2) });
+    tf.dispose([x, dy, m, v, sc]);
+  }
+  return rows;
+}
+
+async function profileRows(name: string): Promise<Row[]> {
+  const def = NETWORKS[name];
+  await tf.setBackend('wasm');
+  const model = buildModel(def);
+  const x = tf.randomUniform([def.batch, def.size, def.size, def.channels]);
+  const y = tf.oneHot(tf.randomUniform([def.batch], 0, 10, 'int32') as tf.Tensor1D, 10).toFloat();
+  const optimizer = tf.train.adam(1e-3);
+  const step = () => optimizer.minimize(() => tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, true)!;
+  tf.dispose(step());
+  const info = await tf.profile(() => step());
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number((k.kernelTimeMs as { error?: string }).error ? 0 : k.kernelTimeMs);
+    total += ms;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms; e.calls++;
+    byKernel.set(k.name, e);
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+  return [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)
+    .map(([kernel, e]) => ({ profile: name, kernel, ms: +e.ms.toFixed(2), calls: e.calls, share: +(e.ms / total).toFixed(3) }));
+}
+
+async function main(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  tf.enableProdMode();
+  const seconds = Number(arg('seconds', '3'));
+  const netArg = arg('network', 'all');
+  const networks = netArg === 'all' ? DEFAULT_NETWORKS : netArg.split(',');
+  for (const n of networks) if (!NETWORKS[n]) throw new Error(`unknown network ${n}; known: ${Object.keys(NETWORKS).join(', ')}`);
+  const backendArg = arg('backend', 'all');
+  const backends = backendArg === 'all' ? ['wasm', 'cpu'] : backendArg.split(',');
+  const modeArg = arg('mode', 'all');
+  const modes = (modeArg === 'all' ? ['train', 'infer'] : modeArg.split(',')) as ('train' | 'infer')[];
+  console.error(`flash bench:engine on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), tfjs ${tf.version.tfjs}`);
+
+  if (flag('kernels')) {
+    await tf.setBackend('wasm');
+    for (const r of kernelRows('wasm')) console.log(JSON.stringify(r));
+    return;
+  }
+  if (flag('profile')) {
+    for (const n of networks) for (const r of await profileRows(n)) console.log(JSON.stringify(r));
+    return;
+  }
+
+  const py = flag('no-torch') ? undefined : torchPython();
+  const torch = py ? torchRows(py, networks, modes, seconds) : [];
+  if (!py && !flag('no-torch')) console.error('PyTorch not importable by python3: no reference rows');
+  for (const r of torch) console.log(JSON.stringify(r));
+  for (const network of networks)
+    for (const backend of backends)
+      for (const mode of modes) {
+        if (backend === 'cpu' && mode === 'train' && CPU_TRAIN_TOO_SLOW.has(network) && !flag('cpu-train-all')) {
+          console.log(JSON.stringify({ network, backend, mode, batch: NETWORKS[network].batch, images_per_s: null, skipped: 'cpu training takes minutes per step (--cpu-train-all to run it)' }));
+          continue;
+        }
+        const row = await measure(network, backend, mode, seconds);
+        const ref = torch.find((t) => t.network === network && t.mode === mode);
+        if (ref && typeof ref.images_per_s === 'number' && typeof row.images_per_s === 'number') {
+          row.pytorch_images_per_s = ref.images_per_s;
+          row.ratio_vs_pytorch = Number((row.images_per_s / ref.images_per_s).toFixed(3));
+          row.pytorch_contended = ref.contended ?? null;
+        }
+        console.log(JSON.stringify(row));
+      }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
