@@ -202,6 +202,28 @@ async function decodeSamples(
   return { ids, labels, store: new MemoryPixelStore(kept) };
 }
 
+/**
+ * Decodes images to `spec` (at most 4 at a time, order kept) for predict/evaluate: files that can't be decoded are
+ * skipped, each reported via onWarning ("skipping 'x': reason") and listed in `skipped`; `strict` makes the first
+ * one a FlashUserError naming the file. Items may carry a label (-1 when unlabelled).
+ */
+export async function decodeFiles(
+  items: (string | { file: string; label?: number })[],
+  spec: ImageSpec,
+  opts: { strict?: boolean; onWarning?: (message: string) => void } = {},
+): Promise<{ items: { id: string; pixels: Uint8Array; label: number }[]; skipped: { file: string; reason: string }[] }> {
+  const samples: Sample[] = items.map((it) =>
+    typeof it === 'string' ? { id: it, source: it, label: -1 } : { id: it.file, source: it.file, label: it.label ?? -1 },
+  );
+  const skipped: { file: string; reason: string }[] = [];
+  const ctx: DecodeContext = { spec, strict: opts.strict ?? false, onWarning: opts.onWarning ?? ((m) => console.warn(m)), skipped };
+  const d = await decodeSamples(samples, ctx);
+  return {
+    items: d.ids.map((id, i) => ({ id, pixels: d.store.get(i), label: d.labels[i] })),
+    skipped,
+  };
+}
+
 /** What a builder gathered before decoding. */
 interface Plan {
   labels: string[];
@@ -249,6 +271,10 @@ export class ImageClassificationData {
     readonly skipped: { file: string; reason: string }[],
     /** Non-image files found in the folders and left out (the caller reports them). */
     readonly ignored: string[],
+    /** Whether train batches are augmented by default (DataOptions.augment). */
+    readonly augment: boolean,
+    /** The validation fraction used, or 0 when val came from its own folder/files or was turned off. */
+    readonly valSplit: number,
   ) {}
 
   get numClasses(): number {
@@ -335,7 +361,7 @@ export class ImageClassificationData {
         }
         if (!ok) throw new FlashUserError(`'${file}' is not a file`);
       });
-      return files.map((file, i) => ({ file, target: String(targets[i]) }));
+      return files.map((file, i) => ({ file, target: String(targets[i]).normalize('NFC') }));
     };
     const train = (await pairs('train', opts.trainFiles ?? [], opts.trainTargets ?? []))!;
     if (train.length === 0) throw new FlashUserError('train_files is empty: give at least one image per class');
@@ -391,7 +417,7 @@ export class ImageClassificationData {
           if (typeof label !== 'string' && !(typeof label === 'number' && Number.isInteger(label))) {
             throw new FlashUserError(`${what} item ${i}: label must be a class name or an integer index, got ${JSON.stringify(label)}`);
           }
-          items.push({ id: typeof source === 'string' ? source : `#${i}`, source, label });
+          items.push({ id: typeof source === 'string' ? source : `#${i}`, source, label: typeof label === 'string' ? label.normalize('NFC') : label });
         }
         return items;
       };
@@ -405,7 +431,7 @@ export class ImageClassificationData {
       }
       let labels: string[];
       if (opts.labels !== undefined) {
-        labels = opts.labels.map(String);
+        labels = opts.labels.map((l) => String(l).normalize('NFC'));
         if (new Set(labels).size !== labels.length) throw new FlashUserError(`labels has duplicate names: ${labels.join(', ')}`);
       } else if (numeric) {
         const max = Math.max(...train.map((it) => it.label as number));
@@ -503,6 +529,8 @@ export class ImageClassificationData {
       plan.predictFiles,
       skipped,
       plan.ignored,
+      o.augment,
+      plan.val === undefined && val !== undefined ? o.valSplit : 0,
     );
   }
 }

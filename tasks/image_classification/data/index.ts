@@ -23,6 +23,7 @@ export {
 } from './data_split.js';
 export {
   ImageClassificationData,
+  decodeFiles,
   DEFAULT_IMAGE_SIZE,
   type DataOptions,
   type DatasetItem,

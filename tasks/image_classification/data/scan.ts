@@ -86,7 +86,8 @@ function extList(): string {
 }
 
 /**
- * Reads a labelled folder: each non-hidden sub-folder is a class (named after it, sorted with localeCompare 'en'),
+ * Reads a labelled folder: each non-hidden sub-folder is a class (named after it in Unicode NFC, sorted with
+ * localeCompare 'en'),
  * holding its images at any depth. Non-image files are returned in `ignored` (the caller reports them); hidden
  * files and folders are skipped silently. Errors (FlashUserError, naming the path): missing folder, not a folder,
  * no class sub-folders, an empty class folder, no images at all.
@@ -128,7 +129,8 @@ export async function scanClassFolders(
       continue;
     }
     const label = labels.length;
-    labels.push(name);
+    // macOS may store 'carré' decomposed (NFD); labels are compared and saved composed (NFC).
+    labels.push(name.normalize('NFC'));
     for (const file of images) samples.push({ file, label });
   }
   if (samples.length === 0) {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../../src/core/errors.js';
 import {
+  decodeFiles,
   ImageClassificationData,
   type DatasetItem,
   type DataSplit,
@@ -89,6 +90,8 @@ test('fromFolders on class folders: labels, stratified seeded val split, spec, s
   }
   assert.equal(new Set([...dm.train.ids, ...dm.val!.ids]).size, 30);
   assert.equal(dm.summary(), 'train 24 (blue triangle 8, carré vert 8, circle 8) · val 6 · 3 classes · 28×28×3');
+  assert.equal(dm.augment, true);
+  assert.equal(dm.valSplit, 0.2);
   // Same seed → same split; another seed → another split.
   const again = await ImageClassificationData.fromFolders({ folder: flat.root, imageSize: 28 });
   assert.deepEqual(again.val!.ids, dm.val!.ids);
@@ -373,4 +376,30 @@ test('no tensor leaks: numTensors returns to its start after iterating and dispo
     break;
   }
   assert.equal(tf.memory().numTensors, start);
+});
+
+test('class folder names are compared in Unicode NFC (a decomposed é on disk matches a composed one)', async () => {
+  const root = path.join(tmp, 'nfd');
+  const nfd = 'carre\u0301 vert';
+  await fs.cp(path.join(split.trainDir, 'carré vert'), path.join(root, 'train', nfd), { recursive: true });
+  await fs.cp(path.join(split.trainDir, 'circle'), path.join(root, 'train', 'circle'), { recursive: true });
+  await fs.cp(path.join(split.valDir!, 'carré vert'), path.join(root, 'val', 'carré vert'), { recursive: true });
+  const dm = await ImageClassificationData.fromFolders({ folder: root, imageSize: 8 });
+  assert.deepEqual(dm.labels, ['carré vert', 'circle']);
+  assert.equal(dm.labels[0], 'carr\u00e9 vert');
+  assert.deepEqual(Array.from(dm.val!.labels), [0, 0]);
+  assert.equal(dm.valSplit, 0);
+});
+
+test('decodeFiles decodes for predict/evaluate, keeping order and labels, skipping undecodable files', async () => {
+  const bad = await writeGarbageImage(path.join(tmp, 'decode-files', 'bad.png'));
+  const files = [flat.files[0].file, bad, flat.files[1].file];
+  const w = warnings();
+  const spec = { height: 6, width: 5, channels: 3 as const };
+  const out = await decodeFiles([files[0], { file: bad, label: 1 }, { file: files[2], label: 2 }], spec, { onWarning: w.onWarning });
+  assert.deepEqual(out.items.map((it) => [it.id, it.label, it.pixels.length]), [[files[0], -1, 90], [files[2], 2, 90]]);
+  assert.deepEqual(out.skipped.map((s) => s.file), [bad]);
+  assert.equal(w.list.length, 1);
+  assert.ok(w.list[0].startsWith(`skipping '${bad}': `));
+  await rejectsWith(decodeFiles(files, spec, { strict: true }), new RegExp(`^cannot decode image '${escape(bad)}': `));
 });

@@ -84,6 +84,49 @@ test('decodes from a Buffer; the size is squashed exactly (fit fill), not croppe
   assert.deepEqual(at(px, spec, 5, 8), [0, 0, 200]);
 });
 
+/** A w×h image, left half `left`, right half `right`, as a sharp pipeline. */
+async function halves(w: number, h: number, left: number[], right: number[]) {
+  const raw = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set(x < w / 2 ? left : right, (y * w + x) * 3);
+  return (await import('sharp')).default(raw, { raw: { width: w, height: h, channels: 3 } });
+}
+
+test('applies EXIF orientation (a phone photo shot in portrait)', async () => {
+  // Stored 40×20, green left / blue right, tagged "rotate 90° clockwise": shown, green is on top.
+  const jpg = await (await halves(40, 20, [0, 200, 0], [0, 0, 200])).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+  const spec: ImageSpec = { height: 4, width: 4, channels: 3 };
+  const px = await decodeImage(jpg, spec);
+  const [r0, g0, b0] = at(px, spec, 0, 1);
+  const [r3, g3, b3] = at(px, spec, 3, 2);
+  assert.ok(g0 > 150 && b0 < 50 && r0 < 50, `top ${[r0, g0, b0]}`);
+  assert.ok(b3 > 150 && g3 < 50 && r3 < 50, `bottom ${[r3, g3, b3]}`);
+});
+
+test('16-bit PNG, CMYK JPEG and the first frame of an animated GIF decode to 8-bit RGB', async () => {
+  const sharp = (await import('sharp')).default;
+  const spec: ImageSpec = { height: 8, width: 8, channels: 3 };
+  const p16 = await (await halves(40, 20, [0, 200, 0], [0, 0, 200])).toColourspace('rgb16').png().toBuffer();
+  assert.equal((await sharp(p16).metadata()).depth, 'ushort');
+  const px16 = await decodeImage(p16, spec);
+  assert.equal(px16.length, 8 * 8 * 3);
+  const near = (got: number[], want: number[]) => assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 2), `${got} ≈ ${want}`);
+  near(at(px16, spec, 4, 0), [0, 200, 0]);
+  near(at(px16, spec, 4, 7), [0, 0, 200]);
+  const cmyk = await (await halves(40, 20, [0, 200, 0], [0, 0, 200])).toColourspace('cmyk').jpeg().toBuffer();
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+  const pxc = await decodeImage(cmyk, spec);
+  assert.equal(pxc.length, 8 * 8 * 3);
+  const [r, g, b] = at(pxc, spec, 4, 0);
+  assert.ok(g > r + 50 && g > b + 50, `greenish ${[r, g, b]}`);
+  const red = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#ff0000' } }).png().toBuffer();
+  const blue = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#0000ff' } }).png().toBuffer();
+  const gif = await sharp([red, blue], { join: { animated: true } }).gif().toBuffer();
+  assert.equal((await sharp(gif).metadata()).pages, 2);
+  const pxg = await decodeImage(gif, spec);
+  assert.equal(pxg.length, 8 * 8 * 3);
+  assert.deepEqual(at(pxg, spec, 7, 7), [255, 0, 0]);
+});
+
 test('imageChannels reads stored channels from the header', async () => {
   assert.equal(await imageChannels(await drawShape({ shape: 'square', mode: 'gray', format: 'png' })), 1);
   assert.equal(await imageChannels(await drawShape({ shape: 'square', mode: 'gray', format: 'jpg' })), 1);
