@@ -153,6 +153,11 @@ async function isFolder(p: string): Promise<boolean> {
   }
 }
 
+/** True when a folder holds nothing but hidden entries. */
+async function isEmptyFolder(p: string): Promise<boolean> {
+  return (await fs.readdir(p)).every((name) => name.startsWith('.'));
+}
+
 /** 1 when every train image is stored single-channel (gray, or gray + alpha), else 3. */
 async function detectChannels(samples: Sample[]): Promise<Channels> {
   if (samples.length === 0) return 3;
@@ -247,7 +252,7 @@ function labelIndex(labels: string[], name: string, where: string): number {
   if (i < 0) {
     throw new FlashUserError(
       `class '${name}' in ${where} is not one of the training classes${didYouMean(name, labels)}; ` +
-        `training classes: ${labels.join(', ')}`,
+        `training classes: ${labels.length > 20 ? `${labels.slice(0, 20).join(', ')}, … (${labels.length} in all)` : labels.join(', ')}`,
     );
   }
   return i;
@@ -297,16 +302,22 @@ export class ImageClassificationData {
       const sub = (name: string) => path.join(opts.folder!, name);
       if (await isFolder(sub('train'))) {
         trainFolder = sub('train');
+        // Found by name, an empty val/, test/ or predict/ is left out with a warning rather than stopping the run.
+        const found = async (name: string): Promise<string | undefined> => {
+          if (!(await isFolder(sub(name)))) return undefined;
+          if (await isEmptyFolder(sub(name))) {
+            o.onWarning(`ignoring empty folder '${sub(name)}'`);
+            return undefined;
+          }
+          return sub(name);
+        };
         if (valFolder === undefined) {
           for (const name of VAL_FOLDER_NAMES) {
-            if (await isFolder(sub(name))) {
-              valFolder = sub(name);
-              break;
-            }
+            if ((valFolder = await found(name)) !== undefined) break;
           }
         }
-        if (testFolder === undefined && (await isFolder(sub('test')))) testFolder = sub('test');
-        if (predictFolder === undefined && (await isFolder(sub('predict')))) predictFolder = sub('predict');
+        testFolder ??= await found('test');
+        predictFolder ??= await found('predict');
       } else {
         trainFolder = opts.folder;
       }

@@ -125,6 +125,19 @@ test('fromFolders detects the train/val/test/predict layout; val/ may be named v
   assert.deepEqual(dm2.predictFiles, [path.join(alt, 'predict', 'x.png'), path.join(alt, 'predict', 'y.jpg')]);
   assert.match(dm2.summary(), /· val 6 · predict 2 · 3 classes/);
 
+  // Empty test/ and predict/ folders found by name are left out with a warning.
+  const sparse = path.join(tmp, 'sparse');
+  await fs.cp(split.trainDir, path.join(sparse, 'train'), { recursive: true });
+  await fs.mkdir(path.join(sparse, 'test'));
+  await fs.mkdir(path.join(sparse, 'predict'));
+  await fs.writeFile(path.join(sparse, 'predict', '.DS_Store'), 'x');
+  const w = warnings();
+  const dm4 = await ImageClassificationData.fromFolders({ folder: sparse, imageSize: 24, onWarning: w.onWarning });
+  assert.equal(dm4.test, undefined);
+  assert.deepEqual(dm4.predictFiles, []);
+  assert.deepEqual(w.list, [`ignoring empty folder '${path.join(sparse, 'test')}'`, `ignoring empty folder '${path.join(sparse, 'predict')}'`]);
+  assert.deepEqual([dm4.train.size, dm4.val?.size], [15, 3]); // 6 per class, round(1.2) = 1 each to val
+
   // Flash's explicit folders.
   const dm3 = await ImageClassificationData.fromFolders({ trainFolder: split.trainDir, valFolder: split.valDir, testFolder: split.testDir, imageSize: 24 });
   assert.deepEqual([dm3.train.size, dm3.val?.size, dm3.test?.size], [18, 6, 6]);
