@@ -15,6 +15,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d_backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
+import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
 export { foldBatchNorm } from './fold_batch_norm.js';
@@ -23,6 +24,7 @@ const BACKEND = 'wasm';
 
 /** Kernels this module registers for `wasm` (added or replaced). */
 const KERNEL_NAMES = [
+  'BatchMatMul',
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
@@ -46,6 +48,8 @@ function replaceKernel(config: tf.KernelConfig): void {
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const stockBackpropInput = tf.getKernel('Conv2DBackpropInput', BACKEND);
+  const stockBatchMatMul = tf.getKernel('BatchMatMul', BACKEND);
+  replaceKernel(makeBatchMatMulConfig(stockBatchMatMul));
   replaceKernel(conv2DBackpropFilterConfig);
   replaceKernel(makeConv2DBackpropInputConfig(stockBackpropInput));
   replaceKernel(depthwiseBackpropFilterConfig);

@@ -106,9 +106,21 @@ describe('engine kernels on wasm match cpu', () => {
           }
   });
 
+  it('BatchMatMul with transposes and batch broadcasting', async () => {
+    let seed = 400;
+    // [batchA, batchB, M, K, N]
+    for (const [ba, bb, M, K, N] of [[1, 1, 5, 7, 3], [3, 3, 9, 300, 20], [2, 1, 4, 6, 530], [1, 4, 13, 8, 9]])
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          const a = { shape: ba === 1 && bb === 1 ? (ta ? [K, M] : [M, K]) : [ba, ...(ta ? [K, M] : [M, K])], values: random(ba * M * K, seed++) };
+          const b = { shape: ba === 1 && bb === 1 ? (tb ? [N, K] : [K, N]) : [bb, ...(tb ? [N, K] : [K, N])], values: random(bb * K * N, seed++) };
+          await compare('BatchMatMul', { a, b }, { transposeA: ta, transposeB: tb }, `matmul a=${a.shape} b=${b.shape} ta=${ta} tb=${tb}`);
+        }
+  });
+
   it('MaxPoolGrad over pool sizes, strides and paddings', async () => {
     let seed = 200;
-    for (const [B, H, W, C] of [[2, 6, 6, 3], [1, 7, 9, 5]] as S4[])
+    for (const [B, H, W, C] of [[2, 6, 6, 3], [1, 7, 9, 5], [2, 5, 6, 8]] as S4[])
       for (const k of [2, 3])
         for (const s of [1, 2])
           for (const pad of ['same', 'valid']) {
@@ -122,8 +134,9 @@ describe('engine kernels on wasm match cpu', () => {
 
   it('MaxPoolGrad routes the gradient of an all-negative window to its maximum', async () => {
     const x = [-5, -1, -3, -2, -0.5, -7, -6, -9, -4, -8, -0.25, -3, -1.5, -2.5, -3.5, -4.5];
+    for (const channels of [1, 4]) {
     const [dx] = await on('wasm', () => {
-      const input = tf.tensor4d(x, [1, 4, 4, 1]);
+      const input = tf.tensor4d(x.flatMap((v) => Array(channels).fill(v)), [1, 4, 4, channels]);
       return tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(input);
     });
     const want = new Float32Array(16);
@@ -131,7 +144,8 @@ describe('engine kernels on wasm match cpu', () => {
     // Windows (2×2, stride 2): {-5,-1,-0.5,-7} → -0.5 @4; {-3,-2,-6,-9} → -2 @3; {-4,-8,-1.5,-2.5} → -1.5 @12; {-0.25,-3,-3.5,-4.5} → -0.25 @10
     want.fill(0);
     for (const i of [4, 3, 12, 10]) want[i] = 1;
-    assert.deepEqual(Array.from(dx), Array.from(want));
+    assert.deepEqual(Array.from(dx), Array.from(want).flatMap((v) => Array(channels).fill(v)), `channels=${channels}`);
+    }
   });
 
   it('FusedBatchNorm gradient (all five partials) on wasm matches cpu', async () => {

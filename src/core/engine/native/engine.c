@@ -273,25 +273,65 @@ void max_pool_grad(const f32 *__restrict x, const f32 *__restrict dy, int B, int
                    int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl, f32 *__restrict dx) {
   long n = (long)B * H * W * C;
   for (long i = 0; i < n; i++) dx[i] = 0.0f;
-  for (int b = 0; b < B; b++)
+  int C4 = C & ~3;
+  for (int b = 0; b < B; b++) {
+    const f32 *xb = x + (long)b * H * W * C;
+    f32 *dxb = dx + (long)b * H * W * C;
     for (int oh = 0; oh < OH; oh++)
-      for (int ow = 0; ow < OW; ow++)
-        for (int c = 0; c < C; c++) {
-          long best = -1;
-          f32 bv = 0.0f;
+      for (int ow = 0; ow < OW; ow++) {
+        const f32 *g = dy + (((long)b * OH + oh) * OW + ow) * C;
+        /* first in-window position */
+        int first = -1;
+        for (int kh = 0; kh < KH && first < 0; kh++) {
+          int ih = oh * sh + kh * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * sw + kw * dw - pl;
+            if (iw < 0 || iw >= W) continue;
+            first = (ih * W + iw) * C;
+            break;
+          }
+        }
+        if (first < 0) continue;
+        /* SIMD over channels: running max (value, element offset), strict > keeps the first maximum */
+        for (int c = 0; c < C4; c += 4) {
+          v128_t bv = wasm_v128_load(xb + first + c);
+          v128_t bi = wasm_i32x4_add(wasm_i32x4_splat(first + c), wasm_i32x4_make(0, 1, 2, 3));
           for (int kh = 0; kh < KH; kh++) {
             int ih = oh * sh + kh * dh - pt;
             if (ih < 0 || ih >= H) continue;
             for (int kw = 0; kw < KW; kw++) {
               int iw = ow * sw + kw * dw - pl;
               if (iw < 0 || iw >= W) continue;
-              long idx = (((long)b * H + ih) * W + iw) * C + c;
-              f32 v = x[idx];
-              if (best < 0 || v > bv) { best = idx; bv = v; }
+              int off = (ih * W + iw) * C + c;
+              v128_t v = wasm_v128_load(xb + off);
+              v128_t m = wasm_f32x4_gt(v, bv);
+              bv = wasm_v128_bitselect(v, bv, m);
+              bi = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(off), wasm_i32x4_make(0, 1, 2, 3)), bi, m);
             }
           }
-          if (best >= 0) dx[best] += dy[(((long)b * OH + oh) * OW + ow) * C + c];
+          dxb[wasm_i32x4_extract_lane(bi, 0)] += g[c];
+          dxb[wasm_i32x4_extract_lane(bi, 1)] += g[c + 1];
+          dxb[wasm_i32x4_extract_lane(bi, 2)] += g[c + 2];
+          dxb[wasm_i32x4_extract_lane(bi, 3)] += g[c + 3];
         }
+        for (int c = C4; c < C; c++) {
+          int best = first + c;
+          f32 bv = xb[best];
+          for (int kh = 0; kh < KH; kh++) {
+            int ih = oh * sh + kh * dh - pt;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+              int iw = ow * sw + kw * dw - pl;
+              if (iw < 0 || iw >= W) continue;
+              int off = (ih * W + iw) * C + c;
+              if (xb[off] > bv) { bv = xb[off]; best = off; }
+            }
+          }
+          dxb[best] += g[c];
+        }
+      }
+  }
 }
 
 /* ------------------------------------------------------------------------------------------------
