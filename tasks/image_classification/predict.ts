@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import { FlashUserError } from '../../src/core/errors.js';
 import { writeFileAtomic } from '../../src/core/io/atomic.js';
 import { runSplit } from '../../src/core/trainer/evaluate.js';
-import { decodeImage, splitFromPixels } from './data/index.js';
+import { decodeFiles, splitFromPixels } from './data/index.js';
 import type { ImageClassifier } from './model.js';
 
 /** One image's prediction. */
@@ -25,32 +25,15 @@ export interface PredictOptions {
   onWarning?: (message: string) => void;
 }
 
-const DECODE_CONCURRENCY = 4;
-
 /** Decodes images at the model's input spec, skipping (or, strict, refusing) the ones that can't be read. */
 export async function decodeForModel(
   model: ImageClassifier,
   items: { file: string; label: number }[],
   options: PredictOptions = {},
 ): Promise<{ id: string; pixels: Uint8Array; label: number }[]> {
-  const spec = model.spec;
-  if (!spec) throw new Error('model has no input spec');
-  const out: ({ id: string; pixels: Uint8Array; label: number } | undefined)[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const { file, label } = items[i];
-      try {
-        out[i] = { id: file, pixels: await decodeImage(file, spec, file), label };
-      } catch (err) {
-        if (options.strict || !(err instanceof FlashUserError)) throw err;
-        (options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(`skipped: ${err.message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: DECODE_CONCURRENCY }, worker));
-  return out.filter((x): x is { id: string; pixels: Uint8Array; label: number } => x !== undefined);
+  if (!model.spec) throw new Error('model has no input spec');
+  const onWarning = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  return (await decodeFiles(items, model.spec, { strict: options.strict, onWarning })).items;
 }
 
 /** Predicts the class of each image file with a trained classifier. */

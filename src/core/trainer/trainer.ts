@@ -150,7 +150,8 @@ export class Trainer {
     let lossSum = 0;
     let statSum = 0;
     let batchIndex = 0;
-    for await (const batch of data.train.batches({ batchSize: data.batchSize, shuffle: true, seed: this.seed, epoch, augment: true })) {
+    // Augmentation is the data module's choice (its train split augments unless turned off).
+    for await (const batch of data.train.batches({ batchSize: data.batchSize, shuffle: true, seed: this.seed, epoch })) {
       let stat: tf.Scalar | undefined;
       const loss = tf.tidy(() =>
         optimizer.minimize(
