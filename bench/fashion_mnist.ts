@@ -1,0 +1,223 @@
+/**
+ * Fashion-MNIST benchmark: trains `simple_cnn` through flash's real training path (`trainImageClassifier`, the
+ * function behind `flash image_classification`) on Fashion-MNIST PNG class folders, then predicts the test set.
+ *
+ *   npm run bench            (= npm run build && node dist/bench/fashion_mnist.js)
+ *   node dist/bench/fashion_mnist.js [--backend auto|wasm|cpu|…] [--epochs 2] [--per_class 1000]
+ *                                    [--test_per_class 200] [--val_per_class 100] [--cache DIR] [--keep]
+ *
+ * Data: written once from Debian's `dataset-fashion-mnist` IDX files (or $FASHION_MNIST_DIR) into
+ * `<cache>/fashion_mnist-<per_class>-<val_per_class>-<test_per_class>/{train,val,test}/<class>/*.png` and reused
+ * on later runs (default cache: $TMPDIR/flash-bench). train/ holds the first `per_class` images of each class of
+ * the IDX train split, val/ the next `val_per_class` (disjoint), test/ the first `test_per_class` of the test split.
+ *
+ * Prints exactly one JSON line on stdout; every log line goes to stderr:
+ *   {"bench":"fashion_mnist","backend":…,"network":"simple_cnn","epochs":2,"train_images":10000,
+ *    "train_images_per_s":…,"predict_images_per_s":…,"peak_rss_mib":…,"test_accuracy":…,"contended":…}
+ *
+ * - train_images_per_s: train images × epochs / time inside the training epochs, measured by a Trainer callback
+ *   from each epoch's start to its last batch — so decoding (done once, before fit), validation and checkpoint
+ *   writes are excluded.
+ * - predict_images_per_s: the saved best model loaded with `ImageClassifier.load`, run over the already-decoded
+ *   test images (`runSplit`, the code `predictFiles` runs after decoding), after one untimed warm-up pass. The
+ *   end-to-end rate of `predictFiles` (PNG decode + resize + model) is logged to stderr.
+ * - peak_rss_mib: `process.resourceUsage().maxRSS` (KiB) / 1024, for the whole process.
+ * - test_accuracy: top-1 accuracy of the saved best model's `predictFiles` labels on test/.
+ * - contended: other processes used more than 0.2 of a core on average while training and predicting
+ *   (all cores' busy time from `os.cpus()` minus this process's `process.cpuUsage()`); the figure is logged.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultRecipe } from '../src/core/config/index.js';
+import { runSplit } from '../src/core/trainer/evaluate.js';
+import type { Callback } from '../src/core/trainer/types.js';
+import type { CliIO } from '../src/cli/types.js';
+import { splitFromPixels } from '../tasks/image_classification/data/index.js';
+import { ImageClassifier } from '../tasks/image_classification/model.js';
+import { decodeForModel, predictFiles } from '../tasks/image_classification/predict.js';
+import { trainImageClassifier } from '../tasks/image_classification/train.js';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
+
+/** Other processes' average CPU use above this many cores marks the numbers as contended (as bench/engine.ts). */
+const CONTENDED_CORES = 0.2;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    log(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** Writes the train/val/test folders unless a previous run wrote the same ones (a marker file says so). */
+async function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
+  const dir = join(root, `fashion_mnist-${perClass}-${valPerClass}-${testPerClass}`);
+  const marker = join(dir, '.complete.json');
+  const want = JSON.stringify({ perClass, valPerClass, testPerClass, classes: FASHION_MNIST_CLASSES });
+  if (existsSync(marker) && (await readFile(marker, 'utf8')) === want) {
+    log(`data: reusing ${dir}`);
+    return dir;
+  }
+  log(`data: writing Fashion-MNIST PNG folders to ${dir}`);
+  await rm(dir, { recursive: true, force: true });
+  const t0 = performance.now();
+  const parts: [string, 'train' | 'test', number, number][] = [
+    ['train', 'train', perClass, 0],
+    ['val', 'train', valPerClass, perClass],
+    ['test', 'test', testPerClass, 0],
+  ];
+  for (const [sub, split, n, offset] of parts) {
+    if (n === 0) continue;
+    const { counts } = await writeFashionMnistFolders({ outDir: join(dir, sub), perClass: n, split, offset });
+    if (counts.some((c) => c < n)) throw new Error(`${sub}: the ${split} split has fewer than ${offset + n} images of some class`);
+  }
+  await mkdir(dirname(marker), { recursive: true });
+  await writeFile(marker, want);
+  log(`data: written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
+/** Busy CPU time of the whole machine and of this process, in ms. */
+function cpuMs(): { all: number; self: number } {
+  let all = 0;
+  for (const c of cpus()) all += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  const u = process.cpuUsage();
+  return { all, self: (u.user + u.system) / 1000 };
+}
+
+/** Times the training epochs: from each epoch's start to the end of its last batch, and counts the images. */
+class EpochTimer implements Callback {
+  seconds = 0;
+  images = 0;
+  perEpoch: { images: number; seconds: number }[] = [];
+  private start = 0;
+  private epochImages = 0;
+
+  onEpochStart(): void {
+    this.epochImages = 0;
+    this.start = performance.now();
+  }
+
+  onBatchEnd(ctx: { batchesPerEpoch: number }, batch: number, logs: { size: number }): void {
+    this.epochImages += logs.size;
+    if (batch === ctx.batchesPerEpoch - 1) {
+      const s = (performance.now() - this.start) / 1000;
+      this.seconds += s;
+      this.images += this.epochImages;
+      this.perEpoch.push({ images: this.epochImages, seconds: s });
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'auto' },
+      epochs: { type: 'string' },
+      per_class: { type: 'string' },
+      val_per_class: { type: 'string' },
+      test_per_class: { type: 'string' },
+      cache: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const epochs = positiveInt('epochs', values.epochs, 2);
+  const perClass = positiveInt('per_class', values.per_class, 1000);
+  const valPerClass = positiveInt('val_per_class', values.val_per_class, 100, 0);
+  const testPerClass = positiveInt('test_per_class', values.test_per_class, 200);
+  if (!fashionMnistAvailable()) {
+    log(`Fashion-MNIST IDX files not found in ${FASHION_MNIST_DIR}: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR`);
+    process.exit(1);
+  }
+  const dataDir = await ensureData(values.cache ?? join(tmpdir(), 'flash-bench'), perClass, valPerClass, testPerClass);
+  const runDir = await mkdtemp(join(tmpdir(), 'flash-bench-run-'));
+
+  const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
+  const recipe = defaultRecipe('image_classification');
+  recipe.model.backbone = 'simple_cnn';
+  recipe.trainer.max_epochs = epochs;
+  recipe.trainer.backend = values.backend ?? 'auto';
+  recipe.trainer.output_dir = runDir;
+  recipe.trainer.quiet = true;
+  recipe.data.folder = dataDir;
+
+  try {
+    const timer = new EpochTimer();
+    const cpu0 = cpuMs();
+    const t0 = performance.now();
+    const result = await trainImageClassifier({ recipe, io, callbacks: [timer] });
+    const flashJson = JSON.parse(await readFile(join(result.runDir, 'flash.json'), 'utf8')) as { backend: string };
+    if (timer.perEpoch.length !== epochs) throw new Error(`timed ${timer.perEpoch.length} epochs, expected ${epochs} (${result.fit.reason ?? result.fit.status})`);
+    for (const [i, e] of timer.perEpoch.entries()) log(`epoch ${i + 1}: ${e.images} images in ${e.seconds.toFixed(2)} s (${(e.images / e.seconds).toFixed(1)} images/s)`);
+
+    // Predict: the saved best model, as `flash predict` loads it.
+    const model = await ImageClassifier.load(result.runDir);
+    const testFiles: string[] = [];
+    const testLabels: string[] = [];
+    for (const name of FASHION_MNIST_CLASSES) {
+      const dir = join(dataDir, 'test', name);
+      for (const f of (await readdir(dir)).filter((f) => f.endsWith('.png')).sort()) {
+        testFiles.push(join(dir, f));
+        testLabels.push(name);
+      }
+    }
+    const batchSize = recipe.data.batch_size;
+    // End to end (decode + model), as `flash predict --files` runs; its labels give the test accuracy.
+    const tp = performance.now();
+    const preds = await predictFiles(model, testFiles, { batchSize, onWarning: (m) => log(`warning: ${m}`) });
+    const endToEnd = preds.length / ((performance.now() - tp) / 1000);
+    const byFile = new Map(testFiles.map((f, i) => [f, testLabels[i]]));
+    const correct = preds.filter((p) => byFile.get(p.file) === p.label).length;
+    const testAccuracy = correct / testFiles.length;
+    // Model only: the decoded images through runSplit (what predictFiles does after decoding), warm.
+    const decoded = await decodeForModel(model, testFiles.map((file) => ({ file, label: -1 })));
+    const split = splitFromPixels(model.spec!, decoded);
+    await runSplit(model, split, batchSize, false);
+    const tm = performance.now();
+    const out = await runSplit(model, split, batchSize, false);
+    const predictRate = out.ids.length / ((performance.now() - tm) / 1000);
+    model.network().dispose();
+
+    const wall = (performance.now() - t0) / 1000;
+    const cpu1 = cpuMs();
+    const otherCores = Math.max(0, (cpu1.all - cpu0.all - (cpu1.self - cpu0.self)) / 1000 / wall);
+    log(`predict: ${predictRate.toFixed(1)} images/s model only, ${endToEnd.toFixed(1)} images/s with PNG decode (predictFiles), ${preds.length} images`);
+    log(`test accuracy: predictFiles ${testAccuracy.toFixed(4)}, trainer.test ${result.metrics.test_accuracy?.toFixed(4) ?? 'n/a'}`);
+    log(`other processes' CPU: ${otherCores.toFixed(2)} cores on average over ${wall.toFixed(1)} s (${cpus().length} cores)`);
+
+    const row = {
+      bench: 'fashion_mnist',
+      backend: flashJson.backend,
+      network: 'simple_cnn',
+      epochs,
+      train_images: timer.images / epochs,
+      train_images_per_s: round(timer.images / timer.seconds, 1),
+      predict_images_per_s: round(predictRate, 1),
+      peak_rss_mib: round(process.resourceUsage().maxRSS / 1024, 1),
+      test_accuracy: round(testAccuracy, 4),
+      contended: otherCores > CONTENDED_CORES,
+    };
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+  } finally {
+    if (values.keep) log(`run folder kept: ${runDir}`);
+    else await rm(runDir, { recursive: true, force: true });
+  }
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});
