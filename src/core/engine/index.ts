@@ -16,6 +16,8 @@ import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './con
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
+import { makeMeanConfig, makeSumConfig } from './reductions.js';
+import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
 export { foldBatchNorm } from './fold_batch_norm.js';
@@ -31,6 +33,11 @@ const KERNEL_NAMES = [
   'DepthwiseConv2dNativeBackpropInput',
   'MaxPoolGrad',
   FUSED_BN_GRAD,
+  'Sum',
+  'Mean',
+  MASK_GRAD,
+  SQUARE_GRAD,
+  BROADCAST_ROWS,
 ];
 
 let registered = false;
@@ -42,8 +49,8 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * Registers every missing or fixed training kernel for the `wasm` backend (idempotent). Also routes the
- * FusedBatchNorm gradient through a fused kernel when the active backend is wasm (other backends keep
- * tfjs's gradient).
+ * gradients of FusedBatchNorm, Relu, Relu6, ClipByValue, Minimum/Maximum (with a scalar), Square and Mean
+ * through one-pass engine kernels when the active backend is wasm (other backends keep tfjs's gradients).
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
@@ -56,8 +63,12 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(depthwiseBackpropInputConfig);
   replaceKernel(maxPoolGradConfig);
   replaceKernel(fusedBatchNormGradKernelConfig);
+  replaceKernel(makeSumConfig(tf.getKernel('Sum', BACKEND)));
+  replaceKernel(makeMeanConfig(tf.getKernel('Mean', BACKEND)));
+  for (const config of elementwiseKernelConfigs) replaceKernel(config);
   const stockBnGrad = tf.getGradient('FusedBatchNorm');
   if (stockBnGrad) tf.registerGradient(makeFusedBatchNormGradConfig(stockBnGrad));
+  for (const config of makeElementwiseGradConfigs()) tf.registerGradient(config);
   registered = true;
 }
 

@@ -43,6 +43,10 @@ export interface EngineExports {
   batch_norm_grad(x: number, dy: number, mean: number, variance: number, scale: number, hasScale: number, N: number,
     C: number, eps: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
     scratch: number): void;
+  reduce_rows(x: number, N: number, C: number, scale: number, out: number, partial: number): void;
+  broadcast_rows(v: number, N: number, C: number, scale: number, out: number): void;
+  mask_grad(dy: number, x: number, n: number, lo: number, loIncl: number, hi: number, hiIncl: number, out: number): void;
+  square_grad(dy: number, x: number, n: number, out: number): void;
 }
 
 /** Floats of scratch `sgemm` needs (KC*NC + MC*KC + 32 in engine.c). */

@@ -370,3 +370,63 @@ void batch_norm_grad(const f32 *__restrict x, const f32 *__restrict dy, const f3
     dscale[c] = r * sdx;
   }
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Row reductions and elementwise gradient helpers (x viewed as [N, C], C = trailing size).
+ * ---------------------------------------------------------------------------------------------- */
+#define ROW_BLOCK 256
+
+/* out[c] = scale * sum_n x[n*C + c]; partial: C floats of scratch (blocked for accuracy). */
+EXPORT(reduce_rows)
+void reduce_rows(const f32 *__restrict x, int N, int C, f32 scale, f32 *__restrict out, f32 *__restrict partial) {
+  for (int c = 0; c < C; c++) out[c] = 0.0f;
+  if (C == 1) {
+    for (int n0 = 0; n0 < N; n0 += ROW_BLOCK) {
+      int n1 = N - n0 < ROW_BLOCK ? N : n0 + ROW_BLOCK;
+      f32 s = 0.0f;
+      for (int n = n0; n < n1; n++) s += x[n];
+      out[0] += s;
+    }
+  } else {
+    for (int n0 = 0; n0 < N; n0 += ROW_BLOCK) {
+      int n1 = N - n0 < ROW_BLOCK ? N : n0 + ROW_BLOCK;
+      for (int c = 0; c < C; c++) partial[c] = 0.0f;
+      for (int n = n0; n < n1; n++) {
+        const f32 *r = x + (long)n * C;
+        for (int c = 0; c < C; c++) partial[c] += r[c];
+      }
+      for (int c = 0; c < C; c++) out[c] += partial[c];
+    }
+  }
+  for (int c = 0; c < C; c++) out[c] *= scale;
+}
+
+/* out[n*C + c] = v[c] * scale */
+EXPORT(broadcast_rows)
+void broadcast_rows(const f32 *__restrict v, int N, int C, f32 scale, f32 *__restrict out) {
+  for (long n = 0; n < N; n++) {
+    f32 *r = out + n * C;
+    for (int c = 0; c < C; c++) r[c] = v[c] * scale;
+  }
+}
+
+/* out = (lo <(=) x <(=) hi) ? dy : 0 */
+EXPORT(mask_grad)
+void mask_grad(const f32 *__restrict dy, const f32 *__restrict x, int n, f32 lo, int loIncl, f32 hi, int hiIncl,
+               f32 *__restrict out) {
+  if (loIncl && hiIncl) {
+    for (int i = 0; i < n; i++) out[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
+  } else if (loIncl) {
+    for (int i = 0; i < n; i++) out[i] = (x[i] >= lo && x[i] < hi) ? dy[i] : 0.0f;
+  } else if (hiIncl) {
+    for (int i = 0; i < n; i++) out[i] = (x[i] > lo && x[i] <= hi) ? dy[i] : 0.0f;
+  } else {
+    for (int i = 0; i < n; i++) out[i] = (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f;
+  }
+}
+
+/* out = 2 * x * dy */
+EXPORT(square_grad)
+void square_grad(const f32 *__restrict dy, const f32 *__restrict x, int n, f32 *__restrict out) {
+  for (int i = 0; i < n; i++) out[i] = 2.0f * x[i] * dy[i];
+}
