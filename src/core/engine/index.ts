@@ -17,6 +17,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
+import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
@@ -35,6 +36,10 @@ const KERNEL_NAMES = [
   FUSED_BN_GRAD,
   'Sum',
   'Mean',
+  'Identity',
+  'Slice',
+  'Minimum',
+  'Maximum',
   MASK_GRAD,
   SQUARE_GRAD,
   BROADCAST_ROWS,
@@ -65,6 +70,10 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(fusedBatchNormGradKernelConfig);
   replaceKernel(makeSumConfig(tf.getKernel('Sum', BACKEND)));
   replaceKernel(makeMeanConfig(tf.getKernel('Mean', BACKEND)));
+  replaceKernel(makeIdentityConfig(tf.getKernel('Identity', BACKEND)));
+  replaceKernel(makeSliceConfig(tf.getKernel('Slice', BACKEND)));
+  replaceKernel(makeMinimumConfig(tf.getKernel('Minimum', BACKEND)));
+  replaceKernel(makeMaximumConfig(tf.getKernel('Maximum', BACKEND)));
   for (const config of elementwiseKernelConfigs) replaceKernel(config);
   const stockBnGrad = tf.getGradient('FusedBatchNorm');
   if (stockBnGrad) tf.registerGradient(makeFusedBatchNormGradConfig(stockBnGrad));

@@ -12,6 +12,8 @@ import type { DataId, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's BackendWasm the engine uses. */
 export interface WasmBackendLike {
+  incRef(dataId: DataId): void;
+  readSync(dataId: DataId): ArrayLike<number>;
   wasm: {
     asm?: { memory?: WebAssembly.Memory };
     wasmMemory?: WebAssembly.Memory;
@@ -47,6 +49,10 @@ export interface EngineExports {
   broadcast_rows(v: number, N: number, C: number, scale: number, out: number): void;
   mask_grad(dy: number, x: number, n: number, lo: number, loIncl: number, hi: number, hiIncl: number, out: number): void;
   square_grad(dy: number, x: number, n: number, out: number): void;
+  slice4d(x: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number, s0: number,
+    s1: number, s2: number, s3: number, out: number): void;
+  min_scalar(x: number, n: number, s: number, out: number): void;
+  max_scalar(x: number, n: number, s: number, out: number): void;
 }
 
 /** Floats of scratch `sgemm` needs (KC*NC + MC*KC + 32 in engine.c). */

@@ -150,6 +150,29 @@ describe('engine kernels on wasm match cpu', () => {
     }
   });
 
+  it('Slice, Minimum/Maximum with a scalar, zero-copy Identity', async () => {
+    let seed = 700;
+    for (const [shape, begin, size] of [[[4, 5, 6, 7], [1, 0, 2, 3], [2, 5, 3, 4]], [[3, 8], [1, 2], [2, -1]], [[10], [3], [5]], [[2, 3, 4], [0, 1, 0], [2, 2, 4]]] as [number[], number[], number[]][]) {
+      const x = { shape, values: random(shape.reduce((a, b) => a * b, 1), seed++) };
+      await compare('Slice', { x }, { begin, size }, `slice ${shape} ${begin} ${size}`);
+    }
+    for (const kernel of ['Minimum', 'Maximum']) {
+      const a = { shape: [2, 3, 4], values: random(24, seed++) };
+      const s = { shape: [], values: new Float32Array([0.25]) };
+      await compare(kernel, { a, b: s }, {}, `${kernel} tensor-scalar`);
+      await compare(kernel, { a: s, b: a }, {}, `${kernel} scalar-tensor`);
+      await compare(kernel, { a, b: { shape: [4], values: random(4, seed++) } }, {}, `${kernel} broadcast (stock)`);
+    }
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const t = tf.tensor([1, 2, 3]);
+    const c = t.clone();
+    t.dispose();
+    assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3]);
+    c.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
   it('MaxPoolGrad over pool sizes, strides and paddings', async () => {
     let seed = 200;
     for (const [B, H, W, C] of [[2, 6, 6, 3], [1, 7, 9, 5], [2, 5, 6, 8]] as S4[])

@@ -430,3 +430,29 @@ EXPORT(square_grad)
 void square_grad(const f32 *__restrict dy, const f32 *__restrict x, int n, f32 *__restrict out) {
   for (int i = 0; i < n; i++) out[i] = 2.0f * x[i] * dy[i];
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Data movement and scalar-broadcast elementwise ops (4-byte elements).
+ * ---------------------------------------------------------------------------------------------- */
+/* out = x[b0:b0+s0, b1:b1+s1, b2:b2+s2, b3:b3+s3] of a [d0, d1, d2, d3] tensor */
+EXPORT(slice4d)
+void slice4d(const f32 *__restrict x, int d1, int d2, int d3, int b0, int b1, int b2, int b3, int s0, int s1, int s2,
+             int s3, f32 *__restrict out) {
+  for (int i0 = 0; i0 < s0; i0++)
+    for (int i1 = 0; i1 < s1; i1++)
+      for (int i2 = 0; i2 < s2; i2++) {
+        const f32 *src = x + ((((long)(b0 + i0) * d1 + (b1 + i1)) * d2 + (b2 + i2)) * d3 + b3);
+        for (int i3 = 0; i3 < s3; i3++) out[i3] = src[i3];
+        out += s3;
+      }
+}
+
+EXPORT(min_scalar)
+void min_scalar(const f32 *__restrict x, int n, f32 s, f32 *__restrict out) {
+  for (int i = 0; i < n; i++) out[i] = x[i] < s ? x[i] : s;
+}
+
+EXPORT(max_scalar)
+void max_scalar(const f32 *__restrict x, int n, f32 s, f32 *__restrict out) {
+  for (int i = 0; i < n; i++) out[i] = x[i] > s ? x[i] : s;
+}
