@@ -86,10 +86,18 @@ export interface Callback {
   onFitEnd?(ctx: FitContext): void | Promise<void>;
 }
 
-/** Where metrics and hyperparameters go (CSV now; TensorBoard and others plug in here). */
+/**
+ * Where metrics, hyperparameters, images and artifacts go (csv, jsonl, tensorboard built in; a user's own logger —
+ * Neptune, W&B, a database — implements the same methods). Only `name` and `logMetrics` are required.
+ */
 export interface Logger {
   readonly name: string;
   logHyperparams?(params: Record<string, unknown>): void | Promise<void>;
-  logMetrics(metrics: Record<string, number>, step: { epoch: number }): void | Promise<void>;
+  /** Metrics of one epoch (`train_loss`, `val_accuracy`, …); `step` is a global step when the caller has one. */
+  logMetrics(metrics: Record<string, number>, step: { epoch: number; step?: number }): void | Promise<void>;
+  /** A PNG image (confusion matrix, sample predictions) under a name, at a step (the epoch for run-level images). */
+  logImage?(name: string, png: Buffer, step: number): void | Promise<void>;
+  /** A file produced by the run (report.html, model.json) that a tracker may upload or link. */
+  logArtifact?(name: string, path: string): void | Promise<void>;
   finalize?(status: 'success' | 'interrupted' | 'failed'): void | Promise<void>;
 }
