@@ -46,7 +46,7 @@ function records(buf: Buffer): Buffer[] {
   return out;
 }
 
-const schema = protobuf.Root.fromJSON({
+const schema = protobuf.Root.fromJSON(({
   nested: {
     Event: {
       fields: { wall_time: { type: 'double', id: 1 }, step: { type: 'int64', id: 2 }, file_version: { type: 'string', id: 3 }, summary: { type: 'Summary', id: 5 } },
@@ -74,7 +74,7 @@ const schema = protobuf.Root.fromJSON({
     SessionEndInfo: { fields: { status: { type: 'int32', id: 1 } } },
     PbValue: { fields: { number_value: { type: 'double', id: 2 }, string_value: { type: 'string', id: 3 }, bool_value: { type: 'bool', id: 4 } } },
   },
-});
+}) as unknown as protobuf.INamespace);
 
 interface Decoded {
   wall_time: number;
