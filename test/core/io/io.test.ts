@@ -160,7 +160,7 @@ test('saveCheckpoint/loadCheckpoint round-trip the network, Adam state and train
   const x = tf.randomUniform([4, 6, 6, 3], 0, 1, 'float32', 5);
   const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
   for (let i = 0; i < 3; i++) {
-    tf.dispose(optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, false));
+    tf.dispose(optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, false) ?? []);
   }
   const state = { epoch: 3, history: [{ epoch: 1, val_accuracy: 0.5 }, { epoch: 2, val_accuracy: 0.25 }, { epoch: 3, val_accuracy: 0.75 }], bestEpoch: 3 };
   await saveCheckpoint(dir, { network: model, optimizer, state });

@@ -26,7 +26,7 @@ test('each registered optimizer builds and lowers a quadratic loss', () => {
     const w = tf.variable(tf.tensor1d([2, -3]));
     const loss = () => tf.sum(tf.square(w)) as tf.Scalar;
     const start = loss().dataSync()[0];
-    for (let i = 0; i < 5; i++) tf.dispose(opt.minimize(loss, true, [w]));
+    for (let i = 0; i < 5; i++) tf.dispose(opt.minimize(loss, true, [w]) ?? []);
     const end = tf.tidy(() => loss().dataSync()[0]);
     assert.ok(end < start, `${name}: ${start} → ${end}`);
     opt.dispose();
@@ -80,7 +80,7 @@ test('AdamW decays weights: a variable with zero gradient shrinks by lr × wd pe
 test('AdamW trains inside minimize (decay plus the Adam step)', () => {
   const opt = createOptimizer('adamw', 0.1, 0.1);
   const w = tf.variable(tf.tensor1d([3]));
-  for (let i = 0; i < 20; i++) tf.dispose(opt.minimize(() => tf.sum(tf.square(tf.sub(w, 1))) as tf.Scalar, true, [w]));
+  for (let i = 0; i < 20; i++) tf.dispose(opt.minimize(() => tf.sum(tf.square(tf.sub(w, 1))) as tf.Scalar, true, [w]) ?? []);
   const x = w.dataSync()[0];
   assert.ok(x < 2.5 && x > 0, String(x));
   opt.dispose();
