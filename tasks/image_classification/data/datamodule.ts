@@ -229,8 +229,12 @@ export async function decodeFiles(
   };
 }
 
-/** What a builder gathered before decoding. */
-interface Plan {
+/**
+ * What a builder found before any image is decoded: class names, the samples of each split, the files to predict
+ * and the non-image files left out. `ImageClassificationData.plan*` make one; `fromPlan` decodes it; the dataset
+ * check (check.ts) reads it without decoding into memory.
+ */
+export interface DataPlan {
   labels: string[];
   train: Sample[];
   /** Undefined: take a stratified split of train (valSplit). */
@@ -240,7 +244,10 @@ interface Plan {
   ignored: string[];
   /** Where the training data came from, for messages ("'data/train'", "trainFiles"). */
   origin: string;
+  /** Where the class names came from, for the "need at least 2 classes" message (default: origin). */
+  labelOrigin?: string;
 }
+type Plan = DataPlan;
 
 function assertTwoClasses(labels: string[], origin: string): void {
   if (labels.length === 1) throw new FlashUserError(`found 1 class in ${origin} (${labels[0]}); need at least 2`);
@@ -292,6 +299,11 @@ export class ImageClassificationData {
    * `predict/`. `trainFolder`/`valFolder`/`testFolder`/`predictFolder` name them explicitly.
    */
   static async fromFolders(opts: FolderOptions): Promise<ImageClassificationData> {
+    return ImageClassificationData.fromPlan(await ImageClassificationData.planFolders(opts), opts);
+  }
+
+  /** The plan of `fromFolders` (folders scanned, nothing decoded); fewer than 2 classes is left to the caller. */
+  static async planFolders(opts: FolderOptions): Promise<DataPlan> {
     const o = resolveOptions(opts);
     let { trainFolder, valFolder, testFolder, predictFolder } = opts;
     if (opts.folder !== undefined) {
@@ -326,7 +338,6 @@ export class ImageClassificationData {
       throw new FlashUserError('no training data: give a folder of class sub-folders (folder or trainFolder)');
     }
     const train = await scanClassFolders(trainFolder);
-    assertTwoClasses(train.labels, `'${trainFolder}'`);
     const ignored = [...train.ignored];
     const labelled = async (folder: string | undefined): Promise<Sample[] | undefined> => {
       if (folder === undefined) return undefined;
@@ -335,7 +346,7 @@ export class ImageClassificationData {
       const map = scan.labels.map((name) => labelIndex(train.labels, name, `'${folder}'`));
       return scan.samples.map((s) => ({ id: s.file, source: s.file, label: map[s.label] }));
     };
-    return ImageClassificationData.build(o, {
+    return {
       labels: train.labels,
       train: train.samples.map((s) => ({ id: s.file, source: s.file, label: s.label })),
       val: await labelled(valFolder),
@@ -343,12 +354,17 @@ export class ImageClassificationData {
       predictFiles: predictFolder === undefined ? [] : await listImageFiles(predictFolder),
       ignored,
       origin: `'${trainFolder}'`,
-    });
+    };
   }
 
   /** From lists of image paths and their class names (Flash's from_files). */
   static async fromFiles(opts: FileOptions): Promise<ImageClassificationData> {
-    const o = resolveOptions(opts);
+    return ImageClassificationData.fromPlan(await ImageClassificationData.planFiles(opts), opts);
+  }
+
+  /** The plan of `fromFiles` (files checked to exist, nothing decoded). */
+  static async planFiles(opts: FileOptions): Promise<DataPlan> {
+    resolveOptions(opts);
     const pairs = async (
       what: string,
       files: string[] | undefined,
@@ -377,12 +393,11 @@ export class ImageClassificationData {
     const train = (await pairs('train', opts.trainFiles ?? [], opts.trainTargets ?? []))!;
     if (train.length === 0) throw new FlashUserError('train_files is empty: give at least one image per class');
     const labels = [...new Set(train.map((p) => p.target))].sort(compareNames);
-    assertTwoClasses(labels, 'train_targets');
     const toSamples = (list: { file: string; target: string }[] | undefined, what: string): Sample[] | undefined =>
       list?.map((p) => ({ id: p.file, source: p.file, label: labelIndex(labels, p.target, `${what}_targets`) }));
     const val = await pairs('val', opts.valFiles, opts.valTargets);
     const test = await pairs('test', opts.testFiles, opts.testTargets);
-    return ImageClassificationData.build(o, {
+    return {
       labels,
       train: toSamples(train, 'train')!,
       val: toSamples(val, 'val'),
@@ -390,7 +405,15 @@ export class ImageClassificationData {
       predictFiles: [...(opts.predictFiles ?? [])],
       ignored: [],
       origin: 'train_files',
-    });
+      labelOrigin: 'train_targets',
+    };
+  }
+
+  /** Decodes a plan (from `plan*`, or made by hand) into a data module; needs at least 2 classes. */
+  static async fromPlan(plan: DataPlan, opts: DataOptions = {}): Promise<ImageClassificationData> {
+    const o = resolveOptions(opts);
+    assertTwoClasses(plan.labels, plan.labelOrigin ?? plan.origin);
+    return ImageClassificationData.build(o, plan);
   }
 
   /**

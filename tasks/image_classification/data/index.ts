@@ -26,6 +26,7 @@ export {
   decodeFiles,
   DEFAULT_IMAGE_SIZE,
   type DataOptions,
+  type DataPlan,
   type DatasetItem,
   type DatasetLike,
   type DatasetOptions,
