@@ -32,6 +32,34 @@ function fusedBatchNormGrad(args: {
   return [dx, ...outs];
 }
 
+/** FusedBatchNorm forward: one pass, y = x·a[c] + b[c]. Parameters of other shapes go to the stock kernel. */
+export function makeFusedBatchNormConfig(stock: KernelConfig | undefined): KernelConfig {
+  const kernelFunc = (args: {
+    inputs: { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo; offset?: TensorInfo };
+    backend: unknown; attrs: NamedAttrMap;
+  }): TensorInfo => {
+    const backend = args.backend as WasmBackendLike;
+    const { x, mean, variance, scale, offset } = args.inputs;
+    const C = x.shape[x.shape.length - 1];
+    const params = [mean, variance, scale, offset];
+    const ok = x.dtype === 'float32' && x.shape.length >= 1 &&
+      params.every((p) => p == null || (p.dtype === 'float32' && (sizeOf(p.shape) === 1 || (sizeOf(p.shape) === C && p.shape[p.shape.length - 1] === C))));
+    if (!ok) {
+      if (!stock) throw new Error('flash engine: unsupported FusedBatchNorm');
+      return stock.kernelFunc(args as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const stride = (p: TensorInfo | undefined) => (p == null || sizeOf(p.shape) === 1 ? 0 : 1);
+    const out = backend.makeOutput([...x.shape], 'float32');
+    const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+    withScratch(backend, 2 * C, (ab) =>
+      engineFor(backend).batch_norm(ptr(backend, x), sizeOf(x.shape) / C, C, ptr(backend, mean), stride(mean),
+        ptr(backend, variance), stride(variance), scale ? ptr(backend, scale) : 0, stride(scale),
+        offset ? ptr(backend, offset) : 0, stride(offset), eps, ptr(backend, out), ab));
+    return out;
+  };
+  return { kernelName: 'FusedBatchNorm', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
 export const fusedBatchNormGradKernelConfig: KernelConfig = {
   kernelName: FUSED_BN_GRAD,
   backendName: 'wasm',

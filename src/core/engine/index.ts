@@ -19,7 +19,7 @@ import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
 import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
-import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
+import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
 export { foldBatchNorm } from './fold_batch_norm.js';
 
@@ -33,6 +33,7 @@ const KERNEL_NAMES = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'MaxPoolGrad',
+  'FusedBatchNorm',
   FUSED_BN_GRAD,
   'Sum',
   'Mean',
@@ -67,6 +68,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(depthwiseBackpropFilterConfig);
   replaceKernel(depthwiseBackpropInputConfig);
   replaceKernel(maxPoolGradConfig);
+  replaceKernel(makeFusedBatchNormConfig(tf.getKernel('FusedBatchNorm', BACKEND)));
   replaceKernel(fusedBatchNormGradKernelConfig);
   replaceKernel(makeSumConfig(tf.getKernel('Sum', BACKEND)));
   replaceKernel(makeMeanConfig(tf.getKernel('Mean', BACKEND)));

@@ -201,6 +201,16 @@ describe('engine kernels on wasm match cpu', () => {
     }
   });
 
+  it('FusedBatchNorm forward (rank-1, broadcast-4D and scalar parameters, with and without scale/offset)', async () => {
+    let seed = 800;
+    const C = 6, xs = { shape: [2, 3, 4, C], values: random(144, seed++) };
+    const p = (shape: number[], shift = 0) => ({ shape, values: random(shape.reduce((a, b) => a * b, 1), seed++).map((v) => v + shift) });
+    for (const shape of [[C], [1, 1, 1, C], []]) {
+      await compare('FusedBatchNorm', { x: xs, mean: p(shape), variance: p(shape, 1.5), scale: p(shape), offset: p(shape) }, { varianceEpsilon: 1e-3 }, `batchnorm params ${shape}`);
+      await compare('FusedBatchNorm', { x: xs, mean: p(shape), variance: p(shape, 1.5) }, { varianceEpsilon: 1e-3 }, `batchnorm params ${shape} no scale/offset`);
+    }
+  });
+
   it('FusedBatchNorm gradient (all five partials) on wasm matches cpu', async () => {
     let seed = 300;
     for (const [B, H, W, C] of [[2, 3, 4, 5], [3, 2, 2, 16]] as S4[])

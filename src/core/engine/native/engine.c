@@ -414,14 +414,37 @@ void broadcast_rows(const f32 *__restrict v, int N, int C, f32 scale, f32 *__res
 EXPORT(mask_grad)
 void mask_grad(const f32 *__restrict dy, const f32 *__restrict x, int n, f32 lo, int loIncl, f32 hi, int hiIncl,
                f32 *__restrict out) {
-  if (loIncl && hiIncl) {
-    for (int i = 0; i < n; i++) out[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
-  } else if (loIncl) {
-    for (int i = 0; i < n; i++) out[i] = (x[i] >= lo && x[i] < hi) ? dy[i] : 0.0f;
-  } else if (hiIncl) {
-    for (int i = 0; i < n; i++) out[i] = (x[i] > lo && x[i] <= hi) ? dy[i] : 0.0f;
-  } else {
-    for (int i = 0; i < n; i++) out[i] = (x[i] > lo && x[i] < hi) ? dy[i] : 0.0f;
+  v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi);
+  int n4 = n & ~3;
+  for (int i = 0; i < n4; i += 4) {
+    v128_t v = wasm_v128_load(x + i);
+    v128_t ml = loIncl ? wasm_f32x4_ge(v, vlo) : wasm_f32x4_gt(v, vlo);
+    v128_t mh = hiIncl ? wasm_f32x4_le(v, vhi) : wasm_f32x4_lt(v, vhi);
+    wasm_v128_store(out + i, wasm_v128_and(wasm_v128_load(dy + i), wasm_v128_and(ml, mh)));
+  }
+  for (int i = n4; i < n; i++) {
+    int ok = (loIncl ? x[i] >= lo : x[i] > lo) && (hiIncl ? x[i] <= hi : x[i] < hi);
+    out[i] = ok ? dy[i] : 0.0f;
+  }
+}
+
+/* Batch-norm forward with per-channel a = scale/sqrt(var+eps), b = offset - mean*a: out = x*a + b.
+   Each of mean/var/scale/offset has length C or 1 (stride 0); scale/offset may be absent (0 pointer).
+   ab: 2*C floats of scratch. */
+EXPORT(batch_norm)
+void batch_norm(const f32 *__restrict x, int N, int C, const f32 *mean, int sm, const f32 *var, int sv,
+                const f32 *scale, int ss, const f32 *offset, int so, f32 eps, f32 *__restrict out, f32 *__restrict ab) {
+  f32 *a = ab, *b = ab + C;
+  for (int c = 0; c < C; c++) {
+    f32 r = 1.0f / __builtin_sqrtf(var[c * sv] + eps);
+    f32 g = scale ? scale[c * ss] : 1.0f;
+    a[c] = r * g;
+    b[c] = (offset ? offset[c * so] : 0.0f) - mean[c * sm] * a[c];
+  }
+  for (long n = 0; n < N; n++) {
+    const f32 *xr = x + n * C;
+    f32 *o = out + n * C;
+    for (int c = 0; c < C; c++) o[c] = xr[c] * a[c] + b[c];
   }
 }
 
