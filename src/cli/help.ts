@@ -11,6 +11,7 @@ export type ListGroup = (typeof LIST_GROUPS)[number];
 export const COMMANDS = {
   predict: 'predict with a trained model: flash predict --model runs/X (--files a.jpg b.png | --folder DIR)',
   evaluate: 'evaluate a trained model on labelled class folders: flash evaluate --model runs/X --folder DIR',
+  serve: 'serve a trained model over HTTP with a web page: flash serve --model runs/X [--port 8000]',
   list: 'list what is registered: flash list [' + LIST_GROUPS.join('|') + ']',
   help: 'show help: flash help [command]',
 } as const;
@@ -56,6 +57,7 @@ export function generalHelp(deps: CliDeps): string {
     '  flash <task> --from_folders DIR',
     '  flash predict --model RUN_DIR (--files FILE ... | --folder DIR) [--top_k 3] [--output preds.json|.jsonl|.csv]',
     '  flash evaluate --model RUN_DIR --folder DIR [--output metrics.json]',
+    '  flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--max_body 10MB]',
     '  flash list [' + LIST_GROUPS.join('|') + ']',
     '',
     'Tasks:',

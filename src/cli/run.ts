@@ -27,6 +27,7 @@ import {
   type ListGroup,
 } from './help.js';
 import { parseTaskArgs } from './task.js';
+import { serveCli } from './serve.js';
 import type { CliDeps, EvaluateArgs, PredictArgs } from './types.js';
 
 /**
@@ -78,6 +79,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   if (first === 'list') return list(rest, deps);
   if (first === 'predict') return predict(rest, deps);
   if (first === 'evaluate') return evaluate(rest, deps);
+  if (first === 'serve') return serveCli(rest, deps);
   if (deps.tasks.has(first)) return runTask(first, rest, deps);
   const candidates = [...deps.tasks.names(), ...Object.keys(COMMANDS)];
   throw new FlashUserError(

@@ -69,11 +69,36 @@ export interface EvaluateArgs {
   io: CliIO;
 }
 
+/** `flash serve`: an HTTP server for a trained model, until Ctrl-C/SIGTERM or `signal`. */
+export interface ServeArgs {
+  /** Run folder to serve. */
+  model: string;
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Largest request body, in bytes. */
+  maxBody: number;
+  backend: string;
+  /** Classes per image when the request has no ?top_k=. */
+  topK: number;
+  /** Most images the model runs at once (requests are micro-batched up to this). */
+  batchSize: number;
+  /** No access log lines. */
+  quiet?: boolean;
+  io: CliIO;
+  /** Stops the server (the CLI wires Ctrl-C to it). */
+  signal?: AbortSignal;
+  /** Called once listening, with the base URL. */
+  onListening?: (url: string) => void;
+}
+
 /** The commands the CLI dispatches to (the same functions the programmatic API uses). */
 export interface CliCommands {
   train(args: TrainArgs): Promise<void>;
   predict(args: PredictArgs): Promise<void>;
   evaluate(args: EvaluateArgs): Promise<void>;
+  /** `flash serve` (optional so fakes and tasks without serving need not provide it). */
+  serve?(args: ServeArgs): Promise<void>;
 }
 
 export interface CliDeps {

@@ -63,4 +63,9 @@ export const imageClassification: TaskEntry = {
   evaluate: async (args) => {
     await evaluateCommand(args);
   },
+  // Loaded on demand: the HTTP server's packages stay out of every other command's start-up.
+  serve: async (args) => {
+    const { serveCommand } = await import('./serve.js');
+    await serveCommand(args);
+  },
 };
