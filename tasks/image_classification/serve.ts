@@ -34,7 +34,7 @@ export interface ImageServerOptions {
   maxQueue?: number;
   /** Most images in one request (default 64). */
   maxImagesPerRequest?: number;
-  /** The run folder's flash.json, for GET /metadata. */
+  /** The run folder's flash.json, for GET /metadata (read from runDir when absent). */
   meta?: FlashJson;
   /** The run folder, shown on the page and in /metadata. */
   runDir?: string;
@@ -124,7 +124,7 @@ export async function createImageServer(
   });
   const started = Date.now();
   const run = options.runDir ? basename(options.runDir) : undefined;
-  const meta = options.meta;
+  const meta = options.meta ?? (options.runDir ? await readFlashJson(options.runDir) : undefined);
 
   const metadata = {
     task: 'image_classification',
@@ -156,6 +156,7 @@ export async function createImageServer(
       top_k: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } } } },
       file: { type: 'string' },
     },
+    required: ['label', 'score', 'top_k'],
   };
   const errorSchema = {
     type: 'object',
