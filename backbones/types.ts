@@ -19,6 +19,25 @@ export interface BackboneBuildOptions {
  * (input: normalised image batch, output: [batch, numFeatures]); the classifier nests it as one layer so
  * freezing, feature caching and reuse as a backbone can address it as a whole.
  */
+/** Layers unfrozen together by the finetuning strategies (a block, a stage), in input-to-output order. */
+export interface LayerGroup {
+  name: string;
+  layers: tf.layers.Layer[];
+}
+
+/** Where a backbone's pretrained weights come from (`--model.pretrained true`). */
+export interface WeightSource {
+  /** A tfjs layers-format model.json URL; its weights are copied into the backbone by layer name. */
+  url: string;
+  /** sha256 of model.json (and `shards` of each weights file) when known; downloads are verified against it. */
+  sha256?: string;
+  shards?: Record<string, string>;
+  /** The normalisation these weights expect, when it differs from the spec's. */
+  normalization?: Normalization;
+  /** One line for `flash list backbones` (what the weights are). */
+  note?: string;
+}
+
 export interface BackboneSpec {
   /** One line for `flash list backbones`. */
   description: string;
@@ -28,4 +47,18 @@ export interface BackboneSpec {
   normalization: Normalization;
   /** Builds a fresh, randomly initialised feature extractor. */
   build(options: BackboneBuildOptions): tf.LayersModel;
+  /**
+   * The layer groups the unfreezing strategies count (`--finetune.num_layers` of them unfreeze at the first
+   * milestone, from the output end). Default: one group per layer that has weights.
+   */
+  layerGroups?(model: tf.LayersModel): LayerGroup[];
+  /** Registered pretrained weights; absent = none published in tfjs layers format. */
+  weights?: WeightSource[];
+  /**
+   * Set for a backbone whose weights are already trained (a saved flash run, a user model, loaded pretrained
+   * weights): the default finetuning strategy is then `freeze`.
+   */
+  trained?: boolean;
+  /** A fixed [height, width, channels] input (a saved or user-built backbone); the data is resized to it. */
+  fixedInput?: [number, number, number];
 }

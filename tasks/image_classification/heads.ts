@@ -4,8 +4,10 @@ import { Registry } from '../../src/core/registry.js';
 /** What a head builder is given: the backbone's feature vector and the problem size. */
 export interface HeadOptions {
   numClasses: number;
-  /** Dropout before the final layer (model.dropout); 0 = none. */
+  /** Dropout before the final layer (model.dropout); 0 = none (the mlp head then uses 0.2). */
   dropout: number;
+  /** Units of the mlp head's hidden layer; default 256. */
+  hiddenUnits?: number;
 }
 
 /** Builds the classification head on the backbone features; returns logits (the layer must be named 'logits'). */
@@ -17,6 +19,16 @@ const linear: HeadBuilder = (features, { numClasses, dropout }) => {
   return tf.layers.dense({ units: numClasses, name: 'logits' }).apply(x) as tf.SymbolicTensor;
 };
 
+/** Default dropout of the mlp head when model.dropout is 0. */
+export const MLP_DEFAULT_DROPOUT = 0.2;
+
+const mlp: HeadBuilder = (features, { numClasses, dropout, hiddenUnits = 256 }) => {
+  let x = tf.layers.dense({ units: hiddenUnits, activation: 'relu', name: 'head_hidden' }).apply(features) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ rate: dropout > 0 ? dropout : MLP_DEFAULT_DROPOUT, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
+  return tf.layers.dense({ units: numClasses, name: 'logits' }).apply(x) as tf.SymbolicTensor;
+};
+
 /** Classification heads selectable with `--model.head`. */
 export const heads = new Registry<HeadBuilder>('head');
 heads.register('linear', linear, 'one dense layer from the features to the classes (default)');
+heads.register('mlp', mlp, `dense 256 + ReLU, dropout (model.dropout, ${MLP_DEFAULT_DROPOUT} when 0), dense to the classes`);

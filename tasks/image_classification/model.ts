@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backbones, type BackboneSpec } from '../../backbones/index.js';
+import { backbones, layerGroupsOf, type BackboneSpec, type LayerGroup } from '../../backbones/index.js';
+import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
+import { loadPretrainedWeights, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type FreezePlan } from '../../src/core/finetuning/index.js';
 import { loadLayersModel } from '../../src/core/io/layers_model.js';
 import { createOptimizer } from '../../src/core/optimizers/index.js';
 import type { DataModuleLike, TaskModule } from '../../src/core/trainer/types.js';
@@ -20,8 +23,21 @@ export interface InputSpec {
 }
 
 export interface ImageClassifierOptions {
-  /** A registered backbone name or a spec; default 'simple_cnn'. */
-  backbone?: string | BackboneSpec;
+  /**
+   * A registered backbone name, a spec, a saved flash backbone (`await loadBackbone('runs/A')`), or a
+   * `{ model, numFeatures }` pair for any tf.LayersModel (Flash's `backbone=(module, num_features)`);
+   * default 'simple_cnn'.
+   */
+  backbone?: string | BackboneSpec | UserBackbone;
+  /**
+   * Backbone weights: false (random init, default), true (the backbone's registered pretrained weights), or a
+   * URL / path of a tfjs layers model whose weights are copied in by layer name. Loaded by `setup`.
+   */
+  pretrained?: boolean | string;
+  /** Multiplier of the learning rate for backbone layers (`finetune.backbone_lr_mult`); default 1. */
+  backboneLrMult?: number;
+  /** Download cache and progress for `pretrained` URLs. */
+  pretrainedOptions?: PretrainedOptions;
   /** Number of classes; taken from the data at setup when omitted. */
   numClasses?: number;
   /** Class names in index order; taken from the data at setup when omitted. */
@@ -50,19 +66,34 @@ export const DEFAULT_METRICS = ['accuracy', 'f1_macro', 'auroc_macro'];
  * An image classifier: raw pixels → scaling (a layer inside the model) → backbone → head → softmax. The saved
  * network is a plain tfjs LayersModel, so `tf.loadLayersModel` reproduces flash's predictions with no flash code.
  */
-export class ImageClassifier implements TaskModule {
+export class ImageClassifier implements TaskModule, Finetunable {
   readonly backboneName: string;
   readonly backboneSpec: BackboneSpec;
-  readonly options: Required<Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate'>> & { learningRate: number | null };
+  readonly options: Required<Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions'>> & {
+    learningRate: number | null;
+  };
+  readonly pretrained: boolean | string;
+  readonly backboneLrMult: number;
+  private readonly pretrainedOptions: PretrainedOptions;
   labels: string[];
   spec?: InputSpec;
   private net?: tf.LayersModel;
   private logitsNet?: tf.LayersModel;
+  /** Set by a phase that carries the optimizer state over; the disposed optimizer's inner one waits in `spareOptimizer`. */
+  private carryOptimizer = false;
+  private spareOptimizer?: tf.Optimizer;
 
   constructor(options: ImageClassifierOptions = {}) {
     const backbone = options.backbone ?? 'simple_cnn';
     this.backboneName = typeof backbone === 'string' ? backbone : 'custom';
-    this.backboneSpec = typeof backbone === 'string' ? backbones.get(backbone) : backbone;
+    this.backboneSpec =
+      typeof backbone === 'string' ? backbones.get(backbone) : 'model' in backbone && 'numFeatures' in backbone ? backboneFromModel(backbone) : backbone;
+    this.pretrained = options.pretrained ?? false;
+    this.backboneLrMult = options.backboneLrMult ?? 1;
+    this.pretrainedOptions = options.pretrainedOptions ?? {};
+    if (this.pretrained !== false && this.backboneSpec.fixedInput) {
+      throw new FlashUserError('a saved or user-built backbone already has its weights; drop --model.pretrained');
+    }
     heads.get(options.head ?? 'linear');
     this.options = {
       head: options.head ?? 'linear',
@@ -90,23 +121,55 @@ export class ImageClassifier implements TaskModule {
     return this.options.metrics;
   }
 
-  /** Builds the network for the data's input size, channels and classes. */
-  setup(data: DataModuleLike): void {
+  /** True when the backbone's weights are already trained (saved, user-built or pretrained): the default strategy is then `freeze`. */
+  get backboneTrained(): boolean {
+    return Boolean(this.backboneSpec.trained) || this.pretrained !== false;
+  }
+
+  /**
+   * Builds the network for the data's input size, channels and classes; with `pretrained` set it returns a
+   * promise that resolves once the weights are loaded (the trainer awaits it).
+   */
+  setup(data: DataModuleLike): void | Promise<void> {
     const d = data as ImageDataLike;
     if (this.labels.length === 0 || this.labels.every((l, i) => l === String(i))) this.labels = [...d.labels];
     if (this.labels.length !== d.numClasses) {
       throw new FlashUserError(`the model has ${this.labels.length} classes but the data has ${d.numClasses}`);
     }
     this.build(d.spec);
+    if (this.pretrained !== false) return this.loadPretrained();
+  }
+
+  /** Copies the `pretrained` weights into the built backbone. */
+  async loadPretrained(): Promise<void> {
+    if (this.pretrained === false) return;
+    await loadPretrainedWeights(this.backbone(), this.backboneSpec, this.pretrained, { backboneName: this.backboneName, ...this.pretrainedOptions });
+  }
+
+  /** The normalisation in front of the backbone: the pretrained weights' own when registered, else the spec's. */
+  private normalization(): BackboneSpec['normalization'] {
+    if (this.pretrained === true) return this.backboneSpec.weights?.[0]?.normalization ?? this.backboneSpec.normalization;
+    if (typeof this.pretrained === 'string') {
+      const registered = this.backboneSpec.weights?.find((w) => w.url === this.pretrained);
+      if (registered?.normalization) return registered.normalization;
+    }
+    return this.backboneSpec.normalization;
   }
 
   /** Builds a fresh network for an input spec. */
   build(spec: InputSpec): void {
     if (this.labels.length < 2) throw new FlashUserError('an image classifier needs at least 2 classes');
+    const fixed = this.backboneSpec.fixedInput;
+    if (fixed && (fixed[0] !== spec.height || fixed[1] !== spec.width || fixed[2] !== spec.channels)) {
+      throw new FlashUserError(
+        `the backbone takes ${fixed[0]}×${fixed[1]}×${fixed[2]} images but the data is ${spec.height}×${spec.width}×${spec.channels}; ` +
+          `set --data.image_size ${fixed[0]} --data.channels ${fixed[2]} (or leave them unset)`,
+      );
+    }
     this.spec = spec;
     const input = tf.input({ shape: [spec.height, spec.width, spec.channels], name: 'image' });
     let x = tf.layers.rescaling({ scale: 1 / 255, name: 'scale_0_1' }).apply(input) as tf.SymbolicTensor;
-    x = normalize(x, this.backboneSpec, spec.channels);
+    x = normalize(x, this.normalization(), spec.channels);
     const backbone = this.backboneSpec.build({ inputShape: [spec.height, spec.width, spec.channels], name: 'backbone' });
     const features = backbone.apply(x) as tf.SymbolicTensor;
     const logits = heads.get(this.options.head)(features, { numClasses: this.labels.length, dropout: this.options.dropout });
@@ -145,8 +208,48 @@ export class ImageClassifier implements TaskModule {
       tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(yTrue, 'int32')), 'float32')) as tf.Scalar,
   };
 
+  /** The backbone sub-model (the layer named 'backbone'). */
+  backbone(): tf.LayersModel {
+    return this.network().getLayer('backbone') as unknown as tf.LayersModel;
+  }
+
+  /** The backbone's layer groups, input to output (what `unfreeze_milestones` counts). */
+  layerGroups(): LayerGroup[] {
+    return layerGroupsOf(this.backboneSpec, this.backbone());
+  }
+
+  /** Sets which backbone layers train for a finetuning phase; returns the lines the run prints. */
+  setFinetunePhase(plan: FreezePlan, options: { carryOptimizerState: boolean }): string[] {
+    const result = applyFreezePlan(this.backbone(), this.layerGroups(), plan);
+    this.carryOptimizer = options.carryOptimizerState;
+    const lines = describeFreeze(result, plan);
+    if (this.backboneLrMult !== 1 && result.trainable.length > 0) lines.push(`backbone learning rate × ${this.backboneLrMult}`);
+    return lines;
+  }
+
+  /**
+   * The optimizer of a training phase: the recipe's optimizer wrapped in a PhaseOptimizer that scales backbone
+   * updates by `backboneLrMult` and, at a phase change that asks for it, keeps the previous phase's state for
+   * the variables that still train.
+   */
   createOptimizer(): tf.Optimizer {
-    return createOptimizer(this.options.optimizer, this.options.learningRate, this.options.weightDecay);
+    let inner = this.carryOptimizer ? this.spareOptimizer : undefined;
+    if (!inner) {
+      this.spareOptimizer?.dispose();
+      inner = createOptimizer(this.options.optimizer, this.options.learningRate, this.options.weightDecay);
+    }
+    this.spareOptimizer = undefined;
+    this.carryOptimizer = false;
+    const scaled = new Set(this.backbone().weights.map((w) => w.name));
+    return new PhaseOptimizer(inner, {
+      scaled,
+      lrMult: this.backboneLrMult,
+      handOver: (opt) => {
+        if (!this.carryOptimizer) return false;
+        this.spareOptimizer = opt;
+        return true;
+      },
+    });
   }
 
   /** Predicts image files (what `trainer.predict(model, files)` calls). */
@@ -198,8 +301,8 @@ export async function readFlashJson(runDir: string): Promise<FlashJson> {
  * Per-channel normalisation as a fixed 1×1 depthwise convolution (weight 1/std, bias −mean/std): plain tfjs
  * layers, so the exported model needs no custom layer. Skipped when the backbone expects plain 0–1 input.
  */
-function normalize(x: tf.SymbolicTensor, backbone: BackboneSpec, channels: Channels): tf.SymbolicTensor {
-  const { mean, std } = backbone.normalization;
+function normalize(x: tf.SymbolicTensor, normalization: BackboneSpec['normalization'], channels: Channels): tf.SymbolicTensor {
+  const { mean, std } = normalization;
   const m = Array.from({ length: channels }, (_, c) => mean[Math.min(c, mean.length - 1)]);
   const s = Array.from({ length: channels }, (_, c) => std[Math.min(c, std.length - 1)]);
   if (m.every((v) => v === 0) && s.every((v) => v === 1)) return x;

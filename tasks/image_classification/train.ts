@@ -1,10 +1,13 @@
 import { access, mkdir, constants as fsConstants } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { backbones } from '../../backbones/index.js';
+import { backbones, type BackboneSpec } from '../../backbones/index.js';
+import { loadBackbone, looksLikePath } from '../../backbones/saved.js';
+import { parsePretrained } from '../../backbones/weights.js';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../../src/core/callbacks/index.js';
 import { recipeToYaml, type Recipe } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { defaultStrategy, strategies } from '../../src/core/finetuning/index.js';
 import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
 import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
 import { loggers } from '../../src/core/loggers/index.js';
@@ -52,16 +55,28 @@ async function ensureWritableDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The recipe's `model.backbone`: a registered name, or a path (a flash run folder or its model.json) whose
+ * backbone is loaded with its weights, input size and normalisation.
+ */
+export async function resolveBackbone(name: string, cwd: string): Promise<string | BackboneSpec> {
+  if (backbones.has(name) || !looksLikePath(name)) return name;
+  return loadBackbone(resolve(cwd, name));
+}
+
 /** Builds the data a recipe describes, at the backbone's input size unless the recipe sets one. */
-export async function buildData(recipe: Recipe, io: CliIO): Promise<ImageClassificationData> {
-  const backbone = backbones.get(recipe.model.backbone);
+export async function buildData(recipe: Recipe, io: CliIO, resolved?: string | BackboneSpec): Promise<ImageClassificationData> {
+  const spec = resolved ?? (await resolveBackbone(recipe.model.backbone, io.cwd));
+  const backbone = typeof spec === 'string' ? backbones.get(spec) : spec;
   const d = recipe.data;
+  const fixed = backbone.fixedInput;
   return builders.get(d.builder).build(
     d,
     {
       batchSize: d.batch_size,
       imageSize: d.image_size ?? backbone.defaultImageSize,
-      channels: d.channels,
+      // A saved backbone fixes the channels; a mismatching explicit setting is reported when the model is built.
+      channels: fixed && d.channels === 'auto' ? (fixed[2] as 1 | 3) : d.channels,
       valSplit: d.val_split,
       seed: recipe.trainer.seed,
       strict: recipe.trainer.strict,
@@ -102,20 +117,45 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   const backend = await selectBackend(recipe.trainer.backend);
   say(describeBackend(backend));
   if (!args.resume && recipeHasNoData(recipe.data)) say('no data given: training on the bundled Fashion-MNIST demo set (data/demo/fashion_mnist)');
-  const data = await buildData(recipe, io);
+  const backbone = await resolveBackbone(recipe.model.backbone, io.cwd);
+  const data = await buildData(recipe, io, backbone);
   say(`data: ${data.summary()}`);
   if (data.ignored.length > 0) say(`ignored ${data.ignored.length} non-image file(s), e.g. ${data.ignored[0]}`);
 
   const model = new ImageClassifier({
-    backbone: recipe.model.backbone,
+    backbone,
     labels: data.labels,
     head: recipe.model.head,
     optimizer: recipe.model.optimizer,
     learningRate: recipe.model.learning_rate,
     weightDecay: recipe.model.weight_decay,
     dropout: recipe.model.dropout,
+    // On --resume the checkpoint's weights replace whatever the backbone starts with.
+    pretrained: args.resume ? false : parsePretrained(recipe.model.pretrained),
+    backboneLrMult: recipe.finetune.backbone_lr_mult,
+    pretrainedOptions: {
+      cacheDir: io.env.FLASH_CACHE_DIR || undefined,
+      cwd: io.cwd,
+      log: say,
+      progress: downloadProgress(io),
+    },
   });
-  model.setup(data);
+  if (typeof backbone !== 'string') say(`backbone: ${backbone.description}`);
+  await model.setup(data);
+
+  const ft = recipe.finetune;
+  const trainedBackbone = model.backboneTrained || parsePretrained(recipe.model.pretrained) !== false;
+  const strategyName = ft.strategy ?? defaultStrategy(trainedBackbone);
+  const phases = strategies.get(strategyName)({
+    maxEpochs: recipe.trainer.max_epochs,
+    unfreezeEpoch: ft.unfreeze_epoch,
+    milestones: ft.milestones,
+    numLayers: ft.num_layers,
+    trainBn: ft.train_bn,
+    log: (line) => say(`  ${line}`),
+  });
+  const why = ft.strategy ? '' : trainedBackbone ? ' (default for a pretrained or saved backbone)' : ' (default for a backbone trained from scratch)';
+  say(`finetuning: ${strategyName}${why}, ${model.layerGroups().length} backbone layer groups`);
   if (resumeWeights) {
     model.loadWeightsFrom(resumeWeights);
     resumeWeights.dispose();
@@ -161,7 +201,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     await l.logHyperparams?.(recipe as unknown as Record<string, unknown>);
   }
 
-  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say });
+  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases });
   const onAbort = () => trainer.interrupt();
   args.signal?.addEventListener('abort', onAbort);
   let fit: FitResult;
@@ -196,6 +236,21 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => (l.name === 'csv' ? 'metrics.csv' : l.name)).join(', ')}, last/ for --resume)`);
   say(`predict with: flash predict --model ${where} --folder <images>`);
   return { runDir, fit, metrics };
+}
+
+/** Download progress on stderr: a bar redrawn in place on a terminal, nothing otherwise (the notes say what happens). */
+function downloadProgress(io: CliIO): ((file: string, received: number, total: number | undefined) => void) | undefined {
+  if (!io.isTTY) return undefined;
+  let last = -1;
+  return (file, received, total) => {
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    const pct = total ? Math.floor((100 * received) / total) : -1;
+    if (pct === last && total) return;
+    last = pct;
+    const width = 24;
+    const bar = total ? `[${'#'.repeat(Math.round((width * received) / total)).padEnd(width, '.')}] ${pct}%` : `${mb(received)} MB`;
+    io.err(`\r${file.split('/').pop()} ${bar} ${total ? `${mb(received)}/${mb(total)} MB` : ''}${total && received >= total ? '\n' : ''}`);
+  };
 }
 
 function stripEpoch(logs: EpochLogs): Record<string, number> {

@@ -174,6 +174,7 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
     const names = reg.names();
     const allowed = [...(spec.extraNames ?? []), ...names];
     for (const name of Array.isArray(value) ? (value as string[]) : value === null ? [] : [value as string]) {
+      if (spec.pathOk && /[\\/]|\.json$/.test(name)) continue;
       if (!allowed.includes(name)) {
         const kind = reg.kind ?? spec.registry.replace(/s$/, '');
         problems.push(`${at(path)}: unknown ${kind} '${name}'${didYouMean(name, allowed)}; available: ${allowed.join(', ')}`);

@@ -55,7 +55,8 @@ export interface DataRecipe {
 }
 
 export interface FinetuneRecipe {
-  strategy: string;
+  /** null = `freeze` for a pretrained or saved backbone, else `no_freeze`. */
+  strategy: string | null;
   unfreeze_epoch: number;
   milestones: number[];
   num_layers: number;
@@ -106,6 +107,8 @@ export interface KeySpec {
   /** Names accepted besides the registry's (e.g. 'auto' for the backend). */
   extraNames?: readonly string[];
   /** A string key that also takes a boolean from a file (`pretrained: true` → 'true'). */
+  /** With `registry`: a value that looks like a path (has a / or \\, or ends in .json) is accepted too. */
+  pathOk?: boolean;
   boolAsString?: boolean;
   /** Short flags (`--max_epochs` for `--trainer.max_epochs`), without dashes. */
   aliases?: readonly string[];
@@ -149,8 +152,11 @@ export const SCHEMA: RecipeSchema = {
     strict: { type: 'boolean', default: false, aliases: ['strict'], description: 'make undecodable images fatal instead of skipping them' },
   },
   model: {
-    backbone: { type: 'string', default: 'simple_cnn', registry: 'backbones', aliases: ['backbone'], description: 'feature extractor' },
-    head: { type: 'string', default: 'linear', aliases: ['head'], description: 'classification head on top of the backbone' },
+    backbone: {
+      type: 'string', default: 'simple_cnn', registry: 'backbones', pathOk: true, aliases: ['backbone'],
+      description: 'feature extractor: a registered name, or a flash run folder (or its model.json) whose backbone is reused',
+    },
+    head: { type: 'string', default: 'linear', aliases: ['head'], description: 'classification head on top of the backbone: linear or mlp' },
     optimizer: { type: 'string', default: 'adam', registry: 'optimizers', aliases: ['optimizer'], description: 'optimizer' },
     learning_rate: {
       type: 'number', nullable: true, default: null, above: 0, aliases: ['learning_rate', 'lr'],
@@ -197,14 +203,14 @@ export const SCHEMA: RecipeSchema = {
   },
   finetune: {
     strategy: {
-      type: 'string', default: 'no_freeze', registry: 'strategies', aliases: ['strategy'],
-      description: 'finetuning strategy (which backbone layers train when)',
+      type: 'string', nullable: true, default: null, registry: 'strategies', aliases: ['strategy'],
+      description: 'finetuning strategy (which backbone layers train when); null = freeze for a pretrained or saved backbone, else no_freeze',
     },
     unfreeze_epoch: { type: 'integer', default: 1, min: 0, description: 'epoch at which freeze_unfreeze unfreezes the backbone' },
     milestones: { type: 'number[]', default: [2, 4], min: 0, description: 'epochs at which unfreeze_milestones unfreezes more layers (numbers separated by spaces or commas)' },
     num_layers: { type: 'integer', default: 2, min: 0, description: 'layers unfrozen at the first milestone' },
     train_bn: { type: 'boolean', default: true, description: 'keep batch-norm layers trainable while the backbone is frozen' },
-    backbone_lr_mult: { type: 'number', default: 1, min: 0, description: "multiplier of the learning rate for the backbone's layers" },
+    backbone_lr_mult: { type: 'number', default: 1, min: 0, description: "multiplier of the learning rate for the backbone's unfrozen layers (their updates are scaled)" },
   },
 };
 
