@@ -35,6 +35,28 @@ function chunkRows(K: number, M: number): number {
   return Math.max(64, Math.min(M, Math.floor(COL_CHUNK_FLOATS / Math.max(1, K))));
 }
 
+/** y[B*OH*OW, Co] = im2col(x) · W (+ bias, activation), written at `yPtr`. */
+export function conv2dForwardInto(backend: WasmBackendLike, g: ConvGeom, xPtr: number, wPtr: number, yPtr: number,
+  biasPtr: number, act: number): void {
+  const e = engineFor(backend);
+  const M = g.B * g.OH * g.OW;
+  const K = g.KH * g.KW * g.Ci;
+  if (isPointwise(g)) {
+    withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(M, g.Co, K, xPtr, K, 1, wPtr, g.Co, 1, yPtr, g.Co, 0, ws));
+  } else {
+    const rows = chunkRows(K, M);
+    withScratch(backend, SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
+      const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
+      for (let m0 = 0; m0 < M; m0 += rows) {
+        const m1 = Math.min(M, m0 + rows);
+        e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, m0, m1, col);
+        e.sgemm(m1 - m0, g.Co, K, col, K, 1, wPtr, g.Co, 1, yPtr + m0 * g.Co * 4, g.Co, 0, ws);
+      }
+    });
+  }
+  if (biasPtr || act) e.bias_act(yPtr, M, g.Co, biasPtr, act);
+}
+
 /** dW[KH*KW*Ci, Co] = im2col(x)^T · dy, written at `dwPtr`. */
 export function conv2dFilterGradInto(backend: WasmBackendLike, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number): void {
   const e = engineFor(backend);

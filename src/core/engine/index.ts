@@ -16,6 +16,7 @@ import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './con
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
+import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d_forward.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
 import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
@@ -27,6 +28,8 @@ const BACKEND = 'wasm';
 
 /** Kernels this module registers for `wasm` (added or replaced). */
 const KERNEL_NAMES = [
+  'Conv2D',
+  'FusedConv2D',
   'BatchMatMul',
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
@@ -48,8 +51,19 @@ const KERNEL_NAMES = [
 
 let registered = false;
 
+const stockKernels = new Map<string, tf.KernelConfig>();
+
+/** The tfjs-backend-wasm kernel a name had before the engine replaced it (for benchmarks and diagnostics). */
+export function stockWasmKernel(name: string): tf.KernelConfig | undefined {
+  return stockKernels.get(name);
+}
+
 function replaceKernel(config: tf.KernelConfig): void {
-  if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
+  const stock = tf.getKernel(config.kernelName, BACKEND);
+  if (stock) {
+    if (!stockKernels.has(config.kernelName)) stockKernels.set(config.kernelName, stock);
+    tf.unregisterKernel(config.kernelName, BACKEND);
+  }
   tf.registerKernel(config);
 }
 
@@ -63,6 +77,8 @@ export function registerWasmTrainingKernels(): void {
   const stockBackpropInput = tf.getKernel('Conv2DBackpropInput', BACKEND);
   const stockBatchMatMul = tf.getKernel('BatchMatMul', BACKEND);
   replaceKernel(makeBatchMatMulConfig(stockBatchMatMul));
+  replaceKernel(makeConv2DConfig(tf.getKernel('Conv2D', BACKEND)));
+  replaceKernel(makeFusedConv2DConfig(tf.getKernel('FusedConv2D', BACKEND)));
   replaceKernel(conv2DBackpropFilterConfig);
   replaceKernel(makeConv2DBackpropInputConfig(stockBackpropInput));
   replaceKernel(depthwiseBackpropFilterConfig);

@@ -52,6 +52,7 @@ export interface EngineExports {
   slice4d(x: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number, s0: number,
     s1: number, s2: number, s3: number, out: number): void;
   min_scalar(x: number, n: number, s: number, out: number): void;
+  bias_act(out: number, M: number, N: number, bias: number, act: number): void;
   batch_norm(x: number, N: number, C: number, mean: number, sm: number, variance: number, sv: number, scale: number,
     ss: number, offset: number, so: number, eps: number, out: number, ab: number): void;
   max_scalar(x: number, n: number, s: number, out: number): void;

@@ -52,7 +52,7 @@ describe('engine kernels on wasm match cpu', () => {
     }
   });
 
-  it('Conv2DBackpropFilter and Conv2DBackpropInput', async () => {
+  it('Conv2D, FusedConv2D (bias, relu, relu6), Conv2DBackpropFilter, Conv2DBackpropInput', async () => {
     let seed = 1;
     for (const [B, H, W, Ci, Co, K] of CONV_SHAPES)
       for (const s of [1, 2])
@@ -65,6 +65,11 @@ describe('engine kernels on wasm match cpu', () => {
           const what = `x=${x.shape} k=${K} co=${Co} s=${s} ${pad}`;
           await compare('Conv2DBackpropFilter', { x, dy }, { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: filter.shape }, `filter grad ${what}`);
           await compare('Conv2DBackpropInput', { dy, filter }, { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: x.shape }, `input grad ${what}`);
+          await compare('Conv2D', { x, filter }, { strides: [s, s], pad, dataFormat: 'NHWC', dilations: [1, 1] }, `forward ${what}`);
+          const bias = { shape: [Co], values: random(Co, seed++) };
+          for (const activation of ['linear', 'relu', 'relu6'])
+            await compare('FusedConv2D', { x, filter, bias }, { strides: [s, s], pad, dataFormat: 'NHWC', dilations: [1, 1], activation }, `fused forward ${activation} ${what}`);
+          if (s === 1) await compare('Conv2D', { x, filter }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [2, 2] }, `forward dilated ${what}`);
         }
   });
 

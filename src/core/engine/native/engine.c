@@ -33,6 +33,24 @@ static void pack_a(int mc, int kc, const f32 *A, int sai, int sap, f32 *__restri
         wasm_v128_store(Ap, wasm_v128_load(a + p * sap));
         Ap += MR;
       }
+    } else if (rows == MR && sap == 1) {
+      /* row-major A: transpose 4x4 blocks in registers */
+      int p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        v128_t r0 = wasm_v128_load(a + p), r1 = wasm_v128_load(a + sai + p);
+        v128_t r2 = wasm_v128_load(a + 2 * sai + p), r3 = wasm_v128_load(a + 3 * sai + p);
+        v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+        v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        wasm_v128_store(Ap, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+        wasm_v128_store(Ap + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+        wasm_v128_store(Ap + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+        wasm_v128_store(Ap + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+        Ap += 4 * MR;
+      }
+      for (; p < kc; p++) {
+        Ap[0] = a[p]; Ap[1] = a[sai + p]; Ap[2] = a[2 * sai + p]; Ap[3] = a[3 * sai + p];
+        Ap += MR;
+      }
     } else if (rows == MR) {
       for (int p = 0; p < kc; p++) {
         const f32 *ap = a + p * sap;
@@ -57,6 +75,28 @@ static void pack_b(int kc, int nc, const f32 *B, int sbp, int sbj, f32 *__restri
         const f32 *bp = b + p * sbp;
         wasm_v128_store(Bp, wasm_v128_load(bp));
         wasm_v128_store(Bp + 4, wasm_v128_load(bp + 4));
+        Bp += NR;
+      }
+    } else if (cols == NR && sbp == 1) {
+      /* column-major B (a transposed operand): transpose 4x4 blocks in registers */
+      int p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        for (int h = 0; h < 2; h++) {
+          const f32 *bh = b + 4 * h * sbj + p;
+          v128_t r0 = wasm_v128_load(bh), r1 = wasm_v128_load(bh + sbj);
+          v128_t r2 = wasm_v128_load(bh + 2 * sbj), r3 = wasm_v128_load(bh + 3 * sbj);
+          v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+          v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          f32 *o = Bp + 4 * h;
+          wasm_v128_store(o, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+          wasm_v128_store(o + NR, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+          wasm_v128_store(o + 2 * NR, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+          wasm_v128_store(o + 3 * NR, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+        }
+        Bp += 4 * NR;
+      }
+      for (; p < kc; p++) {
+        for (int c = 0; c < NR; c++) Bp[c] = b[p + c * sbj];
         Bp += NR;
       }
     } else {
@@ -478,4 +518,18 @@ void min_scalar(const f32 *__restrict x, int n, f32 s, f32 *__restrict out) {
 EXPORT(max_scalar)
 void max_scalar(const f32 *__restrict x, int n, f32 s, f32 *__restrict out) {
   for (int i = 0; i < n; i++) out[i] = x[i] > s ? x[i] : s;
+}
+
+/* out[m, c] = act(out[m, c] + bias[c]); act: 0 linear, 1 relu, 2 relu6 */
+EXPORT(bias_act)
+void bias_act(f32 *__restrict out, int M, int N, const f32 *__restrict bias, int act) {
+  for (long m = 0; m < M; m++) {
+    f32 *r = out + m * N;
+    if (bias)
+      for (int c = 0; c < N; c++) r[c] += bias[c];
+    if (act == 1)
+      for (int c = 0; c < N; c++) r[c] = r[c] > 0.0f ? r[c] : 0.0f;
+    else if (act == 2)
+      for (int c = 0; c < N; c++) r[c] = r[c] > 0.0f ? (r[c] < 6.0f ? r[c] : 6.0f) : 0.0f;
+  }
 }
