@@ -114,6 +114,8 @@ export interface TaskRun {
   recipe: Recipe;
   printConfig: boolean;
   resume?: string;
+  /** `--check [--json]`: check the data instead of training. */
+  check?: { json: boolean };
 }
 
 /**
@@ -139,6 +141,7 @@ export async function resolveTaskRecipe(taskName: string, tokens: readonly strin
     filePath = loaded ? shown(loaded.filepath, deps.io.cwd) : undefined;
   }
   const problems = [...inv.problems];
+  if (inv.json && !inv.check) problems.push('--json goes with --check (print the dataset check as JSON)');
   let recipe: Recipe | undefined;
   try {
     recipe = resolveRecipe({
@@ -158,14 +161,16 @@ export async function resolveTaskRecipe(taskName: string, tokens: readonly strin
   if (problems.length || !recipe) throw new RecipeError(problems);
   const run: TaskRun = { recipe, printConfig: inv.printConfig };
   if (inv.resume !== undefined) run.resume = inv.resume;
+  if (inv.check) run.check = { json: inv.json };
   return run;
 }
 
 async function runTask(taskName: string, tokens: string[], deps: CliDeps): Promise<void> {
   const { io } = deps;
   if (wantsHelp(tokens)) return io.out(taskHelp(taskName, deps.tasks.get(taskName), deps.registries));
-  const { recipe, printConfig, resume } = await resolveTaskRecipe(taskName, tokens, deps);
+  const { recipe, printConfig, resume, check } = await resolveTaskRecipe(taskName, tokens, deps);
   if (printConfig) return io.out(recipeToYaml(recipe));
+  if (check) return deps.commands.train({ recipe, io, check });
   await deps.commands.train(resume === undefined ? { recipe, io } : { recipe, resume, io });
 }
 

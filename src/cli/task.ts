@@ -14,6 +14,9 @@ export interface TaskInvocation {
   config?: string;
   printConfig: boolean;
   resume?: string;
+  /** `--check`: check the data instead of training; `--json`: the report as JSON. */
+  check: boolean;
+  json: boolean;
   /** The Flash Zero sub-command (`from_folders`, `from_files`, …), if given. */
   builder?: string;
   /** `--help`/`-h` was given. */
@@ -84,7 +87,7 @@ export function parseTaskArgs(taskName: string, task: CliTask, tokens: readonly 
     given.set(path, list);
   };
 
-  const inv: TaskInvocation = { overrides: {}, overrideNames: {}, printConfig: false, help: false, problems, builder: builder?.name };
+  const inv: TaskInvocation = { overrides: {}, overrideNames: {}, printConfig: false, check: false, json: false, help: false, problems, builder: builder?.name };
   if (builder) give('data.builder', builder.name, builder.name);
 
   const stretches: [string[], Map<string, RecipeFlag>, Map<string, FlagKind>][] = [[before, byName, kinds]];
@@ -98,6 +101,8 @@ export function parseTaskArgs(taskName: string, task: CliTask, tokens: readonly 
       if (special) {
         if (name === 'help' || name === 'h') inv.help = inv.help || value === true;
         else if (name === 'print_config') inv.printConfig = value === true;
+        else if (name === 'check') inv.check = value === true;
+        else if (name === 'json') inv.json = value === true;
         else if (typeof value !== 'string' || value === '') problems.push(`--${name}: expected a value`);
         else if (name === 'config') inv.config = value;
         else if (name === 'resume') inv.resume = value;

@@ -43,6 +43,8 @@ export interface TrainArgs {
   recipe: Recipe;
   /** A run folder to continue from (`--resume`). */
   resume?: string;
+  /** `--check [--json]`: check the recipe's data and print the report instead of training. */
+  check?: { json: boolean };
   io: CliIO;
 }
 

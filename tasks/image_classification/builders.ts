@@ -2,14 +2,26 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { DataRecipe } from '../../src/core/config/index.js';
 import { packageRoot } from '../../src/core/package_root.js';
 import { Registry } from '../../src/core/registry.js';
-import { ImageClassificationData, type DataOptions } from './data/index.js';
+import { ImageClassificationData, type DataOptions, type DataPlan } from './data/index.js';
 
 /** A way of building the task's data from the recipe's `data` section (Flash's `from_*` constructors). */
 export interface DataBuilder {
   description: string;
   /** The `data.*` keys it reads (the CLI offers them after the sub-command). */
   options: string[];
+  /** What the recipe's data holds, before any image is decoded (the dataset check reads this). */
+  plan(data: DataRecipe, common: DataOptions, cwd: string): Promise<DataPlan>;
   build(data: DataRecipe, common: DataOptions, cwd: string): Promise<ImageClassificationData>;
+}
+
+/** A builder from its plan: `build` decodes what `plan` found. */
+function builder(description: string, options: string[], plan: DataBuilder['plan']): DataBuilder {
+  return {
+    description,
+    options,
+    plan,
+    build: async (d, common, cwd) => ImageClassificationData.fromPlan(await plan(d, common, cwd), common),
+  };
 }
 
 const at = (cwd: string, p: string | null): string | undefined => (p == null ? undefined : isAbsolute(p) ? p : resolve(cwd, p));
@@ -25,11 +37,11 @@ export function recipeHasNoData(data: DataRecipe): boolean {
   return data.folder == null && data.train_folder == null && data.train_files == null;
 }
 
-const fromFolders: DataBuilder = {
-  description: 'class sub-folders; or train/, val/, test/, predict/ folders each with class sub-folders',
-  options: ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'],
-  build: (d, common, cwd) =>
-    ImageClassificationData.fromFolders({
+const fromFolders = builder(
+  'class sub-folders; or train/, val/, test/, predict/ folders each with class sub-folders',
+  ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'],
+  (d, common, cwd) =>
+    ImageClassificationData.planFolders({
       ...common,
       folder: recipeHasNoData(d) ? demoDataFolder() : at(cwd, d.folder),
       trainFolder: at(cwd, d.train_folder),
@@ -37,13 +49,13 @@ const fromFolders: DataBuilder = {
       testFolder: at(cwd, d.test_folder),
       predictFolder: at(cwd, d.predict_folder),
     }),
-};
+);
 
-const fromFiles: DataBuilder = {
-  description: 'lists of image paths with one target each (--train_files a.jpg b.jpg --train_targets cat dog)',
-  options: ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files', 'val_split'],
-  build: (d, common, cwd) =>
-    ImageClassificationData.fromFiles({
+const fromFiles = builder(
+  'lists of image paths with one target each (--train_files a.jpg b.jpg --train_targets cat dog)',
+  ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files', 'val_split'],
+  (d, common, cwd) =>
+    ImageClassificationData.planFiles({
       ...common,
       trainFiles: allAt(cwd, d.train_files) ?? [],
       trainTargets: d.train_targets ?? [],
@@ -53,7 +65,7 @@ const fromFiles: DataBuilder = {
       testTargets: d.test_targets ?? undefined,
       predictFiles: allAt(cwd, d.predict_files),
     }),
-};
+);
 
 /** Data builders of image_classification; `data.builder` picks one. */
 export const builders = new Registry<DataBuilder>('data builder');

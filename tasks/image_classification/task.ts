@@ -5,6 +5,7 @@ import { writeJsonAtomic } from '../../src/core/io/atomic.js';
 import type { EvaluateArgs, PredictArgs, TrainArgs } from '../../src/cli/types.js';
 import type { TaskEntry } from '../types.js';
 import { builders } from './builders.js';
+import { checkCommand } from './check.js';
 import { listImageFiles } from './data/index.js';
 import { evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
 import { ImageClassifier } from './model.js';
@@ -55,6 +56,10 @@ export const imageClassification: TaskEntry = {
   builders: builders.list().map((b) => ({ name: b.name, description: b.description, options: b.item.options })),
   defaults: {},
   train: async (args: TrainArgs) => {
+    if (args.check) {
+      await checkCommand({ recipe: args.recipe, io: args.io, json: args.check.json });
+      return;
+    }
     await trainImageClassifier(args);
   },
   predict: async (args) => {

@@ -52,6 +52,7 @@ export interface DataRecipe {
   channels: 'auto' | 1 | 3;
   val_split: number;
   augment: boolean;
+  min_images_per_class: number;
 }
 
 export interface FinetuneRecipe {
@@ -200,6 +201,10 @@ export const SCHEMA: RecipeSchema = {
       description: 'fraction of the training images held out (stratified, seeded) when no validation data is given',
     },
     augment: { type: 'boolean', default: true, aliases: ['augment'], description: 'random flips and crops while training' },
+    min_images_per_class: {
+      type: 'integer', default: 5, min: 1,
+      description: 'the dataset check (--check, and in brief at the start of a run) reports classes with fewer train images',
+    },
   },
   finetune: {
     strategy: {
