@@ -25,8 +25,8 @@ interface Pending<I, O> {
 }
 
 /**
- * Gathers single inputs from concurrent callers into batches: a batch runs when `maxBatch` inputs are waiting, or
- * `maxWaitMs` after the first one arrived, whichever is first. One batch runs at a time (the model is one shared
+ * Gathers single inputs from concurrent callers into batches: a batch runs when `maxBatch` inputs are waiting, when
+ * no caller is still preparing inputs (see `hold`), or `maxWaitMs` after the first one arrived, whichever is first. One batch runs at a time (the model is one shared
  * resource); inputs that arrive meanwhile form the next batch, which starts as soon as the running one ends. A
  * failing batch rejects only its own callers.
  */
@@ -36,6 +36,8 @@ export class MicroBatcher<I, O> {
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Callers that said inputs are on their way (`hold`) and have not submitted them yet. */
+  private holds = 0;
   /** Counters for /health and the load bench. */
   readonly stats = { batches: 0, inputs: 0, maxBatchSeen: 0 };
 
@@ -51,6 +53,23 @@ export class MicroBatcher<I, O> {
   /** Whether a batch is running now. */
   get busy(): boolean {
     return this.running;
+  }
+
+  /**
+   * Says that inputs are on their way (a request is reading and decoding its images): while any hold is out, a
+   * partial batch waits for them (up to `maxWaitMs`); once none is, it runs at once. So a lone request never
+   * waits for company that isn't coming, and concurrent ones share a batch. Call the returned function (once)
+   * after submitting, or on failure.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.queue.length > 0) this.schedule();
+    };
   }
 
   /** Queues one input; resolves with its output. */
@@ -83,7 +102,7 @@ export class MicroBatcher<I, O> {
 
   private schedule(): void {
     if (this.running) return; // the running batch's end picks the queue up
-    if (this.queue.length >= this.options.maxBatch || this.options.maxWaitMs <= 0) {
+    if (this.queue.length >= this.options.maxBatch || this.holds === 0 || this.options.maxWaitMs <= 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       void this.flush();

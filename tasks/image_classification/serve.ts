@@ -198,18 +198,28 @@ export async function createImageServer(
     },
     async (req: FastifyRequest<{ Querystring: { top_k?: number } }>, reply: FastifyReply) => {
       const topK = req.query.top_k ?? defaultTopK;
-      const { uploads, batch } = await readUploads(req, maxBody, maxImages);
-      const pixels = await Promise.all(
-        uploads.map(async (u) => {
-          try {
-            return await decodeImage(u.bytes, spec, u.name);
-          } catch (err) {
-            if (err instanceof ImageDecodeError) throw new HttpError(422, err.message);
-            throw err;
-          }
-        }),
-      );
-      const probs = await batcher.submitAll(pixels);
+      // While this request reads and decodes, a batch of others' images waits for it (a few ms at most).
+      const release = batcher.hold();
+      let submitted: Promise<Float32Array[]>;
+      let uploads: Upload[];
+      let batch: boolean;
+      try {
+        ({ uploads, batch } = await readUploads(req, maxBody, maxImages));
+        const pixels = await Promise.all(
+          uploads.map(async (u) => {
+            try {
+              return await decodeImage(u.bytes, spec, u.name);
+            } catch (err) {
+              if (err instanceof ImageDecodeError) throw new HttpError(422, err.message);
+              throw err;
+            }
+          }),
+        );
+        submitted = batcher.submitAll(pixels);
+      } finally {
+        release();
+      }
+      const probs = await submitted;
       const preds = probs.map((p, i) => {
         const pred = topPrediction(p, model.labels, topK);
         if (uploads[i].file !== undefined) pred.file = uploads[i].file;

@@ -69,7 +69,7 @@ after(async () => {
 
 function multipart(files: { name: string; bytes: Buffer; type?: string }[]): FormData {
   const form = new FormData();
-  for (const f of files) form.append('image', new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name);
+  for (const f of files) form.append('image', new Blob([new Uint8Array(f.bytes)], { type: f.type ?? 'application/octet-stream' }), f.name);
   return form;
 }
 
@@ -123,7 +123,7 @@ describe('POST /predict', () => {
   });
 
   test('raw image/* body and ?top_k=', async () => {
-    const r = await post('/predict?top_k=1', { body: probes[2].bytes, headers: { 'content-type': 'image/png' } });
+    const r = await post('/predict?top_k=1', { body: new Uint8Array(probes[2].bytes), headers: { 'content-type': 'image/png' } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.label, probes[2].pred.label);
     assert.equal(r.body.top_k.length, 1);
@@ -217,7 +217,7 @@ describe('bad input: a 4xx JSON error naming the problem, and the server keeps s
     { name: 'invalid JSON', send: () => post('/predict', { body: '{"image": ', headers: { 'content-type': 'application/json' } }), status: 400, message: /not valid JSON/ },
     { name: 'JSON body over max_body', send: () => post('/predict', json({ image: big.toString('base64') })), status: 413, message: /larger than the limit of 64 KB \(--max_body\)/ },
     { name: 'multipart file over max_body', send: () => post('/predict', { body: multipart([{ name: 'big.png', bytes: big }]) }), status: 413, message: /larger than the limit of 64 KB/ },
-    { name: 'raw body over max_body', send: () => post('/predict', { body: big, headers: { 'content-type': 'image/jpeg' } }), status: 413, message: /larger than the limit/ },
+    { name: 'raw body over max_body', send: () => post('/predict', { body: new Uint8Array(big), headers: { 'content-type': 'image/jpeg' } }), status: 413, message: /larger than the limit/ },
     { name: 'too many images in a batch', send: () => post('/predict', json({ images: Array(9).fill(probes[0].bytes.toString('base64')) })), status: 400, message: /images must NOT have more than 8 items/ },
     { name: 'wrong content type (text/plain)', send: () => post('/predict', { body: 'hello', headers: { 'content-type': 'text/plain' } }), status: 415, message: /unsupported content type 'text\/plain'.*multipart\/form-data/ },
     { name: 'wrong content type (form-urlencoded)', send: () => post('/predict', { body: 'image=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), status: 415, message: /unsupported content type/ },
@@ -345,7 +345,7 @@ describe('flash serve (CLI, in-process)', () => {
     for (let i = 0; i < 200 && !served; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(served, 'not listening');
     assert.match(out.join(''), /serving .* on http:\/\/127\.0\.0\.1:\d+/);
-    const r = await fetch(`${served}/predict`, { method: 'POST', body: probes[0].bytes, headers: { 'content-type': 'image/png' } });
+    const r = await fetch(`${served}/predict`, { method: 'POST', body: new Uint8Array(probes[0].bytes), headers: { 'content-type': 'image/png' } });
     assert.equal(((await r.json()) as ServedPrediction).label, probes[0].pred.label);
     stop.abort();
     assert.equal(await running, 0);
