@@ -33,7 +33,8 @@ export class EarlyStopping implements Callback {
 
   onEpochEnd(ctx: FitContext, logs: EpochLogs): void {
     this.update(logs);
-    if (this.wait >= this.patience) {
+    // An improving epoch never stops the run, even with patience 0 (Lightning's rule).
+    if (this.wait > 0 && this.wait >= this.patience) {
       ctx.requestStop(`early stopping: ${this.monitor.key} did not improve for ${this.patience} epochs`);
     }
   }

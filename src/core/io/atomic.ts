@@ -12,6 +12,7 @@ export function fsUserError(err: unknown, path: string, action: string): Error {
     ENOSPC: 'no space left on device',
     EROFS: 'read-only file system',
     ENOTDIR: 'a parent is not a folder',
+    EEXIST: 'a parent is not a folder',
     ENOENT: 'no such file or folder',
     EDQUOT: 'disk quota exceeded',
   };

@@ -63,7 +63,7 @@ test('writeFileAtomic below a regular file fails with a one-line FlashUserError 
 // so the caller gets a raw "EEXIST: file already exists, mkdir …" Error (printed as an internal error with a
 // stack trace). Fix: add `EEXIST: 'a parent is not a folder'` to fsUserError's table (in writeFileAtomic the
 // only EEXIST comes from that mkdir), or catch EEXIST around the mkdir and rethrow it as ENOTDIR.
-test('writeFileAtomic directly under a regular file fails with a one-line FlashUserError naming the path', { todo: 'EEXIST from mkdir is not mapped (bug in atomic.ts)' }, async () => {
+test('writeFileAtomic directly under a regular file fails with a one-line FlashUserError naming the path', async () => {
   const plain = path.join(tmp, 'plain-direct.txt');
   await fs.writeFile(plain, 'x');
   await assertParentNotFolder(path.join(plain, 'model.json'));
