@@ -56,16 +56,17 @@ export function curvesSpec(points: HistoryPoint[], title = 'Loss and metrics per
   const compare = points.some((p) => p.run !== undefined);
   const maxEpoch = Math.max(1, ...points.map((p) => p.epoch));
   const splits = ['train', 'val', 'test'].filter((sp) => points.some((p) => p.split === sp));
+  // One chart per metric (concat rather than facet: a partly filled last row gets no empty axes).
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values: points },
-    facet: { field: 'metric', type: 'nominal', title: null, sort: metrics },
-    columns: Math.min(metrics.length, 3),
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 240,
-      height: 170,
+    columns: Math.min(metrics.length, 4),
+    concat: metrics.map((metric) => ({
+      title: { text: metric, anchor: 'middle', fontSize: 12, fontWeight: 'normal' },
+      transform: [{ filter: { field: 'metric', equal: metric } }],
+      width: 230,
+      height: 160,
       mark: { type: 'line', point: maxEpoch <= 40, strokeWidth: 2 },
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { domain: [1, maxEpoch] } },
@@ -77,7 +78,7 @@ export function curvesSpec(points: HistoryPoint[], title = 'Loss and metrics per
         detail: compare ? { field: 'split', type: 'nominal' } : undefined,
         tooltip: [{ field: 'epoch' }, { field: 'split' }, { field: 'value', format: '.4f' }],
       },
-    },
+    })),
     config: CONFIG,
   } as TopLevelSpec;
 }
@@ -156,7 +157,10 @@ function curveSpec(curves: ClassCurves[], kind: 'pr' | 'roc'): TopLevelSpec {
   const many = curves.length > 10;
   const key = (c: ClassCurves) => (many ? c.label : name(c));
   const scoreText = (c: ClassCurves) => `${tag} ${Number.isNaN(score(c)) ? 'n/a' : score(c).toFixed(3)}`;
-  const values = curves.flatMap((c, ci) => thin(kind === 'pr' ? c.pr : c.roc).map((p, i) => ({ cls: key(c), ci, i, x: p.x, y: p.y, score: scoreText(c) })));
+  // PR: plot the precision at which each recall level is first reached (false positives at an unchanged recall only
+  // add spikes; the areas were computed on the full curves).
+  const pts = (c: ClassCurves) => (kind === 'pr' ? c.pr.filter((p, i) => i === 0 || p.x > c.pr[i - 1].x) : c.roc);
+  const values = curves.flatMap((c, ci) => thin(pts(c)).map((p, i) => ({ cls: key(c), ci, i, x: p.x, y: p.y, score: scoreText(c) })));
   const order = curves.map(key);
   const title = kind === 'pr' ? 'Precision-recall per class (one vs rest)' : 'ROC per class (one vs rest)';
   const scale = { domain: [0, 1] };

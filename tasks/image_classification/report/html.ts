@@ -33,8 +33,9 @@ export function reportJson(data: ReportData): Record<string, unknown> {
   };
 }
 
-function table(head: string[], rows: string[][], cls = ''): string {
-  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows
+function table(head: string[] | null, rows: string[][], cls = ''): string {
+  const thead = head ? `<thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>` : '';
+  return `<table class="${cls}">${thead}<tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
@@ -58,7 +59,8 @@ pre{background:#f6f8fa;padding:10px;border-radius:4px;font-size:12px;overflow:au
 .grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:132px;text-align:center;font-size:12px}
 .card img{width:112px;height:112px;object-fit:contain;background:#eee;border:1px solid #ddd;image-rendering:auto}
 .card .cap{margin-top:4px;word-break:break-word}.card .pred{color:#b00}
-.kv td:first-child{color:#555}
+.kv td:first-child{color:#555}.kv td{text-align:left}
+figure{margin:0}.charts{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 svg{max-width:100%;height:auto}
 `;
 
@@ -84,7 +86,7 @@ export function reportHtml(data: ReportData, charts: ReportCharts, gallery?: Gal
     ['input', esc(`${meta.input.height}×${meta.input.width}×${meta.input.channels}`)],
     ['classes', esc(meta.labels.join(', '))],
   ];
-  parts.push(`<h2>Environment</h2><section>${table(['', ''], env, 'kv')}</section>`);
+  parts.push(`<h2>Environment</h2><section>${table(null, env, 'kv')}</section>`);
   parts.push(`<h2>Recipe</h2><section><pre>${esc(data.recipeYaml)}</pre></section>`);
 
   parts.push(`<h2>Training curves</h2><section>${charts.curves ?? '<p>No per-epoch metrics found (metrics.csv).</p>'}</section>`);
@@ -110,7 +112,7 @@ export function reportHtml(data: ReportData, charts: ReportCharts, gallery?: Gal
       num(ev.curves[c].auc, 3),
     ]);
     parts.push(`<h2>Per-class metrics</h2><section>${table(['class', 'precision', 'recall', 'F1', 'support', 'AP (PR AUC)', 'ROC AUC'], rows, 'per-class')}</section>`);
-    parts.push(`<h2>Precision-recall and ROC curves</h2><section>${charts.pr ?? ''}${charts.roc ?? ''}</section>`);
+    parts.push(`<h2>Precision-recall and ROC curves</h2><section class="charts">${charts.pr ?? ''}${charts.roc ?? ''}</section>`);
     if (gallery) {
       const heading =
         gallery.kind === 'wrong'
