@@ -21,7 +21,7 @@ import { simpleCnn } from '../backbones/simple_cnn.js';
 import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
 import { resnet18 } from '../backbones/resnet.js';
 import type { BackboneSpec } from '../backbones/types.js';
-import { registerWasmTrainingKernels, stockWasmKernel } from '../src/core/engine/index.js';
+import { foldBatchNorm, registerWasmTrainingKernels, stockWasmKernel } from '../src/core/engine/index.js';
 import { packageRoot } from '../src/core/engine/native.js';
 
 interface NetworkDef { spec: BackboneSpec; size: number; channels: number; batch: number; params?: number }
@@ -71,6 +71,9 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const def = NETWORKS[name];
   await tf.setBackend(backend);
   const model = buildModel(def);
+  // Inference runs on the BatchNorm-folded model, as flash's predict/evaluate/export do (--no-fold: as built).
+  const fold = mode === 'infer' && !flag('no-fold');
+  const inferModel = fold ? foldBatchNorm(model) : model;
   const x = tf.randomUniform([def.batch, def.size, def.size, def.channels]);
   const y = tf.oneHot(tf.randomUniform([def.batch], 0, 10, 'int32') as tf.Tensor1D, 10).toFloat();
   const optimizer = tf.train.adam(1e-3);
@@ -81,7 +84,7 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
       loss?.dispose();
     }
     : () => {
-      const p = model.predict(x) as tf.Tensor;
+      const p = inferModel.predict(x) as tf.Tensor;
       p.dataSync();
       p.dispose();
     };
@@ -104,11 +107,13 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const other = Math.max(0, (busy1 - busy0 - (self1 - self0)) / HZ / elapsed);
   tf.dispose([x, y]);
   optimizer.dispose();
+  if (inferModel !== model) inferModel.layers.forEach((l) => { if (!model.layers.includes(l)) l.dispose(); });
   model.dispose();
   return {
     network: name, backend, mode, batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
     steps, seconds: Number(elapsed.toFixed(3)), image_size: def.size, other_cpu_cores: Number(other.toFixed(3)),
     contended: other > 0.2,
+    ...(mode === 'infer' ? { bn_folded: fold && inferModel !== model } : {}),
     // Throughput per second of this process's CPU time: what one uncontended core would give.
     images_per_cpu_s: Number((def.batch * steps / cpuSeconds).toFixed(2)),
   };
