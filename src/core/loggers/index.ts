@@ -6,7 +6,7 @@ import { TensorBoardLogger } from './tensorboard.js';
 
 export { CsvLogger } from './csv.js';
 export { JsonlLogger, flattenParams, parseJsonl, type JsonlEvent } from './jsonl.js';
-export { TensorBoardLogger } from './tensorboard.js';
+export { TensorBoardLogger, StepMetricsCallback, type StepLogger } from './tensorboard.js';
 
 /** Builds a logger writing into a run folder. */
 export interface LoggerFactory {

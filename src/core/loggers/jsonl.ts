@@ -78,6 +78,13 @@ export class JsonlLogger implements Logger {
     );
   }
 
+  /** Per-batch scalars at a global step (see `StepMetricsCallback`). */
+  logStep(metrics: Record<string, number>, step: number, epoch?: number): Promise<void> {
+    return this.write(
+      Object.entries(metrics).map(([name, value]) => ({ kind: 'metric', step, epoch: epoch ?? null, name, value: Number.isFinite(value) ? value : null })),
+    );
+  }
+
   async logImage(name: string, png: Buffer, step: number): Promise<void> {
     const rel = `images/${name.replace(/[^\w.-]+/g, '_')}-${step}.png`;
     await writeFileAtomic(join(this.dir, rel), png);

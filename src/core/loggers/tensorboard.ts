@@ -2,7 +2,7 @@ import { access, appendFile, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fsUserError } from '../io/atomic.js';
-import type { Logger } from '../trainer/types.js';
+import type { Callback, FitContext, Logger } from '../trainer/types.js';
 import { flattenParams } from './jsonl.js';
 import { tbType } from './tensorboard/schema.js';
 import { frameRecord } from './tensorboard/tfrecord.js';
@@ -91,6 +91,11 @@ export class TensorBoardLogger implements Logger {
     return this.emit(s, values);
   }
 
+  /** Per-batch scalars (`train_loss_step`) at a global step; see `StepMetricsCallback`. */
+  logStep(metrics: Record<string, number>, step: number, _epoch?: number): Promise<void> {
+    return this.emit(step, Object.entries(metrics).map(([tag, simple_value]) => ({ tag, simple_value })));
+  }
+
   logImage(name: string, png: Buffer, step: number): Promise<void> {
     const info = pngInfo(png);
     return this.emit(step, [{ tag: name, image: { ...info, encoded_image_string: png } }]);
@@ -139,4 +144,33 @@ function hparamsValue(tag: string, content: Uint8Array): Record<string, unknown>
     metadata: { plugin_data: { plugin_name: 'hparams', content } },
     tensor: { dtype: 'DT_FLOAT', tensor_shape: {}, float_val: [0] },
   };
+}
+
+/** A logger that also takes per-batch scalars (tensorboard and jsonl do; csv keeps one row per epoch). */
+export interface StepLogger extends Logger {
+  /** `epoch` is 1-based: the epoch the step belongs to. */
+  logStep(metrics: Record<string, number>, step: number, epoch?: number): void | Promise<void>;
+}
+
+const isStepLogger = (l: Logger): l is StepLogger => typeof (l as Partial<StepLogger>).logStep === 'function';
+
+/**
+ * Sends each training batch's loss as `train_loss_step` at the global step (epoch × batches per epoch + batch) to
+ * the loggers that take per-step scalars, every `every` batches. Epoch metrics still go through `logMetrics`.
+ */
+export class StepMetricsCallback implements Callback {
+  private readonly targets: StepLogger[];
+
+  constructor(
+    loggers: Logger[],
+    private readonly every = 1,
+  ) {
+    this.targets = loggers.filter(isStepLogger);
+  }
+
+  async onBatchEnd(ctx: FitContext, batch: number, logs: { loss: number; size: number }): Promise<void> {
+    if (this.targets.length === 0 || (batch + 1) % this.every !== 0) return;
+    const step = ctx.epoch * ctx.batchesPerEpoch + batch + 1;
+    for (const l of this.targets) await l.logStep({ train_loss_step: logs.loss }, step, ctx.epoch + 1);
+  }
 }

@@ -62,3 +62,11 @@ test('flattenParams turns nested recipes into dotted keys; arrays become JSON', 
     g: true,
   });
 });
+
+test('per-step scalars carry the global step and their epoch', async () => {
+  const sub = join(dir, 'steps');
+  const logger = new JsonlLogger(sub);
+  await logger.logStep({ train_loss_step: 0.5 }, 7, 2);
+  const [e] = parseJsonl(await readFile(join(sub, 'metrics.jsonl'), 'utf8'));
+  assert.deepEqual([e.kind, e.step, e.epoch, e.name, e.value], ['metric', 7, 2, 'train_loss_step', 0.5]);
+});

@@ -10,7 +10,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import sharp from 'sharp';
-import { TensorBoardLogger, loggers } from '../../../src/core/loggers/index.js';
+import { StepMetricsCallback, TensorBoardLogger, loggers } from '../../../src/core/loggers/index.js';
+import type { FitContext } from '../../../src/core/trainer/types.js';
 
 let dir: string;
 before(async () => {
@@ -167,4 +168,20 @@ test('a corrupted byte is caught by the CRC check', async () => {
   const buf = await readFile(a.path!);
   buf[buf.length - 6] ^= 0xff;
   assert.throws(() => records(buf), /data CRC/);
+});
+
+test('StepMetricsCallback sends batch losses at the global step to loggers that take steps', async () => {
+  const sub = join(dir, 'steps');
+  const tb = new TensorBoardLogger(sub);
+  const csvLike = { name: 'csv', logMetrics: () => undefined };
+  const cb = new StepMetricsCallback([tb, csvLike], 2);
+  const ctx = { epoch: 1, batchesPerEpoch: 4 } as unknown as FitContext;
+  for (let b = 0; b < 4; b++) await cb.onBatchEnd(ctx, b, { loss: b / 4, size: 8 });
+  const Event = schema.lookupType('Event');
+  const events = records(await readFile(tb.path!)).map((r) => Event.toObject(Event.decode(r), { longs: Number }) as Decoded);
+  const scalars = events.flatMap((e) => (e.summary?.value ?? []).map((v) => [e.step, v.tag, v.simple_value]));
+  assert.deepEqual(scalars, [
+    [6, 'train_loss_step', 0.25],
+    [8, 'train_loss_step', 0.75],
+  ]);
 });
