@@ -166,6 +166,9 @@ export async function createImageServer(
   app.post(
     '/predict',
     {
+      // Fastify's validator coerces types (so ?top_k=5 becomes a number); a number sent as the image must not
+      // quietly become the string "42", so the JSON body's types are checked before it runs.
+      preValidation: async (req) => checkJsonTypes(req.body),
       schema: {
         querystring: {
           type: 'object',
@@ -248,6 +251,23 @@ export async function createImageServer(
   });
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   return { app, batcher };
+}
+
+/** A 400 when a JSON body's `image` or `images` items are not strings (before the validator would coerce them). */
+function checkJsonTypes(body: unknown): void {
+  if (body === null || typeof body !== 'object' || Buffer.isBuffer(body) || Array.isArray(body)) return;
+  const b = body as { image?: unknown; images?: unknown };
+  if (b.image !== undefined && typeof b.image !== 'string') {
+    throw new HttpError(400, `invalid request: body/image must be string (a base64-encoded image), got ${typeName(b.image)}`);
+  }
+  if (Array.isArray(b.images)) {
+    const i = b.images.findIndex((x) => typeof x !== 'string');
+    if (i >= 0) throw new HttpError(400, `invalid request: body/images/${i} must be string (a base64-encoded image), got ${typeName(b.images[i])}`);
+  }
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
 /** The images of a /predict request, whichever way they came: multipart files, JSON base64, or a raw image body. */

@@ -127,6 +127,8 @@ describe('POST /predict', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.label, probes[2].pred.label);
     assert.equal(r.body.top_k.length, 1);
+    const octets = await post('/predict', { body: new Uint8Array(probes[3].bytes), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(octets.body.label, probes[3].pred.label);
     const all = await post('/predict?top_k=99', json({ image: probes[2].bytes.toString('base64') }));
     assert.equal(all.body.top_k.length, model.labels.length);
   });
@@ -213,12 +215,16 @@ describe('bad input: a 4xx JSON error naming the problem, and the server keeps s
     { name: 'empty multipart file', send: () => post('/predict', { body: multipart([{ name: 'empty.png', bytes: Buffer.alloc(0) }]) }), status: 400, message: /'empty\.png' is empty/ },
     { name: 'multipart without a file', send: () => post('/predict', { body: (() => { const f = new FormData(); f.append('note', 'hi'); return f; })() }), status: 400, message: /no file in the multipart body/ },
     { name: 'JSON without "image"', send: () => post('/predict', json({ picture: 'abc' })), status: 400, message: /missing "image"/ },
-    { name: 'JSON with a number for "image"', send: () => post('/predict', json({ images: [] })), status: 400, message: /images must NOT have fewer than 1 items/ },
+    { name: 'JSON with a number for "image"', send: () => post('/predict', json({ image: 42 })), status: 400, message: /body\/image must be string \(a base64-encoded image\), got number/ },
+    { name: 'JSON with a non-string in "images"', send: () => post('/predict', json({ images: ['abcd', { x: 1 }] })), status: 400, message: /body\/images\/1 must be string/ },
+    { name: 'JSON with an empty "images"', send: () => post('/predict', json({ images: [] })), status: 400, message: /images must NOT have fewer than 1 items/ },
     { name: 'invalid JSON', send: () => post('/predict', { body: '{"image": ', headers: { 'content-type': 'application/json' } }), status: 400, message: /not valid JSON/ },
     { name: 'JSON body over max_body', send: () => post('/predict', json({ image: big.toString('base64') })), status: 413, message: /larger than the limit of 64 KB \(--max_body\)/ },
     { name: 'multipart file over max_body', send: () => post('/predict', { body: multipart([{ name: 'big.png', bytes: big }]) }), status: 413, message: /larger than the limit of 64 KB/ },
     { name: 'raw body over max_body', send: () => post('/predict', { body: new Uint8Array(big), headers: { 'content-type': 'image/jpeg' } }), status: 413, message: /larger than the limit/ },
     { name: 'too many images in a batch', send: () => post('/predict', json({ images: Array(9).fill(probes[0].bytes.toString('base64')) })), status: 400, message: /images must NOT have more than 8 items/ },
+    { name: 'too many multipart files', send: () => post('/predict', { body: multipart(Array.from({ length: 9 }, (_, i) => ({ name: `f${i}.png`, bytes: probes[0].bytes }))) }), status: 413, message: /too many files in one request: at most 8/ },
+    { name: 'both "image" and "images"', send: () => post('/predict', json({ image: 'abcd', images: ['abcd'] })), status: 400, message: /either "image" or "images", not both/ },
     { name: 'wrong content type (text/plain)', send: () => post('/predict', { body: 'hello', headers: { 'content-type': 'text/plain' } }), status: 415, message: /unsupported content type 'text\/plain'.*multipart\/form-data/ },
     { name: 'wrong content type (form-urlencoded)', send: () => post('/predict', { body: 'image=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), status: 415, message: /unsupported content type/ },
     { name: 'top_k of 0', send: () => post('/predict?top_k=0', json({ image: probes[0].bytes.toString('base64') })), status: 400, message: /top_k must be >= 1/ },
