@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { DataRecipe } from '../../src/core/config/index.js';
+import { FlashUserError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/package_root.js';
 import { Registry } from '../../src/core/registry.js';
 import { ImageClassificationData, type DataOptions, type DataPlan } from './data/index.js';
@@ -34,7 +35,7 @@ export function demoDataFolder(): string {
 
 /** True when the recipe names no data at all (the demo set is used then). */
 export function recipeHasNoData(data: DataRecipe): boolean {
-  return data.folder == null && data.train_folder == null && data.train_files == null;
+  return data.folder == null && data.train_folder == null && data.train_files == null && data.train_file == null;
 }
 
 const fromFolders = builder(
@@ -67,7 +68,28 @@ const fromFiles = builder(
     }),
 );
 
+const fromCsv = builder(
+  'CSV files with an image-path column and a label column (--train_file labels.csv --input_field image --target_fields label)',
+  ['train_file', 'val_file', 'test_file', 'predict_file', 'input_field', 'target_fields', 'images_root', 'val_split'],
+  async (d, common, cwd) => {
+    if (d.train_file == null) throw new FlashUserError("missing required option '--train_file' (data.train_file) for the from_csv builder: a CSV of image paths and labels");
+    if (d.input_field == null) throw new FlashUserError("missing required option '--input_field' (data.input_field) for the from_csv builder: the column holding image paths");
+    if (d.target_fields == null) throw new FlashUserError("missing required option '--target_fields' (data.target_fields) for the from_csv builder: the column holding labels");
+    return ImageClassificationData.planCsv({
+      ...common,
+      trainFile: at(cwd, d.train_file)!,
+      valFile: at(cwd, d.val_file),
+      testFile: at(cwd, d.test_file),
+      predictFile: at(cwd, d.predict_file),
+      inputField: d.input_field,
+      targetFields: d.target_fields,
+      imagesRoot: at(cwd, d.images_root),
+    });
+  },
+);
+
 /** Data builders of image_classification; `data.builder` picks one. */
 export const builders = new Registry<DataBuilder>('data builder');
 builders.register('from_folders', fromFolders, fromFolders.description);
 builders.register('from_files', fromFiles, fromFiles.description);
+builders.register('from_csv', fromCsv, fromCsv.description);

@@ -65,3 +65,19 @@ test('--check exits 1 when training would be meaningless (one class); --json wit
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--json goes with --check/);
 });
+
+test('from_csv sub-command: --train_file/--input_field/--target_fields (paths relative to --images_root) with --check', async () => {
+  const rows = data.files.filter((f) => f.split === 'train').map((f) => `"${f.file.slice(data.trainDir.length + 1)}",${f.label}`);
+  await writeFile(join(dir, 'train.csv'), `\ufeffpath,class\r\n${rows.join('\r\n')}\r\n`);
+  const run = await runFlash(
+    ['image_classification', 'from_csv', '--train_file', 'train.csv', '--input_field', 'path', '--target_fields', 'class', '--images_root', 'shapes/train', '--check', '--json'],
+    { cwd: dir },
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout);
+  assert.deepEqual(r.classes, ['blue triangle', 'carré vert', 'circle']);
+  assert.deepEqual(r.splits.map((s: { name: string; source: string; total: number }) => [s.name, s.source, s.total]), [['train', 'given', 15], ['val', 'split', 3]]);
+  const multi = await runFlash(['image_classification', 'from_csv', '--train_file', 'train.csv', '--input_field', 'path', '--target_fields', 'class', 'path', '--check'], { cwd: dir });
+  assert.equal(multi.code, 2);
+  assert.match(multi.stderr, /^error: several target fields \(class, path\) mean multi-label classification, which flash does not support yet/m);
+});

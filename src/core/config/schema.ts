@@ -53,6 +53,13 @@ export interface DataRecipe {
   val_split: number;
   augment: boolean;
   min_images_per_class: number;
+  train_file: string | null;
+  val_file: string | null;
+  test_file: string | null;
+  predict_file: string | null;
+  input_field: string | null;
+  target_fields: string[] | null;
+  images_root: string | null;
 }
 
 export interface FinetuneRecipe {
@@ -187,6 +194,16 @@ export const SCHEMA: RecipeSchema = {
     test_files: { type: 'string[]', nullable: true, default: null, description: 'image files to test on' },
     test_targets: { type: 'string[]', nullable: true, default: null, description: 'labels of test_files, in the same order' },
     predict_files: { type: 'string[]', nullable: true, default: null, description: 'image files to predict after training' },
+    train_file: { type: 'string', nullable: true, default: null, description: 'CSV file of image paths and labels to train on (from_csv)' },
+    val_file: { type: 'string', nullable: true, default: null, description: 'CSV file of image paths and labels to validate on' },
+    test_file: { type: 'string', nullable: true, default: null, description: 'CSV file of image paths and labels to test on' },
+    predict_file: { type: 'string', nullable: true, default: null, description: 'CSV file of image paths to predict after training (input_field column)' },
+    input_field: { type: 'string', nullable: true, default: null, description: 'column of the CSV files holding image paths' },
+    target_fields: {
+      type: 'string[]', nullable: true, default: null,
+      description: 'column of the CSV files holding the label (one column: multi-label is not supported yet)',
+    },
+    images_root: { type: 'string', nullable: true, default: null, description: "folder the CSV's image paths are relative to; null = the CSV's own folder" },
     batch_size: { type: 'integer', default: 32, min: 1, aliases: ['batch_size'], description: 'images per batch' },
     image_size: {
       type: 'integer', nullable: true, default: null, min: 1, aliases: ['image_size'],

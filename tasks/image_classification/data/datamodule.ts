@@ -14,6 +14,7 @@ import {
 import { ImageSplit, MemoryPixelStore, type DataSplit, type SplitDefaults } from './data_split.js';
 import { assertFolder, compareNames, listImageFiles, scanClassFolders } from './scan.js';
 import { stratifiedSplit } from './split.js';
+import { planCsv, type CsvOptions } from './csv.js';
 
 /** One sample before decoding. */
 export interface Sample {
@@ -407,6 +408,19 @@ export class ImageClassificationData {
       origin: 'train_files',
       labelOrigin: 'train_targets',
     };
+  }
+
+  /**
+   * From CSV files with an image-path column (`inputField`) and one label column (`targetFields`), paths relative
+   * to `imagesRoot` (default: the CSV's folder) — Flash's from_csv. Single-label for now.
+   */
+  static async fromCsv(opts: CsvOptions): Promise<ImageClassificationData> {
+    return ImageClassificationData.fromPlan(await planCsv(opts), opts);
+  }
+
+  /** The plan of `fromCsv` (CSVs read, image files checked to exist, nothing decoded). */
+  static planCsv(opts: CsvOptions): Promise<DataPlan> {
+    return planCsv(opts);
   }
 
   /** Decodes a plan (from `plan*`, or made by hand) into a data module; needs at least 2 classes. */

@@ -34,3 +34,4 @@ export {
   type FolderOptions,
   type Sample,
 } from './datamodule.js';
+export { readCsvRows, assertSingleTarget, LABEL_DELIMITERS, type CsvOptions, type CsvRow } from './csv.js';
