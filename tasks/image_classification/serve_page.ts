@@ -67,6 +67,7 @@ export const SERVE_PAGE = `<!doctype html>
   const drop = $('drop'), file = $('file'), topk = $('topk'), status = $('status'), results = $('results'), preview = $('preview');
   let numClasses = 0;
   let shown;
+  let last;
 
   fetch('metadata').then((r) => r.json()).then((m) => {
     numClasses = m.labels.length;
@@ -110,6 +111,7 @@ export const SERVE_PAGE = `<!doctype html>
 
   async function classify(f) {
     if (!f) return;
+    last = f;
     if (shown) URL.revokeObjectURL(shown);
     shown = URL.createObjectURL(f);
     preview.src = shown;
@@ -132,6 +134,8 @@ export const SERVE_PAGE = `<!doctype html>
     }
   }
 
+  topk.addEventListener('change', () => { if (last) classify(last); });
+  preview.addEventListener('load', () => { preview.style.imageRendering = preview.naturalWidth < 160 ? 'pixelated' : 'auto'; });
   file.addEventListener('change', () => { classify(file.files[0]); file.value = ''; });
   ['dragenter', 'dragover'].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add('over'); }));
   ['dragleave', 'drop'].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove('over'); }));
