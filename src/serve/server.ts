@@ -129,7 +129,11 @@ export function describeError(
       return { statusCode: 413, code, message: 'too many parts in the multipart body' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', message: `unsupported content type '${contentType ?? '(none)'}': ${ctx.hint}` };
+      return {
+        statusCode: 415,
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        message: contentType ? `unsupported content type '${contentType}': ${ctx.hint}` : `missing Content-Type header: ${ctx.hint}`,
+      };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { statusCode: 400, code, message: `empty body: ${ctx.hint}` };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -142,8 +146,9 @@ export function describeError(
   if (e instanceof HttpError) return { statusCode: e.statusCode, message: e.message };
   if ((e as FastifyError).validation) return { statusCode: 400, code: code ?? 'FST_ERR_VALIDATION', message: `invalid request: ${msg}` };
   if (e instanceof SyntaxError) return { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY', message: `body is not valid JSON: ${msg}` };
-  // busboy's complaints about a malformed multipart body ("Unexpected end of form", "Multipart: Boundary not found").
-  if (/^(Multipart|Malformed|Unexpected end of (form|multipart))/i.test(msg)) return { statusCode: 400, code: 'FLASH_BAD_MULTIPART', message: `malformed multipart body: ${msg}` };
+  // busboy's complaints about a malformed multipart body ("Unexpected end of form", "Multipart: Boundary not found",
+  // "Part terminated early due to unexpected end of multipart data").
+  if (/^(Multipart|Malformed|Unexpected end of (form|multipart)|Part terminated early)/i.test(msg)) return { statusCode: 400, code: 'FLASH_BAD_MULTIPART', message: `malformed multipart body: ${msg}` };
   if (e instanceof FlashUserError) return { statusCode: 400, message: msg };
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return { statusCode: status, code, message: msg };
