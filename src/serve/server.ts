@@ -180,6 +180,7 @@ export async function listenUntilStopped(app: FastifyInstance, options: ListenOp
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
+    await app.close().catch(() => {});
     throw listenError(err, options.host, options.port);
   }
   const signals = options.processSignals ?? (options.signal ? ['SIGTERM'] : ['SIGTERM', 'SIGINT']);

@@ -136,9 +136,11 @@ export async function createImageServer(
     best_epoch: meta?.best_epoch,
     metrics: meta?.metrics ?? {},
     created: meta?.created,
-    trained_with: meta ? { ...meta.versions, backend: meta.backend } : undefined,
-    versions: versions(),
+    /** What the model was trained with (flash.json); `serving.versions` is what serves it. */
+    versions: meta?.versions,
+    trained_backend: meta?.backend,
     serving: {
+      versions: versions(),
       backend: options.backend,
       max_body: maxBody,
       max_body_text: formatByteSize(maxBody),

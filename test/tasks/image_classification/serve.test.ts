@@ -177,9 +177,10 @@ describe('GET endpoints', () => {
       { height: body.input.height, width: body.input.width, channels: body.input.channels },
       { height: 16, width: 16, channels: meta.input.channels },
     );
-    assert.equal(body.trained_with.flash, meta.versions.flash);
-    assert.equal(body.trained_with.tfjs, meta.versions.tfjs);
-    assert.equal(body.versions.tfjs, tf.version.tfjs);
+    assert.deepEqual(body.versions, meta.versions);
+    assert.equal(body.trained_backend, meta.backend);
+    assert.equal(body.serving.versions.tfjs, tf.version.tfjs);
+    assert.equal(body.backbone, meta.backbone);
     assert.equal(body.serving.max_body, MAX_BODY);
     assert.equal(body.run, 'run');
   });
@@ -361,6 +362,15 @@ describe('flash serve (CLI, in-process)', () => {
     assert.equal(await running, 0);
     assert.match(out.join(''), /server stopped/);
     await assert.rejects(fetch(`${served}/health`));
+  });
+
+  test('a port in use: a user error naming it', async () => {
+    const err: string[] = [];
+    const port = new URL(url).port;
+    const code = await runCli(['serve', '--model', runDir, '--port', port, '--quiet'], realDeps({ ...quietIO(dir), err: (t) => void err.push(t) }));
+    assert.equal(code, 2);
+    assert.match(err.join(''), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    await stillServes();
   });
 
   test('a run folder that is not one: a user error', async () => {
