@@ -19,6 +19,11 @@ export interface ReportOptions {
   splitName?: SplitName;
   /** A folder of class sub-folders to evaluate on instead (`flash report runs/X --folder DIR`). */
   folder?: string;
+  /**
+   * An already decoded labelled split to evaluate (a training run passes its data module's test or val split, so
+   * nothing is decoded twice); `name` says which ('test', 'val').
+   */
+  split?: { name: string; split: DataSplit };
   /** Where the recipe's relative data paths start (the training run's working directory); default process.cwd(). */
   cwd?: string;
   batchSize?: number;
@@ -115,6 +120,7 @@ async function labelledSplit(
   options: ReportOptions,
 ): Promise<{ source: string; split: DataSplit; pixels: Map<string, Uint8Array> } | { note: string }> {
   const cwd = options.cwd ?? process.cwd();
+  if (options.split) return { source: options.split.name, split: options.split.split, pixels: new Map() };
   if (options.folder) return { source: options.folder, ...(await folderSplit(model, at(cwd, options.folder), options)) };
   const d = meta.recipe.data;
   const name: SplitName = options.splitName ?? ((meta.data?.test ?? 0) > 0 ? 'test' : 'val');

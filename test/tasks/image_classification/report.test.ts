@@ -126,6 +126,19 @@ describe('writeRunReport on a trained run', () => {
   });
 });
 
+test('a training run can hand its decoded split over, with the same result', async () => {
+  const copy = join(dir, 'run-split');
+  await cp(runDir, copy, { recursive: true });
+  const model = await ImageClassifier.load(copy);
+  const scanned = await scanClassFolders(data.testDir!);
+  const items = scanned.samples.map((s) => ({ file: s.file, label: model.labels.indexOf(scanned.labels[s.label]) }));
+  const decoded = await decodeFiles(items, model.spec!, { onWarning: () => undefined });
+  model.network().dispose();
+  const r = await writeRunReport(copy, { split: { name: 'test', split: splitFromPixels(model.spec!, decoded.items) } });
+  assert.equal(r.data.evaluation!.source, 'test');
+  assert.deepEqual(r.data.evaluation!.confusion, report.data.evaluation!.confusion);
+});
+
 describe('charts', () => {
   const confusion = (k: number) => Array.from({ length: k }, (_, t) => Array.from({ length: k }, (_, p) => (t === p ? 9 : (t + p) % 3)));
 
