@@ -81,7 +81,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess; done: 
 }
 
 describe('flash serve: the web page in headless Chromium', () => {
-  test('pick an image, drop an image: the top bar is the right label; a non-image shows the error; Ctrl-C stops cleanly', async (t) => {
+  test('pick an image, drop an image: the top bar is the right label; a non-image shows the error; Ctrl-C stops cleanly', { timeout: 120_000 }, async (t) => {
     if (!haveChromium) {
       t.skip(SKIP);
       return;
@@ -141,7 +141,7 @@ describe('flash serve: the web page in headless Chromium', () => {
     assert.match(r.stderr, /POST \/predict(\?top_k=\d+)? 200/);
   });
 
-  test('SIGTERM stops the server cleanly too', async (t) => {
+  test('SIGTERM stops the server cleanly too', { timeout: 60_000 }, async (t) => {
     if (!haveChromium) {
       t.skip(SKIP);
       return;

@@ -249,7 +249,7 @@ describe('bad input: a 4xx JSON error naming the problem, and the server keeps s
 });
 
 describe('under load', () => {
-  test('2,000 concurrent requests (8 connections): no errors, no non-2xx, no leaked tensors', async () => {
+  test('2,000 concurrent requests (8 connections): no errors, no non-2xx, no leaked tensors', { timeout: 120_000 }, async () => {
     const body = JSON.stringify({ image: probes[0].bytes.toString('base64') });
     await stillServes(); // warm
     const tensors = tf.memory().numTensors;
