@@ -21,9 +21,10 @@ export interface ReportOptions {
   folder?: string;
   /**
    * An already decoded labelled split to evaluate (a training run passes its data module's test or val split, so
-   * nothing is decoded twice); `name` says which ('test', 'val').
+   * nothing is decoded twice); `name` says which ('test', 'val'). `null`: the run has no labelled split, so the
+   * report has no evaluation (nothing is rebuilt to look for one).
    */
-  split?: { name: string; split: DataSplit };
+  split?: { name: string; split: DataSplit } | null;
   /** Where the recipe's relative data paths start (the training run's working directory); default process.cwd(). */
   cwd?: string;
   batchSize?: number;
@@ -121,6 +122,7 @@ async function labelledSplit(
 ): Promise<{ source: string; split: DataSplit; pixels: Map<string, Uint8Array> } | { note: string }> {
   const cwd = options.cwd ?? process.cwd();
   if (options.split) return { source: options.split.name, split: options.split.split, pixels: new Map() };
+  if (options.split === null) return { note: 'the run has no labelled val or test split to evaluate; run flash report with --folder' };
   if (options.folder) return { source: options.folder, ...(await folderSplit(model, at(cwd, options.folder), options)) };
   const d = meta.recipe.data;
   const name: SplitName = options.splitName ?? ((meta.data?.test ?? 0) > 0 ? 'test' : 'val');
