@@ -6,7 +6,7 @@ import { realDeps } from '../src/cli/deps.js';
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
   if (interrupt.signal.aborted) process.exit(130);
-  process.stderr.write('\ninterrupt: stopping after this batch (Ctrl-C again to quit now)\n');
+  process.stderr.write('\ninterrupt: finishing cleanly (Ctrl-C again to quit now)\n');
   interrupt.abort();
 });
 const io = {

@@ -29,3 +29,4 @@ export { trainImageClassifier } from '../tasks/image_classification/train.js';
 export { predictFiles, formatPredictions, type Prediction } from '../tasks/image_classification/predict.js';
 export { evaluateFolder } from '../tasks/image_classification/evaluate.js';
 export { predictCommand, evaluateCommand } from '../tasks/image_classification/task.js';
+export { createImageServer, serveCommand, type ImageServerOptions } from '../tasks/image_classification/serve.js';

@@ -56,7 +56,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.err(generalHelp(deps));
-    throw new FlashUserError('missing command: give a task (flash list tasks) or one of predict, evaluate, list');
+    throw new FlashUserError('missing command: give a task (flash list tasks) or one of predict, evaluate, serve, list');
   }
   if (first === '--help' || first === '-h') return io.out(generalHelp(deps));
   if (first === '--version' || first === '-V' || first === '-v') return io.out(`${deps.version}\n`);
