@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { DataRecipe } from '../../src/core/config/index.js';
+import { isArchiveSource, materializeDataset } from '../../src/core/data/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/package_root.js';
 import { Registry } from '../../src/core/registry.js';
@@ -38,17 +39,24 @@ export function recipeHasNoData(data: DataRecipe): boolean {
   return data.folder == null && data.train_folder == null && data.train_files == null && data.train_file == null;
 }
 
+/** A folder option: a folder, or a .zip file / http(s) URL of a zip, downloaded and extracted into the cache. */
+async function folderAt(cwd: string, p: string | null, common: DataOptions): Promise<string | undefined> {
+  if (p == null) return undefined;
+  if (!isArchiveSource(p)) return at(cwd, p);
+  return materializeDataset(p, { cwd, onProgress: (m) => (common.onInfo ?? console.error)(m) });
+}
+
 const fromFolders = builder(
-  'class sub-folders; or train/, val/, test/, predict/ folders each with class sub-folders',
+  'class sub-folders; or train/, val/, test/, predict/ folders each with class sub-folders (a folder may be a .zip file or an http(s) URL of a zip)',
   ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'],
-  (d, common, cwd) =>
+  async (d, common, cwd) =>
     ImageClassificationData.planFolders({
       ...common,
-      folder: recipeHasNoData(d) ? demoDataFolder() : at(cwd, d.folder),
-      trainFolder: at(cwd, d.train_folder),
-      valFolder: at(cwd, d.val_folder),
-      testFolder: at(cwd, d.test_folder),
-      predictFolder: at(cwd, d.predict_folder),
+      folder: recipeHasNoData(d) ? demoDataFolder() : await folderAt(cwd, d.folder, common),
+      trainFolder: await folderAt(cwd, d.train_folder, common),
+      valFolder: await folderAt(cwd, d.val_folder, common),
+      testFolder: await folderAt(cwd, d.test_folder, common),
+      predictFolder: await folderAt(cwd, d.predict_folder, common),
     }),
 );
 

@@ -391,6 +391,7 @@ function dataOptions(recipe: Recipe, io: CliIO) {
     strict: recipe.trainer.strict,
     augment: d.augment,
     onWarning: (m: string) => io.err(`warning: ${m}\n`),
+    onInfo: (m: string) => io.err(`${m}\n`),
   };
 }
 

@@ -4,10 +4,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, writeTextFile, writeTruncatedJpeg, type ShapeDataset } from '../helpers/images.js';
 import { runFlash } from '../helpers/flash_bin.js';
+import { makeZip } from '../helpers/zip.js';
 
 let dir: string;
 let data: ShapeDataset;
@@ -80,4 +83,34 @@ test('from_csv sub-command: --train_file/--input_field/--target_fields (paths re
   const multi = await runFlash(['image_classification', 'from_csv', '--train_file', 'train.csv', '--input_field', 'path', '--target_fields', 'class', 'path', '--check'], { cwd: dir });
   assert.equal(multi.code, 2);
   assert.match(multi.stderr, /^error: several target fields \(class, path\) mean multi-label classification, which flash does not support yet/m);
+});
+
+test('--from_folders takes a .zip file or an http(s) URL of one: extracted into FLASH_CACHE_DIR once, then reused', async () => {
+  const files = data.files.filter((f) => f.split !== undefined && f.label !== 'carré vert');
+  const entries = await Promise.all(files.map(async (f) => ({ name: `shapes/${relative(data.root, f.file).split('\\').join('/')}`, data: await readFile(f.file) })));
+  const zip = makeZip(entries);
+  await writeFile(join(dir, 'shapes.zip'), zip);
+  process.env.FLASH_CACHE_DIR = join(dir, 'cache');
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { 'content-length': String(zip.length) }).end(zip);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/shapes.zip`;
+    for (const source of ['shapes.zip', url, url]) {
+      const run = await runFlash(['image_classification', '--from_folders', source, '--check', '--json'], { cwd: dir });
+      assert.equal(run.code, 0, run.stderr);
+      const r = JSON.parse(run.stdout);
+      assert.deepEqual(r.classes, ['blue triangle', 'circle']);
+      assert.deepEqual(r.splits.map((s: { name: string; total: number }) => [s.name, s.total]), [['train', 12], ['val', 4], ['test', 4]]);
+      assert.ok(r.origin.includes(join(dir, 'cache', 'extracted')), r.origin);
+    }
+    assert.equal(hits, 1, 'the URL is downloaded once');
+    assert.equal((await readdir(join(dir, 'cache', 'extracted'))).length, 1, 'the file and the URL share one extracted copy');
+  } finally {
+    delete process.env.FLASH_CACHE_DIR;
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -50,6 +50,8 @@ export interface DataOptions {
   augment?: boolean;
   /** Default console.warn. */
   onWarning?: (message: string) => void;
+  /** Progress notes (downloading or extracting a zip). Default: console.error. */
+  onInfo?: (message: string) => void;
 }
 
 export interface FolderOptions extends DataOptions {
