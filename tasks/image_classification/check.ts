@@ -27,6 +27,8 @@ export interface CheckOptions {
   seed?: number;
   /** Fully decode each image to find undecodable ones (default true); false reads only headers (faster). */
   decode?: boolean;
+  /** Read image headers for size/channel statistics and unreadable files (default true); false only hashes bytes. */
+  headers?: boolean;
   /** Files read at a time. Default 8. */
   concurrency?: number;
 }
@@ -126,7 +128,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 const TINY = { height: 8, width: 8, channels: 3 as const };
 
 /** Reads one sample once: hash of its bytes, header, and (optionally) a full decode. */
-async function inspect(sample: Sample, decode: boolean): Promise<Inspected> {
+async function inspect(sample: Sample, decode: boolean, headers: boolean): Promise<Inspected> {
   const src = sample.source;
   if (src instanceof tf.Tensor) {
     const data = await src.data();
@@ -140,6 +142,7 @@ async function inspect(sample: Sample, decode: boolean): Promise<Inspected> {
     return { sha256: '', error: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
   const out: Inspected = { sha256: createHash('sha256').update(bytes).digest('hex') };
+  if (!headers) return out;
   try {
     const meta = await sharp(bytes, { pages: 1 }).metadata();
     const swap = (meta.orientation ?? 1) >= 5;
@@ -184,7 +187,8 @@ export async function checkDataset(plan: DataPlan, opts: CheckOptions = {}): Pro
   const minPerClass = opts.minPerClass ?? 5;
   const valSplit = opts.valSplit ?? 0.2;
   const seed = opts.seed ?? 42;
-  const decode = opts.decode ?? true;
+  const headers = opts.headers ?? true;
+  const decode = headers && (opts.decode ?? true);
   const { labels } = plan;
   const given: [SplitName, Sample[] | undefined][] = [
     ['train', plan.train],
@@ -193,7 +197,7 @@ export async function checkDataset(plan: DataPlan, opts: CheckOptions = {}): Pro
   ];
   const all: { sample: Sample; split: SplitName }[] = [];
   for (const [name, samples] of given) for (const sample of samples ?? []) all.push({ sample, split: name });
-  const seen = await mapLimit(all, opts.concurrency ?? 8, (a) => inspect(a.sample, decode));
+  const seen = await mapLimit(all, opts.concurrency ?? 8, (a) => inspect(a.sample, decode, headers));
 
   const undecodable: CheckReport['undecodable'] = [];
   const usable: Record<SplitName, Sample[]> = { train: [], val: [], test: [] };
@@ -396,7 +400,7 @@ function dataOptions(recipe: Recipe, io: CliIO) {
 }
 
 /** Runs the check a recipe's data describes (the builder's plan; nothing is trained). */
-export async function checkRecipeData(recipe: Recipe, io: CliIO, opts: Pick<CheckOptions, 'decode'> = {}): Promise<CheckReport> {
+export async function checkRecipeData(recipe: Recipe, io: CliIO, opts: Pick<CheckOptions, 'decode' | 'headers'> = {}): Promise<CheckReport> {
   const plan = await builders.get(recipe.data.builder).plan(recipe.data, dataOptions(recipe, io), io.cwd);
   return checkDataset(plan, {
     ...opts,
@@ -430,14 +434,14 @@ export async function checkCommand(args: { recipe: Recipe; io: CliIO; json?: boo
 }
 
 /**
- * The brief check at the start of a training run: header-only reading (decoding errors are reported by the data
- * module as it decodes), one line of counts and one per finding, written with `say`. Never fails the run itself:
+ * The brief check at the start of a training run: file bytes are only hashed (undecodable files are reported by
+ * the data module as it decodes), one line of counts and one per finding, written with `say`. Never fails the run itself:
  * the data module raises the fatal problems as it builds.
  */
 export async function briefCheck(recipe: Recipe, io: CliIO, say: (line: string) => void = (l) => io.out(`${l}\n`)): Promise<CheckReport | undefined> {
   let report: CheckReport;
   try {
-    report = await checkRecipeData(recipe, { ...io, err: () => {} }, { decode: false });
+    report = await checkRecipeData(recipe, { ...io, err: () => {} }, { decode: false, headers: false });
   } catch (err) {
     if (err instanceof FlashUserError) return undefined; // building the data reports it, with the same message
     throw err;

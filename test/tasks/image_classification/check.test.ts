@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { briefCheckLines, checkDataset, checkReportText } from '../../../tasks/image_classification/check.js';
+import { briefCheck, briefCheckLines, checkDataset, checkReportText } from '../../../tasks/image_classification/check.js';
+import { resolveRecipe } from '../../../src/core/config/index.js';
 import { ImageClassificationData } from '../../../tasks/image_classification/data/index.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, writeTextFile, writeTruncatedJpeg, type ShapeDataset } from '../../helpers/images.js';
 
@@ -136,4 +137,20 @@ test('duplicates with different labels are flagged; in-memory buffers and tensor
   assert.ok(r.warnings.some((w) => /1 image carries different labels/.test(w)));
   assert.deepEqual(r.images.width, { min: 6, median: 30, max: 30 });
   assert.deepEqual(r.splits.map((s) => s.name), ['train']);
+});
+
+test('briefCheck (start of a run): only hashes, says one line per finding, never fails the run itself', async () => {
+  const recipeFor = (folder: string) => resolveRecipe({ task: 'image_classification', overrides: { data: { folder } } });
+  const io = { out: () => {}, err: () => {}, isTTY: false, cwd: tmp, env: {} };
+  const lines: string[] = [];
+  const r = await briefCheck(recipeFor(split.root), io, (l) => lines.push(l));
+  assert.ok(r);
+  assert.equal(r.images.count, 0, 'headers are not read');
+  assert.deepEqual(r.undecodable, [], 'decoding is left to the data module');
+  assert.equal(r.duplicates.acrossSplits.length, 1);
+  assert.match(lines[0], /^check: 4 classes · train 22 · val 7 · test 6 · \d+ finding\(s\); details: --check$/);
+  assert.ok(lines.some((l) => /^check: warning: 1 image appears in more than one of train\/val\/test/.test(l)), lines.join('\n'));
+  lines.length = 0;
+  assert.equal(await briefCheck(recipeFor(path.join(tmp, 'no such folder')), io, (l) => lines.push(l)), undefined);
+  assert.deepEqual(lines, []);
 });
