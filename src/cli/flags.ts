@@ -16,7 +16,7 @@ export const TASK_FLAGS: ReadonlyMap<string, { kind: FlagKind; arg?: string; des
   ['config', { kind: 'string', arg: 'file', description: 'recipe file (.yaml, .yml, .json); default: flash.config.* or .flashrc* in the working directory' }],
   ['print_config', { kind: 'boolean', description: 'print the resolved recipe as YAML (a valid --config file) and exit' }],
   ['resume', { kind: 'string', arg: 'runDir', description: "continue an interrupted run from its last checkpoint, with the run's recipe.yaml as the recipe (flags still override)" }],
-  ['from_folders', { kind: 'string', arg: 'dir', description: 'shortcut for `from_folders --folder dir`: class sub-folders, or train/ val/ test/ folders' }],
+  ['from_folders', { kind: 'string', arg: 'dir', description: 'shortcut for `from_folders --folder dir`: class sub-folders, or train/ val/ test/ folders; also a .zip file or an http(s) URL of a zip (extracted into FLASH_CACHE_DIR, default ~/.cache/flash)' }],
   ['check', { kind: 'boolean', description: 'check the data and exit (class counts, undecodable and non-image files, duplicates, small classes, sizes, imbalance); exit code 1 when training would be meaningless' }],
   ['json', { kind: 'boolean', description: 'with --check: print the report as JSON' }],
   ['help', { kind: 'boolean', description: 'show this help' }],
