@@ -30,3 +30,5 @@ export { predictFiles, formatPredictions, type Prediction } from '../tasks/image
 export { evaluateFolder } from '../tasks/image_classification/evaluate.js';
 export { predictCommand, evaluateCommand } from '../tasks/image_classification/task.js';
 export { createImageServer, serveCommand, type ImageServerOptions } from '../tasks/image_classification/serve.js';
+export { JsonlLogger, TensorBoardLogger, StepMetricsCallback } from './core/loggers/index.js';
+export { writeRunReport, reportCommand, compareRuns, compareCommand } from '../tasks/image_classification/report/index.js';

@@ -1,4 +1,4 @@
-import type { CliTask, EvaluateArgs, PredictArgs, ServeArgs, TrainArgs } from '../src/cli/types.js';
+import type { CliTask, CompareArgs, EvaluateArgs, PredictArgs, ReportArgs, ServeArgs, TrainArgs } from '../src/cli/types.js';
 
 /** A task plugin: its data builders and defaults (for the CLI) and the functions behind its commands. */
 export interface TaskEntry extends CliTask {
@@ -7,4 +7,8 @@ export interface TaskEntry extends CliTask {
   evaluate(args: EvaluateArgs): Promise<void>;
   /** `flash serve`: an HTTP server for a saved run (tasks that can't serve leave it out). */
   serve?(args: ServeArgs): Promise<void>;
+  /** `flash report`: a run's report.html and plots. */
+  report?(args: ReportArgs): Promise<void>;
+  /** `flash compare`: runs side by side. */
+  compare?(args: CompareArgs): Promise<void>;
 }

@@ -12,6 +12,8 @@ export const COMMANDS = {
   predict: 'predict with a trained model: flash predict --model runs/X (--files a.jpg b.png | --folder DIR)',
   evaluate: 'evaluate a trained model on labelled class folders: flash evaluate --model runs/X --folder DIR',
   serve: 'serve a trained model over HTTP with a web page: flash serve --model runs/X [--port 8000]',
+  report: 'write a run\'s report.html and plots: flash report runs/X [--folder DIR]',
+  compare: 'compare runs side by side: flash compare runs/A runs/B [--out curves.png]',
   list: 'list what is registered: flash list [' + LIST_GROUPS.join('|') + ']',
   help: 'show help: flash help [command]',
 } as const;
@@ -58,6 +60,8 @@ export function generalHelp(deps: CliDeps): string {
     '  flash predict --model RUN_DIR (--files FILE ... | --folder DIR) [--top_k 3] [--output preds.json|.jsonl|.csv]',
     '  flash evaluate --model RUN_DIR --folder DIR [--output metrics.json]',
     '  flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--max_body 10MB]',
+    '  flash report RUN_DIR [--folder DIR]',
+    '  flash compare RUN_DIR RUN_DIR ... [--out curves.png]',
     '  flash list [' + LIST_GROUPS.join('|') + ']',
     '',
     'Tasks:',

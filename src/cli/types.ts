@@ -71,6 +71,22 @@ export interface EvaluateArgs {
   io: CliIO;
 }
 
+/** `flash report RUN`: (re)writes a run's report.html and plots. */
+export interface ReportArgs {
+  run: string;
+  folder?: string;
+  split?: 'test' | 'val';
+  backend: string;
+  io: CliIO;
+}
+
+/** `flash compare RUN RUN…`: runs side by side. */
+export interface CompareArgs {
+  runs: string[];
+  out?: string;
+  io: CliIO;
+}
+
 /** `flash serve`: an HTTP server for a trained model, until Ctrl-C/SIGTERM or `signal`. */
 export interface ServeArgs {
   /** Run folder to serve. */
@@ -101,6 +117,10 @@ export interface CliCommands {
   evaluate(args: EvaluateArgs): Promise<void>;
   /** `flash serve` (optional so fakes and tasks without serving need not provide it). */
   serve?(args: ServeArgs): Promise<void>;
+  /** `flash report` (optional, like serve). */
+  report?(args: ReportArgs): Promise<void>;
+  /** `flash compare` (optional, like serve). */
+  compare?(args: CompareArgs): Promise<void>;
 }
 
 export interface CliDeps {

@@ -69,6 +69,14 @@ export const imageClassification: TaskEntry = {
     await evaluateCommand(args);
   },
   // Loaded on demand: the HTTP server's packages stay out of every other command's start-up.
+  report: async (args) => {
+    const { reportCommand } = await import('./report/index.js');
+    await reportCommand(args);
+  },
+  compare: async (args) => {
+    const { compareCommand } = await import('./report/index.js');
+    await compareCommand(args);
+  },
   serve: async (args) => {
     const { serveCommand } = await import('./serve.js');
     await serveCommand(args);

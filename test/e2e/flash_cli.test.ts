@@ -273,3 +273,19 @@ describe('help and list come from the registries', () => {
     for (const s of ['from_folders', 'from_files', '--trainer.max_epochs', '--model.backbone', '--data.batch_size', '--finetune.strategy']) assert.ok(r.stdout.includes(s), s);
   });
 });
+
+describe('flash report and flash compare', () => {
+  test('report writes a self-contained report.html and the PNG plots; compare shows differing keys', async () => {
+    const r = await runFlash(['report', 'run1'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const files = await readdir(join(dir, 'run1'));
+    for (const f of ['report.html', 'curves.png', 'confusion_matrix.png', 'pr_curves.png']) assert.ok(files.includes(f), f);
+    const html = await readFile(join(dir, 'run1', 'report.html'), 'utf8');
+    for (const l of data.labels) assert.ok(html.includes(l), l);
+    assert.doesNotMatch(html, /(src|href)=["']https?:/);
+    const c = await runFlash(['compare', 'run1', 'run2'], { cwd: dir });
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /max_epochs/);
+    assert.match(c.stdout, /val_accuracy/);
+  });
+});
