@@ -3,14 +3,16 @@
  * flash's engine kernels) and cpu backend, against PyTorch on the same cores when python3 can import torch.
  *
  *   node dist/bench/engine.js [--network small_cnn|mobilenet_v2_035|resnet18|all] [--backend wasm|cpu|all]
- *                             [--mode train|infer|all] [--seconds 3] [--no-torch] [--kernels] [--profile]
+ *                             [--mode train|infer|all] [--seconds 3] [--threads N] [--no-torch] [--no-fold]
+ *                             [--kernels] [--profile]
  *
  * Prints one JSON line per (network, backend, mode): network, backend, mode, batch, images_per_s, plus steps,
  * seconds, other_cpu_cores (CPU the *other* processes used during the timed loop, in cores, from /proc/stat
  * minus this process's /proc/self/stat), contended (other_cpu_cores > 0.2) and images_per_cpu_s (per second of
  * this process's CPU time: the single-threaded engine's uncontended rate). PyTorch rows (backend
  * "pytorch") come from bench/torch_reference.py; flash rows then carry ratio_vs_pytorch.
- * --kernels prints each engine kernel family's GFLOP/s; --profile prints the slowest kernels of a train step.
+ * --threads N trains on wasm data-parallel over N worker threads (data_parallel.ts). --kernels prints each engine
+ * kernel family's GFLOP/s; --profile prints the slowest kernels of a train step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -22,6 +24,7 @@ import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
 import { resnet18 } from '../backbones/resnet.js';
 import type { BackboneSpec } from '../backbones/types.js';
 import { foldBatchNorm, registerWasmTrainingKernels, stockWasmKernel } from '../src/core/engine/index.js';
+import { DataParallelTrainer } from '../src/core/engine/data_parallel.js';
 import { packageRoot } from '../src/core/engine/native.js';
 
 interface NetworkDef { spec: BackboneSpec; size: number; channels: number; batch: number; params?: number }
@@ -67,7 +70,7 @@ function buildModel(def: NetworkDef): tf.LayersModel {
   return model;
 }
 
-async function measure(name: string, backend: string, mode: 'train' | 'infer', seconds: number): Promise<Row> {
+async function measure(name: string, backend: string, mode: 'train' | 'infer', seconds: number, threads = 1): Promise<Row> {
   const def = NETWORKS[name];
   await tf.setBackend(backend);
   const model = buildModel(def);
@@ -77,7 +80,10 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const x = tf.randomUniform([def.batch, def.size, def.size, def.channels]);
   const y = tf.oneHot(tf.randomUniform([def.batch], 0, 10, 'int32') as tf.Tensor1D, 10).toFloat();
   const optimizer = tf.train.adam(1e-3);
-  const step = mode === 'train'
+  const trainer = mode === 'train' && threads > 1 ? await DataParallelTrainer.create(model, { threads }) : undefined;
+  const step = trainer
+    ? async () => { await trainer.trainStep(optimizer, x, y); }
+    : mode === 'train'
     ? () => {
       const loss = optimizer.minimize(() => tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, true);
       loss?.dataSync();
@@ -91,13 +97,13 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const slowCpu = backend === 'cpu';
   const warmup = slowCpu ? 1 : 2;
   const minSteps = slowCpu ? 1 : 3;
-  for (let i = 0; i < warmup; i++) step();
+  for (let i = 0; i < warmup; i++) await step();
   const [busy0, self0] = cpuJiffies();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let steps = 0;
   while (steps < minSteps || (performance.now() - t0) / 1000 < seconds) {
-    step();
+    await step();
     steps++;
   }
   const elapsed = (performance.now() - t0) / 1000;
@@ -105,12 +111,13 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const [busy1, self1] = cpuJiffies();
   const other = Math.max(0, (busy1 - busy0 - (self1 - self0)) / HZ / elapsed);
+  await trainer?.dispose();
   tf.dispose([x, y]);
   optimizer.dispose();
   if (inferModel !== model) inferModel.layers.forEach((l) => { if (!model.layers.includes(l)) l.dispose(); });
   model.dispose();
   return {
-    network: name, backend, mode, batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
+    network: name, backend, mode, ...(mode === 'train' ? { threads } : {}), batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
     steps, seconds: Number(elapsed.toFixed(3)), image_size: def.size, other_cpu_cores: Number(other.toFixed(3)),
     contended: other > 0.2,
     ...(mode === 'infer' ? { bn_folded: fold && inferModel !== model } : {}),
@@ -286,7 +293,8 @@ async function main(): Promise<void> {
           console.log(JSON.stringify({ network, backend, mode, batch: NETWORKS[network].batch, images_per_s: null, skipped: 'cpu training takes minutes per step (--cpu-train-all to run it)' }));
           continue;
         }
-        const row = await measure(network, backend, mode, seconds);
+        const threads = backend === 'wasm' && mode === 'train' ? Number(arg('threads', '1')) : 1;
+        const row = await measure(network, backend, mode, seconds, threads);
         const ref = torch.find((t) => t.network === network && t.mode === mode);
         if (ref && typeof ref.images_per_s === 'number' && typeof row.images_per_s === 'number') {
           row.pytorch_images_per_s = ref.images_per_s;
