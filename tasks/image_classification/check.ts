@@ -441,7 +441,9 @@ export async function checkCommand(args: { recipe: Recipe; io: CliIO; json?: boo
 export async function briefCheck(recipe: Recipe, io: CliIO, say: (line: string) => void = (l) => io.out(`${l}\n`)): Promise<CheckReport | undefined> {
   let report: CheckReport;
   try {
-    report = await checkRecipeData(recipe, { ...io, err: () => {} }, { decode: false, headers: false });
+    // Warnings are left to the data module, which repeats them as it builds; progress notes (downloads) pass.
+    const quiet = { ...io, err: (t: string) => void (t.startsWith('warning: ') ? undefined : io.err(t)) };
+    report = await checkRecipeData(recipe, quiet, { decode: false, headers: false });
   } catch (err) {
     if (err instanceof FlashUserError) return undefined; // building the data reports it, with the same message
     throw err;
