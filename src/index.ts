@@ -32,3 +32,4 @@ export { predictCommand, evaluateCommand } from '../tasks/image_classification/t
 export { createImageServer, serveCommand, type ImageServerOptions } from '../tasks/image_classification/serve.js';
 export { JsonlLogger, TensorBoardLogger, StepMetricsCallback } from './core/loggers/index.js';
 export { writeRunReport, reportCommand, compareRuns, compareCommand } from '../tasks/image_classification/report/index.js';
+export { checkDataset, checkCommand, checkReportText, type CheckReport } from '../tasks/image_classification/check.js';
