@@ -312,8 +312,35 @@ EXPORT(max_pool_grad)
 void max_pool_grad(const f32 *__restrict x, const f32 *__restrict dy, int B, int H, int W, int C, int OH, int OW,
                    int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl, f32 *__restrict dx) {
   long n = (long)B * H * W * C;
-  for (long i = 0; i < n; i++) dx[i] = 0.0f;
   int C4 = C & ~3;
+  if (KH == sh && KW == sw && dh == 1 && dw == 1 && pt == 0 && pl == 0 && C4 == C && OH * KH <= H && OW * KW <= W) {
+    /* Non-overlapping windows (the usual 2x2/2 pool): each input element is in at most one window, so
+       write dx window by window (dy at the first maximum, 0 elsewhere) instead of zero-fill + scatter. */
+    if (OH * KH != H || OW * KW != W)
+      for (long i = 0; i < n; i++) dx[i] = 0.0f;
+    for (int b = 0; b < B; b++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          const f32 *g = dy + (((long)b * OH + oh) * OW + ow) * C;
+          long base = (((long)b * H + oh * KH) * W + ow * KW) * C;
+          for (int c = 0; c < C; c += 4) {
+            v128_t bv = wasm_v128_load(x + base + c);
+            for (int kh = 0; kh < KH; kh++)
+              for (int kw = 0; kw < KW; kw++)
+                bv = wasm_f32x4_pmax(bv, wasm_v128_load(x + base + ((long)kh * W + kw) * C + c));
+            v128_t gv = wasm_v128_load(g + c), done = wasm_i32x4_splat(0);
+            for (int kh = 0; kh < KH; kh++)
+              for (int kw = 0; kw < KW; kw++) {
+                long off = base + ((long)kh * W + kw) * C + c;
+                v128_t m = wasm_v128_andnot(wasm_f32x4_eq(wasm_v128_load(x + off), bv), done);
+                wasm_v128_store(dx + off, wasm_v128_and(gv, m));
+                done = wasm_v128_or(done, m);
+              }
+          }
+        }
+    return;
+  }
+  for (long i = 0; i < n; i++) dx[i] = 0.0f;
   for (int b = 0; b < B; b++) {
     const f32 *xb = x + (long)b * H * W * C;
     f32 *dxb = dx + (long)b * H * W * C;
