@@ -76,7 +76,7 @@ describe('engine kernels on wasm match cpu', () => {
   it('DepthwiseConv2dNative gradients (filter and input), with dilations and multipliers', async () => {
     let seed = 100;
     // [batch, height, width, channels, multiplier, kernel]
-    const shapes: [number, number, number, number, number, number][] = [[2, 7, 7, 5, 1, 3], [1, 9, 8, 16, 1, 3], [2, 6, 7, 3, 2, 3], [1, 8, 8, 4, 1, 5]];
+    const shapes: [number, number, number, number, number, number][] = [[2, 7, 7, 5, 1, 3], [1, 9, 8, 16, 1, 3], [2, 6, 7, 3, 2, 3], [1, 8, 8, 4, 1, 5], [1, 6, 5, 37, 1, 3]];
     for (const [B, H, W, C, mult, K] of shapes)
       for (const s of [1, 2])
         for (const d of [1, 2])

@@ -277,6 +277,56 @@ void depthwise_input_grad(const f32 *__restrict dy, const f32 *__restrict filt, 
                           f32 *__restrict dx) {
   int CO = C * mult;
   long n = (long)B * H * W * C;
+  if (mult == 1) {
+    /* Gather form: each dx element is written once, accumulating its valid taps in registers. */
+    int C16 = C & ~15;
+    for (int b = 0; b < B; b++)
+      for (int ih = 0; ih < H; ih++)
+        for (int iw = 0; iw < W; iw++) {
+          f32 *o = dx + (((long)b * H + ih) * W + iw) * C;
+          for (int c = 0; c < C16; c += 16) {
+            v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            for (int kh = 0; kh < KH; kh++) {
+              int th = ih + pt - kh * dh;
+              if (th < 0 || th % sh) continue;
+              int oh = th / sh;
+              if (oh >= OH) continue;
+              for (int kw = 0; kw < KW; kw++) {
+                int tw = iw + pl - kw * dw;
+                if (tw < 0 || tw % sw) continue;
+                int ow = tw / sw;
+                if (ow >= OW) continue;
+                const f32 *g = dy + (((long)b * OH + oh) * OW + ow) * C + c;
+                const f32 *w = filt + (kh * KW + kw) * C + c;
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(g), wasm_v128_load(w)));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(g + 4), wasm_v128_load(w + 4)));
+                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(g + 8), wasm_v128_load(w + 8)));
+                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(g + 12), wasm_v128_load(w + 12)));
+              }
+            }
+            wasm_v128_store(o + c, a0); wasm_v128_store(o + c + 4, a1);
+            wasm_v128_store(o + c + 8, a2); wasm_v128_store(o + c + 12, a3);
+          }
+          for (int c = C16; c < C; c++) {
+            f32 acc = 0.0f;
+            for (int kh = 0; kh < KH; kh++) {
+              int th = ih + pt - kh * dh;
+              if (th < 0 || th % sh) continue;
+              int oh = th / sh;
+              if (oh >= OH) continue;
+              for (int kw = 0; kw < KW; kw++) {
+                int tw = iw + pl - kw * dw;
+                if (tw < 0 || tw % sw) continue;
+                int ow = tw / sw;
+                if (ow >= OW) continue;
+                acc += dy[(((long)b * OH + oh) * OW + ow) * C + c] * filt[(kh * KW + kw) * C + c];
+              }
+            }
+            o[c] = acc;
+          }
+        }
+    return;
+  }
   for (long i = 0; i < n; i++) dx[i] = 0.0f;
   for (int b = 0; b < B; b++)
     for (int oh = 0; oh < OH; oh++)
