@@ -7,6 +7,8 @@
  *    whole input out of the heap into JS (readSync), then slices in JS; ZeroPadding2D's gradient is a Slice.
  *  - `Minimum`/`Maximum` with a scalar operand (Keras's ReLU6 is minimum(6, relu(x))): the stock kernels
  *    take a general broadcasting path.
+ *  - `Add`/`Sub`/`Multiply` of a tensor and a per-channel row (shape [..., 1, C], e.g. BatchNorm's moments
+ *    `x - mean`): same reason.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
@@ -66,3 +68,40 @@ function makeScalarBinaryConfig(kernelName: 'Minimum' | 'Maximum', stock: Kernel
 
 export const makeMinimumConfig = (stock: KernelConfig | undefined) => makeScalarBinaryConfig('Minimum', stock);
 export const makeMaximumConfig = (stock: KernelConfig | undefined) => makeScalarBinaryConfig('Maximum', stock);
+
+const ROW_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
+
+/** True when `row` broadcasts along every leading axis of `full` and matches its trailing axes. */
+function isRowOf(row: number[], full: number[]): boolean {
+  if (row.length > full.length || row.length === 0) return false;
+  const lead = full.length - row.length;
+  let k = 0; // trailing axes of `full` that `row` spans
+  for (let i = row.length - 1; i >= 0; i--) {
+    if (row[i] === full[lead + i]) k++;
+    else break;
+  }
+  return k > 0 && row.slice(0, row.length - k).every((d) => d === 1) && sizeOf(row) < sizeOf(full);
+}
+
+function makeRowBinaryConfig(kernelName: keyof typeof ROW_OPS, stock: KernelConfig | undefined): KernelConfig {
+  const kernelFunc = (args: Args<{ a: TensorInfo; b: TensorInfo }>): TensorInfo => {
+    const backend = args.backend as WasmBackendLike;
+    const { a, b } = args.inputs;
+    const f32 = a.dtype === 'float32' && b.dtype === 'float32';
+    const rowB = f32 && isRowOf(b.shape, a.shape);
+    const rowA = f32 && !rowB && isRowOf(a.shape, b.shape);
+    if (!rowB && !rowA) return defer(stock, args, kernelName);
+    const [full, row] = rowB ? [a, b] : [b, a];
+    let op: number = ROW_OPS[kernelName];
+    if (rowA && kernelName === 'Sub') op = 3;
+    const C = sizeOf(row.shape);
+    const out = backend.makeOutput([...full.shape], 'float32');
+    engineFor(backend).binary_rows(ptr(backend, full), ptr(backend, row), sizeOf(full.shape) / C, C, op, ptr(backend, out));
+    return out;
+  };
+  return { kernelName, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+export const makeRowAddConfig = (stock: KernelConfig | undefined) => makeRowBinaryConfig('Add', stock);
+export const makeRowSubConfig = (stock: KernelConfig | undefined) => makeRowBinaryConfig('Sub', stock);
+export const makeRowMultiplyConfig = (stock: KernelConfig | undefined) => makeRowBinaryConfig('Multiply', stock);

@@ -18,7 +18,7 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d_forward.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
-import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeSliceConfig } from './data_movement.js';
+import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeRowAddConfig, makeRowMultiplyConfig, makeRowSubConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
@@ -44,6 +44,9 @@ const KERNEL_NAMES = [
   'Slice',
   'Minimum',
   'Maximum',
+  'Add',
+  'Sub',
+  'Multiply',
   MASK_GRAD,
   SQUARE_GRAD,
   BROADCAST_ROWS,
@@ -92,6 +95,9 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(makeSliceConfig(tf.getKernel('Slice', BACKEND)));
   replaceKernel(makeMinimumConfig(tf.getKernel('Minimum', BACKEND)));
   replaceKernel(makeMaximumConfig(tf.getKernel('Maximum', BACKEND)));
+  replaceKernel(makeRowAddConfig(tf.getKernel('Add', BACKEND)));
+  replaceKernel(makeRowSubConfig(tf.getKernel('Sub', BACKEND)));
+  replaceKernel(makeRowMultiplyConfig(tf.getKernel('Multiply', BACKEND)));
   for (const config of elementwiseKernelConfigs) replaceKernel(config);
   const stockBnGrad = tf.getGradient('FusedBatchNorm');
   if (stockBnGrad) tf.registerGradient(makeFusedBatchNormGradConfig(stockBnGrad));

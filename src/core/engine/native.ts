@@ -53,6 +53,7 @@ export interface EngineExports {
     s1: number, s2: number, s3: number, out: number): void;
   min_scalar(x: number, n: number, s: number, out: number): void;
   bias_act(out: number, M: number, N: number, bias: number, act: number): void;
+  binary_rows(a: number, v: number, N: number, C: number, op: number, out: number): void;
   batch_norm(x: number, N: number, C: number, mean: number, sm: number, variance: number, sv: number, scale: number,
     ss: number, offset: number, so: number, eps: number, out: number, ab: number): void;
   max_scalar(x: number, n: number, s: number, out: number): void;

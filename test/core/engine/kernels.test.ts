@@ -155,7 +155,7 @@ describe('engine kernels on wasm match cpu', () => {
     }
   });
 
-  it('Slice, Minimum/Maximum with a scalar, zero-copy Identity', async () => {
+  it('Slice, Minimum/Maximum with a scalar, Add/Sub/Multiply with a row, zero-copy Identity', async () => {
     let seed = 700;
     for (const [shape, begin, size] of [[[4, 5, 6, 7], [1, 0, 2, 3], [2, 5, 3, 4]], [[3, 8], [1, 2], [2, -1]], [[10], [3], [5]], [[2, 3, 4], [0, 1, 0], [2, 2, 4]]] as [number[], number[], number[]][]) {
       const x = { shape, values: random(shape.reduce((a, b) => a * b, 1), seed++) };
@@ -168,6 +168,12 @@ describe('engine kernels on wasm match cpu', () => {
       await compare(kernel, { a: s, b: a }, {}, `${kernel} scalar-tensor`);
       await compare(kernel, { a, b: { shape: [4], values: random(4, seed++) } }, {}, `${kernel} broadcast (stock)`);
     }
+    for (const kernel of ['Add', 'Sub', 'Multiply'])
+      for (const [sa, sb] of [[[2, 3, 4, 5], [5]], [[2, 3, 4, 5], [1, 1, 1, 5]], [[5], [2, 3, 4, 5]], [[2, 3, 4, 5], [4, 5]], [[2, 3, 4, 5], [1, 4, 5]], [[2, 3, 4, 5], [4, 1]], [[3, 4], [3, 4]], [[2, 3], []]] as number[][][]) {
+        const a = { shape: sa, values: random(sa.reduce((p, q) => p * q, 1), seed++) };
+        const b = { shape: sb, values: random(sb.reduce((p, q) => p * q, 1), seed++) };
+        await compare(kernel, { a, b }, {}, `${kernel} ${sa} vs ${sb}`);
+      }
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     const t = tf.tensor([1, 2, 3]);

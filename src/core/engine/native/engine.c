@@ -610,3 +610,16 @@ void bias_act(f32 *__restrict out, int M, int N, const f32 *__restrict bias, int
       for (int c = 0; c < N; c++) r[c] = r[c] > 0.0f ? (r[c] < 6.0f ? r[c] : 6.0f) : 0.0f;
   }
 }
+
+/* out[n, c] = a[n, c] (op) v[c]; op: 0 add, 1 sub, 2 mul, 3 reversed sub (v - a) */
+EXPORT(binary_rows)
+void binary_rows(const f32 *__restrict a, const f32 *__restrict v, int N, int C, int op, f32 *__restrict out) {
+  for (long n = 0; n < N; n++) {
+    const f32 *r = a + n * C;
+    f32 *o = out + n * C;
+    if (op == 0) for (int c = 0; c < C; c++) o[c] = r[c] + v[c];
+    else if (op == 1) for (int c = 0; c < C; c++) o[c] = r[c] - v[c];
+    else if (op == 2) for (int c = 0; c < C; c++) o[c] = r[c] * v[c];
+    else for (int c = 0; c < C; c++) o[c] = v[c] - r[c];
+  }
+}
