@@ -48,7 +48,7 @@ function dataset(classes: Stroke[][], labels: string[], perClass: number, seed: 
 
 /** Set A: four line orientations. Set B: '+' against '×' — other classes, made of the same strokes. */
 const setA = () => dataset([[STROKES.h], [STROKES.v], [STROKES.d], [STROKES.a]], ['h', 'v', 'd', 'a'], 48, 1);
-const setB = () => dataset([[STROKES.h, STROKES.v], [STROKES.d, STROKES.a]], ['plus', 'cross'], 24, 2);
+const setB = () => dataset([[STROKES.h, STROKES.v], [STROKES.d, STROKES.a]], ['plus', 'cross'], 48, 2);
 
 const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
 
@@ -86,15 +86,15 @@ describe('a saved flash model as a backbone', () => {
     assert.deepEqual(weightsOf(b.backbone()), weightsOf(a.backbone()), 'the saved backbone weights are loaded');
     const before = weightsOf(b.backbone());
     const head = weightsOf(b.network().getLayer('logits') as unknown as tf.LayersModel);
-    const accSaved = await finetune(b, 2);
+    const accSaved = await finetune(b, 3);
     assert.deepEqual(weightsOf(b.backbone()), before, 'frozen backbone bit-identical');
     assert.notDeepEqual(weightsOf(b.network().getLayer('logits') as unknown as tf.LayersModel), head);
 
     const r = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2, learningRate: 0.01 });
-    const accRandom = await finetune(r, 2);
-    const msg = `after 2 frozen epochs: saved backbone val_accuracy ${accSaved.acc.toFixed(3)} val_loss ${accSaved.loss.toFixed(3)}, random backbone ${accRandom.acc.toFixed(3)} / ${accRandom.loss.toFixed(3)}`;
+    const accRandom = await finetune(r, 3);
+    const msg = `after 3 frozen epochs: saved backbone val_accuracy ${accSaved.acc.toFixed(3)} val_loss ${accSaved.loss.toFixed(3)}, random backbone ${accRandom.acc.toFixed(3)} / ${accRandom.loss.toFixed(3)}`;
     console.log(msg);
-    assert.ok(accSaved.acc > 0.6, msg); // chance is 0.5
+    assert.ok(accSaved.acc > 0.8, msg); // chance is 0.5
     assert.ok(accSaved.loss < accRandom.loss, msg);
   });
 });
