@@ -1,0 +1,81 @@
+/**
+ * Finetuning through trainImageClassifier (what `flash image_classification` runs): a saved run as
+ * `--model.backbone runs/A`, the default strategy, the lines the run prints, `--model.pretrained <path>`,
+ * the mlp head and the errors for a mismatched input.
+ */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { defaultRecipe, type Recipe } from '../../../src/core/config/index.js';
+import { selectBackend } from '../../../src/core/backend.js';
+import { FlashUserError } from '../../../src/core/errors.js';
+import { loadLayersModel } from '../../../src/core/io/layers_model.js';
+import { ImageClassifier } from '../../../tasks/image_classification/model.js';
+import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
+import { makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../helpers/images.js';
+
+let tmp: string;
+let ds: ShapeDataset;
+let runA: string;
+before(async () => {
+  await selectBackend('wasm');
+  tmp = await makeTempDir();
+  ds = await makeShapeDataset(path.join(tmp, 'shapes'), { perClass: 10, minSize: 16, maxSize: 24, seed: 9 });
+  runA = (await train({ output_dir: 'runs/A' }, { image_size: 16 })).runDir;
+});
+after(async () => {
+  await removeDir(tmp);
+});
+
+async function train(trainer: Partial<Recipe['trainer']>, data: Partial<Recipe['data']> = {}, model: Partial<Recipe['model']> = {}, finetune: Partial<Recipe['finetune']> = {}) {
+  const recipe = defaultRecipe('image_classification');
+  Object.assign(recipe.trainer, { max_epochs: 2, backend: 'wasm', quiet: true, ...trainer });
+  Object.assign(recipe.data, { folder: ds.root, batch_size: 16, ...data });
+  Object.assign(recipe.model, model);
+  Object.assign(recipe.finetune, finetune);
+  const out: string[] = [];
+  const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), isTTY: false, cwd: tmp, env: {} };
+  const result = await trainImageClassifier({ recipe, io });
+  return { ...result, text: out.join('') };
+}
+
+const backboneWeights = async (dir: string) => {
+  const net = await loadLayersModel(dir);
+  const w = (net.getLayer('backbone') as unknown as tf.LayersModel).getWeights().map((t) => Array.from(t.dataSync()));
+  net.dispose();
+  return w;
+};
+
+test('--model.backbone runs/A: the saved backbone under a new mlp head, frozen by default, weights unchanged', async () => {
+  const r = await train({ output_dir: 'runs/B' }, {}, { backbone: 'runs/A', head: 'mlp' });
+  assert.match(r.text, /backbone: saved flash backbone from .*runs[\\/]A \(simple_cnn\), 16×16×3, 128 features/);
+  assert.match(r.text, /finetuning: freeze \(default for a pretrained or saved backbone\), 3 backbone layer groups/);
+  assert.match(r.text, /trainable: head \+ 0\/3 backbone layer groups/);
+  assert.match(r.text, /frozen: 3\/3 backbone layer groups \(conv1, conv2, fc1\)/);
+  assert.deepEqual(await backboneWeights(r.runDir), await backboneWeights(runA));
+  const b = await ImageClassifier.load(r.runDir);
+  assert.ok(b.network().getLayer('head_hidden'), 'mlp head');
+  assert.deepEqual(b.spec, { height: 16, width: 16, channels: 3 });
+  b.network().dispose();
+});
+
+test('--model.pretrained <model.json>: weights copied by layer name, frozen by default; strategies print their phases', async () => {
+  const r = await train(
+    { output_dir: 'runs/C', max_epochs: 3 },
+    { image_size: 16 },
+    { pretrained: path.join(runA, 'model.json') },
+    { strategy: 'unfreeze_milestones', milestones: [1, 2], num_layers: 1 },
+  );
+  assert.match(r.text, /pretrained weights: loaded 3 layers from/);
+  assert.match(r.text, /finetuning: unfreeze_milestones, 3 backbone layer groups/);
+  assert.match(r.text, /phase 2\/3 from epoch 2: last 1 backbone layer group\(s\) and the head train/);
+  assert.match(r.text, /trainable: head \+ 1\/3 backbone layer groups \(fc1\)/);
+  assert.match(r.text, /phase 3\/3 from epoch 3: all layers train/);
+});
+
+test('a saved backbone fixes the input: another image size is a clear error; a missing run too', async () => {
+  await assert.rejects(train({ output_dir: 'runs/D' }, { image_size: 20 }, { backbone: 'runs/A' }), (e: Error) => e instanceof FlashUserError && /takes 16×16×3 images.*--data.image_size 16/.test(e.message));
+  await assert.rejects(train({ output_dir: 'runs/E' }, {}, { backbone: 'runs/nope' }), /no such run folder or model.json/);
+  await assert.rejects(train({ output_dir: 'runs/F' }, { image_size: 16 }, { pretrained: 'true' }), /has no registered pretrained weights.*--model.pretrained false/);
+});
