@@ -33,3 +33,4 @@ export { createImageServer, serveCommand, type ImageServerOptions } from '../tas
 export { JsonlLogger, TensorBoardLogger, StepMetricsCallback } from './core/loggers/index.js';
 export { writeRunReport, reportCommand, compareRuns, compareCommand } from '../tasks/image_classification/report/index.js';
 export { checkDataset, checkCommand, checkReportText, type CheckReport } from '../tasks/image_classification/check.js';
+export { exportCommand } from '../tasks/image_classification/export/index.js';

@@ -1,4 +1,4 @@
-import type { CliTask, CompareArgs, EvaluateArgs, PredictArgs, ReportArgs, ServeArgs, TrainArgs } from '../src/cli/types.js';
+import type { CliTask, CompareArgs, ExportArgs, EvaluateArgs, PredictArgs, ReportArgs, ServeArgs, TrainArgs } from '../src/cli/types.js';
 
 /** A task plugin: its data builders and defaults (for the CLI) and the functions behind its commands. */
 export interface TaskEntry extends CliTask {
@@ -9,6 +9,8 @@ export interface TaskEntry extends CliTask {
   serve?(args: ServeArgs): Promise<void>;
   /** `flash report`: a run's report.html and plots. */
   report?(args: ReportArgs): Promise<void>;
+  /** `flash export`: a folder for a web page. */
+  export?(args: ExportArgs): Promise<void>;
   /** `flash compare`: runs side by side. */
   compare?(args: CompareArgs): Promise<void>;
 }

@@ -14,6 +14,7 @@ export const COMMANDS = {
   serve: 'serve a trained model over HTTP with a web page: flash serve --model runs/X [--port 8000]',
   report: 'write a run\'s report.html and plots: flash report runs/X [--folder DIR]',
   compare: 'compare runs side by side: flash compare runs/A runs/B [--out curves.png]',
+  export: 'write a folder for a web page (model, metadata, classifier.js, index.html): flash export --model runs/X --out web/',
   list: 'list what is registered: flash list [' + LIST_GROUPS.join('|') + ']',
   help: 'show help: flash help [command]',
 } as const;
@@ -62,6 +63,7 @@ export function generalHelp(deps: CliDeps): string {
     '  flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--max_body 10MB]',
     '  flash report RUN_DIR [--folder DIR]',
     '  flash compare RUN_DIR RUN_DIR ... [--out curves.png]',
+    '  flash export --model RUN_DIR --out DIR',
     '  flash list [' + LIST_GROUPS.join('|') + ']',
     '',
     'Tasks:',

@@ -29,6 +29,7 @@ import {
 import { parseTaskArgs } from './task.js';
 import { serveCli } from './serve.js';
 import { compareCli, reportCli } from './report.js';
+import { exportCli } from './export.js';
 import type { CliDeps, EvaluateArgs, PredictArgs } from './types.js';
 
 /**
@@ -57,7 +58,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.err(generalHelp(deps));
-    throw new FlashUserError('missing command: give a task (flash list tasks) or one of predict, evaluate, serve, report, compare, list');
+    throw new FlashUserError('missing command: give a task (flash list tasks) or one of predict, evaluate, serve, report, compare, export, list');
   }
   if (first === '--help' || first === '-h') return io.out(generalHelp(deps));
   if (first === '--version' || first === '-V' || first === '-v') return io.out(`${deps.version}\n`);
@@ -69,7 +70,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
     throw new FlashUserError(
       flag === '--config'
         ? `the recipe given by --config names no task: write 'task: <name>' in it, or run flash <task> --config … (tasks: ${deps.tasks.names().join(', ')})`
-        : `${unknownOptionMessage(flag, ['help', 'version'])}; the command comes first: flash <task|predict|evaluate|serve|report|compare|list> [options]`,
+        : `${unknownOptionMessage(flag, ['help', 'version'])}; the command comes first: flash <task|predict|evaluate|serve|report|compare|export|list> [options]`,
     );
   }
   if (first === 'help') {
@@ -83,6 +84,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   if (first === 'serve') return serveCli(rest, deps);
   if (first === 'report') return reportCli(rest, deps);
   if (first === 'compare') return compareCli(rest, deps);
+  if (first === 'export') return exportCli(rest, deps);
   if (deps.tasks.has(first)) return runTask(first, rest, deps);
   const candidates = [...deps.tasks.names(), ...Object.keys(COMMANDS)];
   throw new FlashUserError(

@@ -80,6 +80,13 @@ export interface ReportArgs {
   io: CliIO;
 }
 
+/** `flash export --model RUN --out DIR`: a folder for a web page. */
+export interface ExportArgs {
+  model: string;
+  out: string;
+  io: CliIO;
+}
+
 /** `flash compare RUN RUN…`: runs side by side. */
 export interface CompareArgs {
   runs: string[];
@@ -119,6 +126,8 @@ export interface CliCommands {
   serve?(args: ServeArgs): Promise<void>;
   /** `flash report` (optional, like serve). */
   report?(args: ReportArgs): Promise<void>;
+  /** `flash export` (optional, like serve). */
+  export?(args: ExportArgs): Promise<void>;
   /** `flash compare` (optional, like serve). */
   compare?(args: CompareArgs): Promise<void>;
 }

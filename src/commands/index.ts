@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tasks } from '../../tasks/index.js';
 import { FlashUserError } from '../core/errors.js';
-import type { CliCommands, CompareArgs, EvaluateArgs, PredictArgs, ReportArgs, ServeArgs, TrainArgs } from '../cli/types.js';
+import type { CliCommands, CompareArgs, ExportArgs, EvaluateArgs, PredictArgs, ReportArgs, ServeArgs, TrainArgs } from '../cli/types.js';
 import type { TaskEntry } from '../../tasks/types.js';
 
 /** The task a saved run belongs to (flash.json's `task`); image_classification when it can't be read. */
@@ -21,7 +21,7 @@ export async function train(args: TrainArgs & { signal?: AbortSignal }): Promise
 }
 
 /** The task plugin a saved run belongs to, checked to offer `command`. */
-async function taskForRun<K extends 'predict' | 'evaluate' | 'serve' | 'report' | 'compare'>(
+async function taskForRun<K extends 'predict' | 'evaluate' | 'serve' | 'report' | 'compare' | 'export'>(
   cwd: string,
   run: string,
   command: K,
@@ -52,6 +52,11 @@ export async function report(args: ReportArgs): Promise<void> {
   await (await taskForRun(args.io.cwd, args.run, 'report')).report(args);
 }
 
+/** Export a saved run for a web page (`flash export`). */
+export async function exportModel(args: ExportArgs): Promise<void> {
+  await (await taskForRun(args.io.cwd, args.model, 'export')).export(args);
+}
+
 /** Compare runs side by side (`flash compare`); the first run's task does it. */
 export async function compare(args: CompareArgs): Promise<void> {
   await (await taskForRun(args.io.cwd, args.runs[0], 'compare')).compare(args);
@@ -66,5 +71,6 @@ export function createCommands(signal?: AbortSignal): CliCommands {
     serve: (args) => serve({ ...args, signal: args.signal ?? signal }),
     report,
     compare,
+    export: exportModel,
   };
 }

@@ -73,6 +73,10 @@ export const imageClassification: TaskEntry = {
     const { reportCommand } = await import('./report/index.js');
     await reportCommand(args);
   },
+  export: async (args) => {
+    const { exportCommand } = await import('./export/index.js');
+    await exportCommand(args);
+  },
   compare: async (args) => {
     const { compareCommand } = await import('./report/index.js');
     await compareCommand(args);

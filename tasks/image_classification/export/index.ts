@@ -1,0 +1,69 @@
+import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CliIO } from '../../../src/cli/types.js';
+import { FlashUserError } from '../../../src/core/errors.js';
+import { fsUserError, writeFileAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
+import { readFlashJson } from '../model.js';
+import { CLASSIFIER_MODULE, INDEX_HTML } from './web_files.js';
+
+export interface ExportArgs {
+  /** Run folder to export. */
+  model: string;
+  /** Folder to create (replaced as a whole if it exists). */
+  out: string;
+  io: CliIO;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * `flash export`: a folder a web developer drops into a page — model.json + weights, metadata.json (labels, input
+ * size, preprocessing, versions), tf.min.js (the same TensorFlow.js version that trained it), classifier.js (an ES
+ * module: `loadClassifier()` → `classify(img)`) and index.html using it. Written to a temp folder, then renamed.
+ */
+export async function exportCommand(args: ExportArgs): Promise<string> {
+  const { io } = args;
+  const runDir = resolve(io.cwd, args.model);
+  const meta = await readFlashJson(runDir);
+  const out = resolve(io.cwd, args.out);
+  if (out === runDir) throw new FlashUserError(`--out '${args.out}' is the run folder itself; choose another folder`);
+  const modelJsonText = await readFile(join(runDir, 'model.json'), 'utf8').catch(() => {
+    throw new FlashUserError(`no model.json in '${args.model}'`);
+  });
+  const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await writeFileAtomic(join(tmp, 'model.json'), modelJsonText);
+    for (const group of modelJson.weightsManifest) for (const p of group.paths) await copyFile(join(runDir, p), join(tmp, p));
+    await writeJsonAtomic(join(tmp, 'metadata.json'), {
+      task: meta.task,
+      labels: meta.labels,
+      input: meta.input,
+      preprocessing:
+        'flatten transparency onto white, resize to input.width × input.height (squash, no crop), ' +
+        (meta.input.channels === 1 ? 'grayscale' : 'RGB') +
+        ', raw 0–255 pixels as float32 NHWC; scaling and normalisation are layers inside the model; output = class probabilities in label order',
+      backbone: meta.backbone,
+      metrics: meta.metrics,
+      versions: meta.versions,
+    });
+    await copyFile(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(tmp, 'tf.min.js'));
+    await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
+    await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
+    const exists = await stat(out).then(() => true, () => false);
+    const old = `${tmp}.old`;
+    if (exists) await rename(out, old);
+    await rename(tmp, out);
+    if (exists) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw err instanceof FlashUserError ? err : fsUserError(err, out, 'write export folder');
+  }
+  const where = relative(io.cwd, out) || '.';
+  io.out(`exported ${meta.labels.length}-class model to ${where}/ (model.json, metadata.json, classifier.js, index.html, tf.min.js)\n`);
+  io.out(`serve that folder over HTTP and open index.html, or: import { loadClassifier } from './${where}/classifier.js'\n`);
+  return out;
+}

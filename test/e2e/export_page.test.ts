@@ -1,0 +1,87 @@
+/**
+ * `flash export` end to end: train a tiny model with the real binary, export it, open the exported index.html in
+ * headless Chromium over loopback, classify images through the page, and compare with `flash predict`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { drawShape, makeShapeDataset, makeTempDir, removeDir, SHAPE_CLASSES } from '../helpers/images.js';
+import { runFlash } from '../helpers/flash_bin.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+let dir: string;
+const probes: string[] = [];
+
+before(async () => {
+  dir = await makeTempDir('flash-export-');
+  await makeShapeDataset(join(dir, 'shapes'), { perClass: 24, seed: 11, formats: ['png', 'jpg'] });
+  await mkdir(join(dir, 'probe'), { recursive: true });
+  for (const [ci, cls] of SHAPE_CLASSES.entries()) {
+    const file = join(dir, 'probe', `${ci}.png`);
+    await writeFile(file, await drawShape({ shape: cls.shape, width: 24, height: 24, format: 'png', mode: 'rgb' }));
+    probes.push(file);
+  }
+});
+
+after(async () => {
+  await removeDir(dir);
+});
+
+test('flash export writes a web folder whose page gives the same top-1 as flash predict', { timeout: 240_000 }, async (t) => {
+  const train = await runFlash(['image_classification', '--from_folders', 'shapes', '--max_epochs', '6', '--image_size', '24', '--output_dir', 'run'], { cwd: dir });
+  assert.equal(train.code, 0, train.stderr);
+  const exp = await runFlash(['export', '--model', 'run', '--out', 'web'], { cwd: dir });
+  assert.equal(exp.code, 0, exp.stderr);
+  const files = await readdir(join(dir, 'web'));
+  for (const f of ['model.json', 'metadata.json', 'classifier.js', 'index.html', 'tf.min.js']) assert.ok(files.includes(f), f);
+  const meta = JSON.parse(await readFile(join(dir, 'web', 'metadata.json'), 'utf8'));
+  assert.deepEqual(meta.input, { height: 24, width: 24, channels: 3, range: [0, 255], layout: 'NHWC' });
+  assert.doesNotMatch(await readFile(join(dir, 'web', 'index.html'), 'utf8'), /https?:\/\//);
+
+  const pred = await runFlash(['predict', '--model', 'run', '--files', ...probes, '--output', 'p.json'], { cwd: dir });
+  assert.equal(pred.code, 0, pred.stderr);
+  const expected = (JSON.parse(await readFile(join(dir, 'p.json'), 'utf8')) as { label: string }[]).map((p) => p.label);
+
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the page was not opened`);
+    return;
+  }
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
+  const server: Server = createServer(async (req, res) => {
+    const name = decodeURIComponent((req.url ?? '/').split('?')[0].slice(1)) || 'index.html';
+    try {
+      const body = await readFile(join(dir, 'web', name));
+      res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/index.html`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    for (const [i, file] of probes.entries()) {
+      await page.evaluate(() => delete document.body.dataset.top);
+      await page.setInputFiles('#file', file);
+      await page.waitForSelector('body[data-top]', { timeout: 30_000 });
+      const top = await page.evaluate(() => document.body.dataset.top);
+      assert.equal(top, expected[i], `page vs flash predict for ${file}`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser?.close();
+    server.close();
+  }
+});
