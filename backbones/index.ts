@@ -2,6 +2,7 @@ import { Registry } from '../src/core/registry.js';
 import { simpleCnn } from './simple_cnn.js';
 import { mobilenetV2_035, mobilenetV2_050, mobilenetV2_075, mobilenetV2_100 } from './mobilenet_v2.js';
 import { resnet18, resnet34, resnet50 } from './resnet.js';
+import { efficientNetLite0 } from './efficientnet_lite.js';
 import { defaultLayerGroups, mobilenetV2Groups, resnetGroups } from './groups.js';
 import type { BackboneSpec, LayerGroup, WeightSource } from './types.js';
 import type * as tf from '@tensorflow/tfjs';
@@ -41,6 +42,7 @@ reg('mobilenet_v2_100', withGroups(mobilenetV2_100, mobilenetV2Groups, teachable
 reg('resnet18', withGroups(resnet18, resnetGroups));
 reg('resnet34', withGroups(resnet34, resnetGroups));
 reg('resnet50', withGroups(resnet50, resnetGroups));
+reg('efficientnet_lite0', efficientNetLite0);
 
 /** The layer groups of a built backbone: the spec's own, or one per layer with weights. */
 export function layerGroupsOf(spec: BackboneSpec, model: tf.LayersModel): LayerGroup[] {

@@ -1,0 +1,57 @@
+/**
+ * Every registered backbone: builds at 32 px and at its default size with the right output shape, has layer
+ * groups covering every layer with weights, and one training step at 32 px lowers the loss.
+ */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { backbones, layerGroupsOf } from '../../backbones/index.js';
+import { selectBackend } from '../../src/core/backend.js';
+
+before(async () => {
+  await selectBackend('wasm');
+});
+
+/** Output features: 128 for simple_cnn, else the last conv's channels. */
+const EXPECTED_FEATURES: Record<string, number> = {
+  simple_cnn: 128,
+  mobilenet_v2_035: 1280, mobilenet_v2_050: 1280, mobilenet_v2_075: 1280, mobilenet_v2_100: 1280,
+  resnet18: 512, resnet34: 512, resnet50: 2048,
+  efficientnet_lite0: 1280,
+};
+
+describe('registered backbones', () => {
+  for (const { name, item: spec } of backbones.list()) {
+    it(`${name}: shapes at 32 px and ${spec.defaultImageSize} px, layer groups, one step lowers the loss`, async () => {
+      const small = spec.build({ inputShape: [32, 32, 3] });
+      assert.deepEqual(small.outputs[0].shape, [null, EXPECTED_FEATURES[name]]);
+      const groups = layerGroupsOf(spec, small);
+      assert.ok(groups.length >= 3, `${name}: ${groups.length} groups`);
+      const grouped = new Set(groups.flatMap((g) => g.layers));
+      for (const l of small.layers) if (l.weights.length > 0) assert.ok(grouped.has(l), `${name}: layer ${l.name} is in a group`);
+
+      // One small gradient step on a fixed batch (BatchNorm on its moving statistics: at 32 px the deep nets' last stages are 1×1, where batch statistics of 4 images make the loss chaotic) lowers that batch's loss.
+      const head = tf.layers.dense({ units: 3 });
+      const x = tf.randomUniform([4, 32, 32, 3], -1, 1, 'float32', 1);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
+      const lossOf = () => tf.losses.softmaxCrossEntropy(y, head.apply(small.apply(x, { training: false }) as tf.Tensor) as tf.Tensor) as tf.Scalar;
+      const opt = tf.train.sgd(1e-2);
+      const first = tf.tidy(() => opt.minimize(lossOf, true) as tf.Scalar);
+      const second = tf.tidy(lossOf);
+      const [a, b] = [first.dataSync()[0], second.dataSync()[0]];
+      assert.ok(b < a, `${name}: loss ${a} → ${b}`);
+      tf.dispose([x, y, first, second]);
+      opt.dispose();
+      small.dispose();
+
+      if (spec.defaultImageSize !== 32) {
+        const s = spec.defaultImageSize;
+        const full = spec.build({ inputShape: [s, s, 3] });
+        const out = tf.tidy(() => full.predict(tf.zeros([1, s, s, 3])) as tf.Tensor);
+        assert.deepEqual(out.shape, [1, EXPECTED_FEATURES[name]]);
+        out.dispose();
+        full.dispose();
+      }
+    });
+  }
+});
