@@ -6,9 +6,10 @@ import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
 import { loadPretrainedWeights, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type FreezePlan } from '../../src/core/finetuning/index.js';
+import { FeatureCacheSplit } from '../../src/core/finetuning/feature_cache.js';
 import { loadLayersModel } from '../../src/core/io/layers_model.js';
 import { createOptimizer } from '../../src/core/optimizers/index.js';
-import type { DataModuleLike, TaskModule } from '../../src/core/trainer/types.js';
+import type { DataModuleLike, DataSplit, TaskModule } from '../../src/core/trainer/types.js';
 import { heads } from './heads.js';
 import { predictFiles, type Prediction, type PredictOptions } from './predict.js';
 import type { FlashJson } from './run_metadata.js';
@@ -82,6 +83,11 @@ export class ImageClassifier implements TaskModule, Finetunable {
   /** Set by a phase that carries the optimizer state over; the disposed optimizer's inner one waits in `spareOptimizer`. */
   private carryOptimizer = false;
   private spareOptimizer?: tf.Optimizer;
+  /** True while the current phase trains nothing in the backbone (BatchNorm included). */
+  private backboneFrozen = false;
+  private featureCache?: FeatureCacheSplit;
+  private headNet?: tf.LayersModel;
+  private featureNet?: tf.LayersModel;
 
   constructor(options: ImageClassifierOptions = {}) {
     const backbone = options.backbone ?? 'simple_cnn';
@@ -180,6 +186,9 @@ export class ImageClassifier implements TaskModule, Finetunable {
   private setNetwork(net: tf.LayersModel): void {
     this.net?.dispose();
     this.net = net;
+    this.headNet = undefined;
+    this.featureNet = undefined;
+    this.featureCache?.invalidate();
     this.logitsNet = tf.model({ inputs: net.inputs, outputs: net.getLayer('logits').output as tf.SymbolicTensor });
     net.setUserDefinedMetadata({ flash: { task: 'image_classification', labels: this.labels, input: this.spec } });
   }
@@ -191,7 +200,65 @@ export class ImageClassifier implements TaskModule, Finetunable {
 
   trainingNetwork(): tf.LayersModel {
     this.network();
-    return this.logitsNet as tf.LayersModel;
+    const logits = this.logitsNet as tf.LayersModel;
+    if (!this.featureCacheActive()) return logits;
+    // Feature batches (rank 2) from the cache go through the head alone; images (validation) through everything.
+    const head = this.headNetwork();
+    return new Proxy(logits, {
+      get: (target, prop) =>
+        prop === 'apply' ? (x: tf.Tensor, kwargs?: tf.serialization.ConfigDict) => (x.rank === 2 ? head : target).apply(x, kwargs) : Reflect.get(target, prop, target),
+    });
+  }
+
+  /** Images → backbone features (scaling, normalisation and backbone of the network). */
+  featureNetwork(): tf.LayersModel {
+    if (!this.featureNet) {
+      // The backbone's output in this network is the input of the head's first layer at its first application.
+      const layers = this.network().layers;
+      const first = layers[layers.findIndex((l) => l.name === 'backbone') + 1];
+      this.featureNet = tf.model({ inputs: this.network().inputs, outputs: first.getInputAt(0) as tf.SymbolicTensor });
+    }
+    return this.featureNet;
+  }
+
+  /** Backbone features → logits: the head's layers (shared with the network) on a features input. */
+  headNetwork(): tf.LayersModel {
+    if (this.headNet) return this.headNet;
+    const net = this.network();
+    const layers = net.layers;
+    const start = layers.findIndex((l) => l.name === 'backbone');
+    const width = (this.backbone().outputs[0].shape[1] ?? 0) as number;
+    const input = tf.input({ shape: [width], name: 'features' });
+    let x: tf.SymbolicTensor = input;
+    for (const layer of layers.slice(start + 1)) {
+      if (layer.name === 'probs') break;
+      x = layer.apply(x) as tf.SymbolicTensor;
+    }
+    this.headNet = tf.model({ inputs: input, outputs: x, name: 'head' });
+    return this.headNet;
+  }
+
+  /** True when the backbone has no layer that is random in training mode (dropout, noise). */
+  private backboneDeterministic(): boolean {
+    return !this.backbone().layers.some((l) => /Dropout|Noise/.test(l.getClassName()));
+  }
+
+  private featureCacheActive(): boolean {
+    return this.featureCache !== undefined && this.backboneFrozen && this.backboneDeterministic();
+  }
+
+  /**
+   * Wraps a training split (given without augmentation) so that while a phase keeps the whole backbone frozen,
+   * the backbone runs once over it and the head trains from the stored features. Pass the result to the
+   * trainer as the data module's train split.
+   */
+  withFeatureCache(split: DataSplit, onBuild?: (samples: number, features: number) => void): DataSplit {
+    this.featureCache = new FeatureCacheSplit(split, {
+      features: (x) => tf.tidy(() => this.featureNetwork().apply(x, { training: false }) as tf.Tensor),
+      active: () => this.featureCacheActive(),
+      onBuild,
+    });
+    return this.featureCache;
   }
 
   loss(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {
@@ -222,6 +289,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
   setFinetunePhase(plan: FreezePlan, options: { carryOptimizerState: boolean }): string[] {
     const result = applyFreezePlan(this.backbone(), this.layerGroups(), plan);
     this.carryOptimizer = options.carryOptimizerState;
+    this.backboneFrozen = this.backbone().trainableWeights.length === 0;
     const lines = describeFreeze(result, plan);
     if (this.backboneLrMult !== 1 && result.trainable.length > 0) lines.push(`backbone learning rate × ${this.backboneLrMult}`);
     return lines;

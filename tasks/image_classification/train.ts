@@ -12,7 +12,7 @@ import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
 import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
 import { loggers } from '../../src/core/loggers/index.js';
 import { Trainer, type FitResult, type ResumeState } from '../../src/core/trainer/trainer.js';
-import type { Callback, EpochLogs } from '../../src/core/trainer/types.js';
+import type { Callback, DataModuleLike, EpochLogs } from '../../src/core/trainer/types.js';
 import type { CliIO } from '../../src/cli/types.js';
 import { builders, recipeHasNoData } from './builders.js';
 import type { ImageClassificationData } from './data/index.js';
@@ -202,11 +202,22 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   }
 
   const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases });
+  // A frozen backbone without augmentation sees the same images every epoch: compute its features once.
+  const frozenSomewhere = phases.some((p) => p.plan.unfrozen === 0);
+  let fitData: DataModuleLike = data;
+  if (frozenSomewhere && !recipe.data.augment) {
+    const train = model.withFeatureCache(data.train, (n, f) =>
+      say(`feature cache: the backbone is frozen and augmentation is off, so it ran once over the ${n} training images; the head trains from their ${f} cached features`),
+    );
+    fitData = { train, val: data.val, test: data.test, batchSize: data.batchSize };
+  } else if (frozenSomewhere) {
+    say('note: with --data.augment false the frozen backbone would run once and the head train from cached features');
+  }
   const onAbort = () => trainer.interrupt();
   args.signal?.addEventListener('abort', onAbort);
   let fit: FitResult;
   try {
-    fit = await trainer.fit(model, data, resumeState);
+    fit = await trainer.fit(model, fitData, resumeState);
   } finally {
     args.signal?.removeEventListener('abort', onAbort);
     resumeState?.optimizerWeights?.forEach((w) => w.tensor.dispose());

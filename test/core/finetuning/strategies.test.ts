@@ -167,3 +167,28 @@ describe('PhaseOptimizer', () => {
     tf.dispose([...v, g]);
   });
 });
+
+describe('feature cache', () => {
+  it('a frozen backbone runs once; the head trains from cached features as it would from images', async () => {
+    const data = makeToyData({ size: 8, perClass: 8, batchSize: 16 });
+    const a = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2, optimizer: 'sgd' });
+    a.setup(data);
+    const b = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2, optimizer: 'sgd' });
+    b.setup(data);
+    b.loadWeightsFrom(a.network());
+    const phases = () => strategies.get('freeze')({ ...base, maxEpochs: 2 });
+    await new Trainer({ maxEpochs: 2, phases: phases() }).fit(a, data);
+    let built = 0;
+    let calls = 0;
+    const train = b.withFeatureCache(data.train, () => built++);
+    const featureNet = b.featureNetwork();
+    const apply = featureNet.apply.bind(featureNet);
+    featureNet.apply = ((x: tf.Tensor, k?: tf.serialization.ConfigDict) => (calls++, apply(x, k))) as typeof featureNet.apply;
+    const fit = await new Trainer({ maxEpochs: 2, phases: phases() }).fit(b, { ...data, train });
+    assert.equal(built, 1, 'features computed once');
+    assert.equal(calls, 1, 'one batch of 16 through the backbone, in all');
+    const [wa, wb] = [weightsOf(a.network().getLayer('logits')), weightsOf(b.network().getLayer('logits'))];
+    wa.flat().forEach((v, i) => assert.ok(Math.abs(v - wb.flat()[i]) < 1e-5, `head weight ${i}: ${v} vs ${wb.flat()[i]}`));
+    assert.ok(fit.history[1].val_accuracy >= 0, 'validation runs on images through the whole network');
+  });
+});

@@ -79,3 +79,11 @@ test('a saved backbone fixes the input: another image size is a clear error; a m
   await assert.rejects(train({ output_dir: 'runs/E' }, {}, { backbone: 'runs/nope' }), /no such run folder or model.json/);
   await assert.rejects(train({ output_dir: 'runs/F' }, { image_size: 16 }, { pretrained: 'true' }), /has no registered pretrained weights.*--model.pretrained false/);
 });
+
+test('--data.augment false with a frozen saved backbone: the head trains from cached features, and the run says so', async () => {
+  const r = await train({ output_dir: 'runs/G' }, { augment: false }, { backbone: runA });
+  assert.match(r.text, /feature cache: the backbone is frozen and augmentation is off, so it ran once over the \d+ training images; the head trains from their 128 cached features/);
+  assert.equal(r.text.match(/feature cache:/g)?.length, 1, 'computed once for both epochs');
+  assert.deepEqual(await backboneWeights(r.runDir), await backboneWeights(runA));
+  assert.ok(r.metrics.val_accuracy > 0.3, `${r.metrics.val_accuracy}`);
+});
