@@ -144,6 +144,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   await model.setup(data);
 
   const ft = recipe.finetune;
+  const pendingPhaseLines: string[] = [];
   const trainedBackbone = model.backboneTrained || parsePretrained(recipe.model.pretrained) !== false;
   const strategyName = ft.strategy ?? defaultStrategy(trainedBackbone);
   const phases = strategies.get(strategyName)({
@@ -152,7 +153,8 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     milestones: ft.milestones,
     numLayers: ft.num_layers,
     trainBn: ft.train_bn,
-    log: (line) => say(`  ${line}`),
+    // Printed at the next epoch start, under the trainer's "phase i/n" line.
+    log: (line) => pendingPhaseLines.push(`  ${line}`),
   });
   const why = ft.strategy ? '' : trainedBackbone ? ' (default for a pretrained or saved backbone)' : ' (default for a backbone trained from scratch)';
   say(`finetuning: ${strategyName}${why}, ${model.layerGroups().length} backbone layer groups`);
@@ -188,6 +190,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     onBest: (logs, epoch) => writeFlashJson(runDir, meta('running', stripEpoch(logs), epoch)),
   });
   const callbacks: Callback[] = [
+    { onEpochStart: () => void pendingPhaseLines.splice(0).forEach(say) },
     new ProgressCallback({ bar: io.isTTY && !recipe.trainer.quiet && !io.env.NO_COLOR, write: say }),
     checkpoint,
   ];

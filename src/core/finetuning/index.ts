@@ -53,9 +53,9 @@ function isFinetunable(module: TaskModule): module is TaskModule & Finetunable {
 
 function describe(plan: FreezePlan): string {
   if (plan.unfrozen === 'all') return 'all layers train';
-  const bn = plan.trainBn ? 'BatchNorm layers train' : 'BatchNorm layers frozen, in inference mode';
-  if (plan.unfrozen === 0) return `backbone frozen (${bn}), head trains`;
-  return `last ${plan.unfrozen} backbone layer group(s) and the head train, the rest frozen (${bn})`;
+  const bn = plan.trainBn ? '' : ', BatchNorm in inference mode';
+  if (plan.unfrozen === 0) return `backbone frozen${bn}, head trains`;
+  return `last ${plan.unfrozen} backbone layer group(s) and the head train, the rest frozen${bn}`;
 }
 
 /** Builds the phases of a schedule: `[startEpoch, plan]` pairs, the first at epoch 0. */
