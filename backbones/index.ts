@@ -31,9 +31,36 @@ function withGroups(spec: BackboneSpec, layerGroups: (m: tf.LayersModel) => Laye
   return { ...spec, layerGroups, ...(weights ? { weights } : {}) };
 }
 
+/**
+ * Weights (trainable + BatchNorm statistics) at the default input size, 3 channels (simple_cnn: 1), measured
+ * with countParams(); listed rather than built at startup.
+ */
+const PARAMS: Record<string, number> = {
+  simple_cnn: 420_352,
+  mobilenet_v2_035: 410_208,
+  mobilenet_v2_050: 706_224,
+  mobilenet_v2_075: 1_382_064,
+  mobilenet_v2_100: 2_257_984,
+  resnet18: 11_186_112,
+  resnet34: 21_301_696,
+  resnet50: 23_561_152,
+  efficientnet_lite0: 3_413_024,
+};
+
+const human = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${Math.round(n / 1e3)}k`);
+
+/** The line `flash list backbones` shows: what it is, default size, weight count, pretrained weights. */
+export function backboneSummary(name: string, spec: BackboneSpec): string {
+  const pretrained = spec.weights?.length
+    ? `pretrained: ${spec.weights[0].note ?? spec.weights[0].url}${spec.weights[0].sha256 ? '' : ', no sha256 registered'}`
+    : 'pretrained: none published in tfjs layers format';
+  const params = PARAMS[name] !== undefined ? ` · ${human(PARAMS[name])} weights` : '';
+  return `${spec.description} · ${spec.defaultImageSize} px${params} · ${pretrained}`;
+}
+
 /** Every architecture flash can build. One file per family, one `register` line here. */
 export const backbones = new Registry<BackboneSpec>('backbone');
-const reg = (name: string, spec: BackboneSpec) => backbones.register(name, spec, spec.description);
+const reg = (name: string, spec: BackboneSpec) => backbones.register(name, spec, backboneSummary(name, spec));
 reg('simple_cnn', withGroups(simpleCnn, defaultLayerGroups));
 reg('mobilenet_v2_035', withGroups(mobilenetV2_035, mobilenetV2Groups, teachableMachine('0.35')));
 reg('mobilenet_v2_050', withGroups(mobilenetV2_050, mobilenetV2Groups, teachableMachine('0.50')));

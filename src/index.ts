@@ -22,6 +22,7 @@ export { resolveRecipe, defaultRecipe, loadRecipeFile, recipeToYaml, type Recipe
 export { runCli } from './cli/index.js';
 export { train, predict, evaluate } from './commands/index.js';
 export { backbones, type BackboneSpec } from '../backbones/index.js';
+export { loadBackbone, backboneFromModel, type LoadedBackbone, type UserBackbone } from '../backbones/saved.js';
 export { tasks } from '../tasks/index.js';
 export { ImageClassifier, type ImageClassifierOptions } from '../tasks/image_classification/model.js';
 export { ImageClassificationData } from '../tasks/image_classification/data/index.js';

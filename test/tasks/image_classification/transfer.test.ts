@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadBackbone } from '../../../backbones/saved.js';
+import { loadBackbone } from '../../../src/index.js';
+import { FlashUserError } from '../../../src/core/errors.js';
+import { makeToyData } from '../../helpers/toy_data.js';
 import { strategies } from '../../../src/core/finetuning/index.js';
 import { saveLayersModel } from '../../../src/core/io/layers_model.js';
 import { Trainer } from '../../../src/core/trainer/trainer.js';
@@ -96,5 +98,30 @@ describe('a saved flash model as a backbone', () => {
     console.log(msg);
     assert.ok(accSaved.acc > 0.8, msg); // chance is 0.5
     assert.ok(accSaved.loss < accRandom.loss, msg);
+  });
+});
+
+describe('a { model, numFeatures } pair as a backbone', () => {
+  const userModel = (channels = 3, pool = true) => {
+    const input = tf.input({ shape: [8, 8, channels] });
+    let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+    if (pool) x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: x, name: 'my_net' });
+  };
+
+  it('shares the model, trains a new head with it frozen by default, and checks the pair', async () => {
+    const model = userModel();
+    const clf = new ImageClassifier({ backbone: { model, numFeatures: 4 }, numClasses: 2 });
+    assert.equal(clf.backboneTrained, true);
+    const data = makeToyData({ size: 8, channels: 3 });
+    clf.setup(data);
+    assert.equal(clf.backbone(), model, 'the same model, weights shared');
+    const before = weightsOf(model);
+    await new Trainer({ maxEpochs: 1, phases: strategies.get('freeze')({ maxEpochs: 1, unfreezeEpoch: 1, milestones: [1, 2], numLayers: 1, trainBn: true }) }).fit(clf, data);
+    assert.deepEqual(weightsOf(model), before);
+    assert.throws(() => new ImageClassifier({ backbone: { model: userModel(), numFeatures: 5 } }), (e: Error) => e instanceof FlashUserError && /outputs 4 features, not the 5 given/.test(e.message));
+    assert.throws(() => new ImageClassifier({ backbone: { model: userModel(3, false), numFeatures: 4 } }), /add global pooling or flatten/);
+    const gray = new ImageClassifier({ backbone: { model: userModel(), numFeatures: 4 }, numClasses: 2 });
+    assert.throws(() => gray.setup(makeToyData({ size: 8, channels: 1 })), /takes 8×8×3 images but the data is 8×8×1/);
   });
 });
