@@ -26,13 +26,17 @@ function step(msg: StepMessage): { loss: number; grads: Float32Array[] } {
   const m = model!;
   const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
   tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(msg.trainable[i], v.shape))));
-  return tf.tidy(() => {
+  // (Read the values outside tidy: tidy walks every element of typed arrays it is handed back.)
+  const [value, ...grads] = tf.tidy(() => {
     const x = tf.tensor(msg.x, msg.xShape);
     const y = tf.tensor(msg.y, msg.yShape);
-    const { value, grads } = tf.variableGrads(
+    const r = tf.variableGrads(
       () => tf.metrics.categoricalCrossentropy(y, m.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, vars);
-    return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+    return [r.value, ...vars.map((v) => r.grads[v.name])];
   });
+  const out = { loss: value.dataSync()[0], grads: grads.map((g) => g.dataSync() as Float32Array) };
+  tf.dispose([value, ...grads]);
+  return out;
 }
 
 parentPort!.on('message', (msg: InitMessage | StepMessage) => {
