@@ -23,6 +23,7 @@ import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, M
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
 export { foldBatchNorm } from './fold_batch_norm.js';
+export { DataParallelTrainer, type DataParallelOptions } from './data_parallel.js';
 
 const BACKEND = 'wasm';
 
