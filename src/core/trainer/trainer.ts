@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../io/layers_model.js';
+import { defaultStrategy, strategies, type StrategyOptions } from '../finetuning/index.js';
 import { evaluateSplit, runSplit, type SplitOutputs } from './evaluate.js';
 import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger, TaskModule } from './types.js';
 
@@ -51,7 +52,7 @@ export class Trainer {
   readonly callbacks: Callback[];
   readonly loggers: Logger[];
   readonly seed: number;
-  private readonly phases?: Phase[];
+  private phases?: Phase[];
   private readonly log: (line: string) => void;
   private stopReason?: string;
   private interrupted = false;
@@ -133,6 +134,36 @@ export class Trainer {
       return this.finish(ctx, 'completed', history, undefined, epoch);
     } finally {
       if (pendingOptimizerWeights) tf.dispose(pendingOptimizerWeights.map((w) => w.tensor));
+    }
+  }
+
+  /**
+   * Flash's `trainer.finetune(model, datamodule, strategy=…)`: fit with a finetuning strategy's phases. The
+   * default strategy is `freeze` for a module whose backbone is already trained (saved, user-built or
+   * pretrained), else `no_freeze`.
+   */
+  async finetune(
+    module: TaskModule,
+    data: DataModuleLike,
+    options: { strategy?: string } & Partial<Omit<StrategyOptions, 'maxEpochs'>> = {},
+    resume?: ResumeState,
+  ): Promise<FitResult> {
+    if (!module.built) await module.setup(data);
+    const name = options.strategy ?? defaultStrategy(Boolean((module as { backboneTrained?: boolean }).backboneTrained));
+    const phases = strategies.get(name)({
+      maxEpochs: this.maxEpochs,
+      unfreezeEpoch: options.unfreezeEpoch ?? 1,
+      milestones: options.milestones ?? [2, 4],
+      numLayers: options.numLayers ?? 2,
+      trainBn: options.trainBn ?? true,
+      log: options.log ?? this.log,
+    });
+    const saved = this.phases;
+    this.phases = phases;
+    try {
+      return await this.fit(module, data, resume);
+    } finally {
+      this.phases = saved;
     }
   }
 

@@ -192,3 +192,18 @@ describe('feature cache', () => {
     assert.ok(fit.history[1].val_accuracy >= 0, 'validation runs on images through the whole network');
   });
 });
+
+describe('trainer.finetune', () => {
+  it('defaults to freeze for a trained backbone and to no_freeze for one from scratch', async () => {
+    const data = makeToyData({ size: 8, perClass: 4 });
+    const trainable = async (model: ImageClassifier) => {
+      const seen: number[] = [];
+      await new Trainer({ maxEpochs: 1, callbacks: [{ onEpochStart: (ctx) => void seen.push(ctx.module.trainingNetwork().trainableWeights.length) }] }).finetune(model, data);
+      return seen[0];
+    };
+    const scratch = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2 });
+    assert.equal(await trainable(scratch), 8);
+    const user = new ImageClassifier({ backbone: { model: scratch.backboneSpec.build({ inputShape: [8, 8, 1] }), numFeatures: 128 }, numClasses: 2 });
+    assert.equal(await trainable(user), 2, 'only the head');
+  });
+});

@@ -65,8 +65,8 @@ after(async () => {
 
 async function finetune(model: ImageClassifier, epochs: number) {
   const data = setB();
-  const trainer = new Trainer({ maxEpochs: epochs, seed: 3, phases: strategies.get('freeze')({ maxEpochs: epochs, unfreezeEpoch: 1, milestones: [1, 2], numLayers: 1, trainBn: false }) });
-  const fit = await trainer.fit(model, data);
+  // Flash's tutorial: trainer.finetune(model, datamodule, strategy="freeze").
+  const fit = await new Trainer({ maxEpochs: epochs, seed: 3 }).finetune(model, data, { strategy: 'freeze', trainBn: false });
   const last = fit.history[fit.history.length - 1];
   return { acc: last.val_accuracy, loss: last.val_loss };
 }
