@@ -327,7 +327,12 @@ export class ImageClassifier implements TaskModule, Finetunable {
 
   /** Replaces the weights with those of an identically built network (best checkpoint, resume). */
   loadWeightsFrom(other: tf.LayersModel): void {
-    this.network().setWeights(other.getWeights());
+    // Layer by layer: a model's getWeights() lists trainable weights first, so a network with frozen layers
+    // (a checkpoint of a `freeze` run) orders them differently from a fresh one; each leaf layer's order is fixed.
+    const target = leafLayers(this.network());
+    const source = leafLayers(other);
+    if (target.length !== source.length) throw new FlashUserError(`cannot load weights: ${source.length} layers with weights, the model has ${target.length}`);
+    target.forEach((layer, i) => layer.setWeights(source[i].getWeights()));
   }
 
   /** Loads a classifier saved by flash (`runs/X`): its network, labels and input spec. */
@@ -347,6 +352,15 @@ export class ImageClassifier implements TaskModule, Finetunable {
     clf.setNetwork(await loadLayersModel(runDir));
     return clf;
   }
+}
+
+/** Layers with weights, nested models expanded, in order. */
+function leafLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  return model.layers.flatMap((l) => {
+    const nested = (l as unknown as tf.LayersModel).layers;
+    if (Array.isArray(nested)) return leafLayers(l as unknown as tf.LayersModel);
+    return l.weights.length > 0 ? [l] : [];
+  });
 }
 
 /** Reads and checks a run folder's flash.json. */

@@ -207,3 +207,26 @@ describe('trainer.finetune', () => {
     assert.equal(await trainable(user), 2, 'only the head');
   });
 });
+
+describe('resume across a phase boundary', () => {
+  it('a run resumed where freeze_unfreeze unfreezes takes the saved optimizer state and trains every layer', async () => {
+    const data = makeToyData({ size: 8, perClass: 4 });
+    const opts = { ...base, maxEpochs: 2, unfreezeEpoch: 1 };
+    const first = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2 });
+    const t1 = new Trainer({ maxEpochs: 1, phases: strategies.get('freeze_unfreeze')(opts) });
+    const r1 = await t1.fit(first, data);
+    const optimizerWeights = (await t1.currentOptimizer()!.getWeights()).map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
+    assert.equal(optimizerWeights.length, 5, 'iter + m, v of the head kernel and bias');
+    const second = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2 });
+    second.setup(data);
+    second.loadWeightsFrom(first.network());
+    const seen: number[] = [];
+    const t2 = new Trainer({ maxEpochs: 2, phases: strategies.get('freeze_unfreeze')(opts), callbacks: [{ onEpochStart: (ctx) => void seen.push(ctx.module.trainingNetwork().trainableWeights.length) }] });
+    const r2 = await t2.fit(second, data, { epoch: 1, history: r1.history, optimizerWeights });
+    assert.equal(r2.status, 'completed');
+    assert.deepEqual(seen, [8]);
+    const after = await t2.currentOptimizer()!.getWeights();
+    assert.equal(after.length, 1 + 2 * 8, 'state for every variable now trained');
+    tf.dispose(optimizerWeights.map((w) => w.tensor));
+  });
+});

@@ -28,7 +28,7 @@ after(async () => {
   await removeDir(tmp);
 });
 
-async function train(trainer: Partial<Recipe['trainer']>, data: Partial<Recipe['data']> = {}, model: Partial<Recipe['model']> = {}, finetune: Partial<Recipe['finetune']> = {}) {
+async function train(trainer: Partial<Recipe['trainer']>, data: Partial<Recipe['data']> = {}, model: Partial<Recipe['model']> = {}, finetune: Partial<Recipe['finetune']> = {}, resume?: string) {
   const recipe = defaultRecipe('image_classification');
   Object.assign(recipe.trainer, { max_epochs: 2, backend: 'wasm', quiet: true, ...trainer });
   Object.assign(recipe.data, { folder: ds.root, batch_size: 16, ...data });
@@ -36,7 +36,7 @@ async function train(trainer: Partial<Recipe['trainer']>, data: Partial<Recipe['
   Object.assign(recipe.finetune, finetune);
   const out: string[] = [];
   const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), isTTY: false, cwd: tmp, env: {} };
-  const result = await trainImageClassifier({ recipe, io });
+  const result = await trainImageClassifier({ recipe, io, resume });
   return { ...result, text: out.join('') };
 }
 
@@ -86,4 +86,14 @@ test('--data.augment false with a frozen saved backbone: the head trains from ca
   assert.equal(r.text.match(/feature cache:/g)?.length, 1, 'computed once for both epochs');
   assert.deepEqual(await backboneWeights(r.runDir), await backboneWeights(runA));
   assert.ok(r.metrics.val_accuracy > 0.3, `${r.metrics.val_accuracy}`);
+});
+
+test('--resume of a freeze_unfreeze run at the epoch it unfreezes: the frozen checkpoint loads and every layer then trains', async () => {
+  const ft = { strategy: 'freeze_unfreeze', unfreeze_epoch: 1 };
+  await train({ output_dir: 'runs/H', max_epochs: 1 }, {}, { backbone: 'runs/A' }, ft);
+  const r = await train({ output_dir: 'runs/H', max_epochs: 2 }, {}, { backbone: 'runs/A' }, ft, 'runs/H');
+  assert.match(r.text, /resuming runs[\\/]H after epoch 1/);
+  assert.match(r.text, /phase 2\/2 from epoch 2: all layers train/);
+  assert.equal(r.fit.history.length, 2);
+  assert.notDeepEqual(await backboneWeights(path.join(r.runDir, 'last')), await backboneWeights(runA), 'the backbone trained in epoch 2');
 });
