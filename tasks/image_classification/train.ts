@@ -7,7 +7,7 @@ import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../../src/core/callbacks/index.js';
 import { recipeToYaml, type Recipe } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
-import { defaultStrategy, strategies } from '../../src/core/finetuning/index.js';
+import { defaultStrategy, isBatchNorm, strategies } from '../../src/core/finetuning/index.js';
 import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
 import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
 import { loggers } from '../../src/core/loggers/index.js';
@@ -206,7 +206,9 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
 
   const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases });
   // A frozen backbone without augmentation sees the same images every epoch: compute its features once.
-  const frozenSomewhere = phases.some((p) => p.plan.unfrozen === 0);
+  // (With train_bn, BatchNorm layers keep training in a "frozen" backbone, so its features change: no cache.)
+  const bnTrains = ft.train_bn && model.backbone().layers.some(isBatchNorm);
+  const frozenSomewhere = !bnTrains && phases.some((p) => p.plan.unfrozen === 0);
   let fitData: DataModuleLike = data;
   if (frozenSomewhere && !recipe.data.augment) {
     const train = model.withFeatureCache(data.train, (n, f) =>
