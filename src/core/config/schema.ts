@@ -114,9 +114,9 @@ export interface KeySpec {
   registry?: RegistryName;
   /** Names accepted besides the registry's (e.g. 'auto' for the backend). */
   extraNames?: readonly string[];
-  /** A string key that also takes a boolean from a file (`pretrained: true` → 'true'). */
   /** With `registry`: a value that looks like a path (has a / or \\, or ends in .json) is accepted too. */
   pathOk?: boolean;
+  /** A string key that also takes a boolean from a file (`pretrained: true` → 'true'). */
   boolAsString?: boolean;
   /** Short flags (`--max_epochs` for `--trainer.max_epochs`), without dashes. */
   aliases?: readonly string[];
