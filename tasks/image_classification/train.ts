@@ -10,7 +10,9 @@ import { FlashUserError } from '../../src/core/errors.js';
 import { defaultStrategy, isBatchNorm, strategies } from '../../src/core/finetuning/index.js';
 import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
 import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
-import { loggers } from '../../src/core/loggers/index.js';
+import { StepMetricsCallback, loggers } from '../../src/core/loggers/index.js';
+import { briefCheck } from './check.js';
+import { writeRunReport } from './report/index.js';
 import { Trainer, type FitResult, type ResumeState } from '../../src/core/trainer/trainer.js';
 import type { Callback, DataModuleLike, EpochLogs } from '../../src/core/trainer/types.js';
 import type { CliIO } from '../../src/cli/types.js';
@@ -118,6 +120,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   say(describeBackend(backend));
   if (!args.resume && recipeHasNoData(recipe.data)) say('no data given: training on the bundled Fashion-MNIST demo set (data/demo/fashion_mnist)');
   const backbone = await resolveBackbone(recipe.model.backbone, io.cwd);
+  await briefCheck(recipe, io, say);
   const data = await buildData(recipe, io, backbone);
   say(`data: ${data.summary()}`);
   if (data.ignored.length > 0) say(`ignored ${data.ignored.length} non-image file(s), e.g. ${data.ignored[0]}`);
@@ -203,6 +206,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     if (resumeState) await l.restore?.();
     await l.logHyperparams?.(recipe as unknown as Record<string, unknown>);
   }
+  callbacks.push(new StepMetricsCallback(runLoggers));
 
   const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases });
   // A frozen backbone without augmentation sees the same images every epoch: compute its features once.
@@ -223,13 +227,16 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   let fit: FitResult;
   try {
     fit = await trainer.fit(model, fitData, resumeState);
+  } catch (err) {
+    for (const l of runLoggers) await l.finalize?.('failed');
+    throw err;
   } finally {
     args.signal?.removeEventListener('abort', onAbort);
     resumeState?.optimizerWeights?.forEach((w) => w.tensor.dispose());
-    for (const l of runLoggers) await l.finalize?.('success');
   }
   const where = relative(io.cwd, runDir) || '.';
   if (fit.status === 'interrupted') {
+    for (const l of runLoggers) await l.finalize?.('interrupted');
     const done = fit.history.length;
     const hint = done > 0 ? `resume with: flash ${recipe.task} --resume ${where}` : 'no epoch had finished, so there is nothing to resume';
     throw new FlashUserError(`interrupted after ${done} completed epoch(s); ${hint}`, 130);
@@ -248,8 +255,17 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   best.network().dispose();
   model.network().dispose();
   await writeFlashJson(runDir, meta(fit.status, metrics, checkpoint.bestEpoch));
+  // The report is a convenience: a failure to draw it is a warning, never a lost run.
+  const reportSplit = data.test ? { name: 'test' as const, split: data.test } : data.val ? { name: 'val' as const, split: data.val } : null;
+  try {
+    const report = await writeRunReport(runDir, { split: reportSplit, cwd: io.cwd, loggers: runLoggers, step: fit.history.length, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    say(`report: ${relative(io.cwd, report.html)} (plots: ${Object.keys(report.pngs).map((n) => `${n}.png`).join(', ')})`);
+  } catch (err) {
+    io.err(`warning: could not write the run report: ${(err as Error).message}\n`);
+  }
+  for (const l of runLoggers) await l.finalize?.('success');
   say(`best model (epoch ${checkpoint.bestEpoch}, ${monitor} ${fmt(bestLogs[monitor])}) → ${where}/model.json`);
-  say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => (l.name === 'csv' ? 'metrics.csv' : l.name)).join(', ')}, last/ for --resume)`);
+  say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => LOGGER_FILES[l.name] ?? l.name).join(', ')}, last/ for --resume)`);
   say(`predict with: flash predict --model ${where} --folder <images>`);
   return { runDir, fit, metrics };
 }
@@ -268,6 +284,9 @@ function downloadProgress(io: CliIO): ((file: string, received: number, total: n
     io.err(`\r${file.split('/').pop()} ${bar} ${total ? `${mb(received)}/${mb(total)} MB` : ''}${total && received >= total ? '\n' : ''}`);
   };
 }
+
+/** What each built-in logger writes, for the closing summary. */
+const LOGGER_FILES: Record<string, string> = { csv: 'metrics.csv', jsonl: 'metrics.jsonl', tensorboard: 'events.out.tfevents.*' };
 
 function stripEpoch(logs: EpochLogs): Record<string, number> {
   const { epoch: _epoch, ...rest } = logs;

@@ -179,15 +179,9 @@ test('resume continues at the saved epoch with the saved history', async () => {
 // float32 the two differ in the last bit at many t (for β2 = 0.999 already at t = 3). With the committed
 // trainer the weights come out identical on this toy run, but that is not guaranteed, so this asserts closeness.
 //
-// BUG (todo until fixed; src/core/finetuning/optimizer.ts, PhaseOptimizer + remapOptimizerState, work in progress
-// at the time of writing, with ImageClassifier.createOptimizer now wrapping its optimizer in a PhaseOptimizer):
-// the restored Adam state is keyed by the *old* variable names ('conv1/kernel/m'), the resumed model's
-// variables are 'conv1/kernel_1', …, so the first applyGradients after setWeights re-indexes by name, finds no
-// match, disposes every moment and restarts Adam from zero moments: resumed weights then differ by ~1e-2.
-// The same happens in `flash --resume` (train.ts loads last/ before building the model). Fix: after setWeights,
-// adopt the restored state positionally on the first applyGradients (rename each slot's originalName to
-// `${names[i]}/<suffix>` instead of matching by name), as tfjs's own index-based optimizers did.
-test('a resumed run yields the same weights as an uninterrupted one with the same seed', { todo: 'PhaseOptimizer drops restored optimizer state when variable names differ' }, async () => {
+// Resume restores Adam's state positionally (the reloaded model's variables have new names; see
+// adoptOptimizerState in src/core/finetuning/optimizer.ts).
+test('a resumed run yields the same weights as an uninterrupted one with the same seed', async () => {
   const { fullRun, secondRun, maxDiff } = await runResumeScenario();
   assert.ok(maxDiff < 1e-5, `resumed weights differ from the uninterrupted run by ${maxDiff}`);
   for (let e = 2; e < 4; e++) {
