@@ -1,6 +1,6 @@
 import { formatProblems } from '../core/config/index.js';
 import { FlashUserError } from '../core/errors.js';
-import { parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
+import { parseCommandFlags, wantsHelp, type FlagKind } from './argv.js';
 import { table } from './help.js';
 import type { CliDeps } from './types.js';
 
@@ -17,15 +17,12 @@ export function exportHelp(): string {
 /** `flash export --model RUN --out DIR`. */
 export async function exportCli(tokens: string[], deps: CliDeps): Promise<void> {
   if (wantsHelp(tokens)) return deps.io.out(exportHelp());
-  const kinds = new Map<string, FlagKind>(EXPORT_OPTIONS.map(([n, k]) => [n, k]));
-  const parsed = parseFlags(tokens, kinds);
-  const problems = parsed.unknown.map((f) => unknownOptionMessage(f, [...kinds.keys()]));
-  for (const w of parsed.positionals) problems.push(`unexpected argument '${w}'`);
+  const { positionals, problems, str } = parseCommandFlags(tokens, EXPORT_OPTIONS);
+  for (const w of positionals) problems.push(`unexpected argument '${w}'`);
   const value = (name: string): string | undefined => {
-    const v = parsed.values.get(name);
-    if (typeof v === 'string' && v.trim() !== '') return v.trim();
-    problems.push(`missing required option '--${name}'`);
-    return undefined;
+    const v = str(name);
+    if (v === undefined) problems.push(`missing required option '--${name}'`);
+    return v;
   };
   const model = value('model');
   const out = value('out');

@@ -1,7 +1,7 @@
 import { formatProblems } from '../core/config/index.js';
 import { FlashUserError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
+import { parseCommandFlags as parse, wantsHelp, type FlagKind } from './argv.js';
 import { table } from './help.js';
 import type { CliDeps } from './types.js';
 
@@ -22,23 +22,6 @@ export function compareHelp(): string {
   return ['flash compare: recipes (only the keys that differ) and final metrics of runs side by side', '',
     'Usage:', '  flash compare RUN_DIR RUN_DIR ... [--out curves.png]', '', 'Options:',
     table(COMPARE_OPTIONS.map(([n, , d]) => [`--${n}`, d])), ''].join('\n');
-}
-
-/** Parses flags against a table; every problem is collected, then thrown at once. */
-function parse(tokens: string[], options: [string, FlagKind, string][]) {
-  const kinds = new Map<string, FlagKind>(options.map(([n, k]) => [n, k]));
-  const parsed = parseFlags(tokens, kinds);
-  const problems = parsed.unknown.map((f) => unknownOptionMessage(f, [...kinds.keys()]));
-  const str = (name: string): string | undefined => {
-    const v = parsed.values.get(name);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') {
-      problems.push(`--${name}: expected a value`);
-      return undefined;
-    }
-    return v.trim();
-  };
-  return { positionals: parsed.positionals, problems, str };
 }
 
 /** `flash report RUN [--folder DIR] [--split test|val]`. */

@@ -1,17 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, BatchOptions, DataSplit } from '../trainer/types.js';
-
-/** mulberry32: a small seeded PRNG for the cached split's shuffling. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../random.js';
 
 export interface FeatureCacheOptions {
   /** Maps an image batch to backbone features [b, F] (inference mode); the cache owns the result. */

@@ -3,17 +3,9 @@
  * shuffle and a way to derive independent seeds from (seed, epoch, stream), so every run is reproducible.
  */
 
-/** Returns a function yielding floats in [0, 1), fully determined by `seed` (any number; only 32 bits are used). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../src/core/random.js';
+
+export { mulberry32 };
 
 /** A seeded random source. */
 export class Random {
