@@ -22,7 +22,7 @@ function builder(description: string, options: string[], plan: DataBuilder['plan
     description,
     options,
     plan,
-    build: async (d, common, cwd) => ImageClassificationData.fromPlan(await plan(d, common, cwd), common),
+    build: async (d, common, cwd) => ImageClassificationData.fromPlan(await plan(d, common, cwd), { cache: d.cache, ...common }),
   };
 }
 

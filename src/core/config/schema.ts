@@ -52,6 +52,8 @@ export interface DataRecipe {
   channels: 'auto' | 1 | 3;
   val_split: number;
   augment: boolean;
+  /** Decoded pixels: kept in memory, streamed from the files (none), or auto (memory when they fit 512 MiB). */
+  cache: 'memory' | 'none' | 'auto';
   min_images_per_class: number;
   train_file: string | null;
   val_file: string | null;
@@ -218,6 +220,10 @@ export const SCHEMA: RecipeSchema = {
       description: 'fraction of the training images held out (stratified, seeded) when no validation data is given',
     },
     augment: { type: 'boolean', default: true, aliases: ['augment'], description: 'random flips and crops while training' },
+    cache: {
+      type: 'enum', choices: ['memory', 'none', 'auto'], default: 'auto',
+      description: 'decoded images: memory (decode once, keep), none (decode on the fly while training, flat memory) or auto (memory when they fit in 512 MiB, else none)',
+    },
     min_images_per_class: {
       type: 'integer', default: 5, min: 1,
       description: 'the dataset check (--check, and in brief at the start of a run) reports classes with fewer train images',

@@ -42,6 +42,8 @@ export interface DataSplit {
 export interface PixelStore {
   readonly size: number;
   get(index: number): Uint8Array | Promise<Uint8Array>;
+  /** Optional hint: the order the next `get` calls will follow (one epoch), so a streaming store can read ahead. */
+  prefetch?(indices: number[]): void;
 }
 
 /** Decoded pixels kept in memory, one Uint8Array per sample. */
@@ -138,6 +140,7 @@ export class ImageSplit implements DataSplit {
     const seed = opts.seed ?? this.defaults.seed;
     const flipRng = new Random(deriveSeed(seed, opts.epoch ?? 0, AUGMENT_STREAM));
     const order = this.order({ ...opts, seed });
+    this.store.prefetch?.(order);
     const { height, width, channels } = this.spec;
     const per = height * width * channels;
     for (let start = 0; start < order.length; start += batchSize) {
@@ -160,7 +163,11 @@ export class ImageSplit implements DataSplit {
   /** A split holding the given samples of this one (same store entries, no copy of pixels). */
   subset(indices: number[], defaults: SplitDefaults = this.defaults): ImageSplit {
     const store = this.store;
-    const view: PixelStore = { size: indices.length, get: (i) => store.get(indices[i]) };
+    const view: PixelStore = {
+      size: indices.length,
+      get: (i) => store.get(indices[i]),
+      prefetch: store.prefetch && ((order) => store.prefetch!(order.map((i) => indices[i]))),
+    };
     return new ImageSplit(
       this.spec,
       indices.map((i) => this.ids[i]),

@@ -11,7 +11,8 @@ import {
   type Channels,
   type ImageSpec,
 } from './decode.js';
-import { ImageSplit, MemoryPixelStore, type DataSplit, type SplitDefaults } from './data_split.js';
+import { ImageSplit, MemoryPixelStore, type DataSplit, type PixelStore, type SplitDefaults } from './data_split.js';
+import { StreamingPixelStore } from './streaming_store.js';
 import { assertFolder, compareNames, listImageFiles, scanClassFolders } from './scan.js';
 import { stratifiedSplit } from './split.js';
 import { planCsv, type CsvOptions } from './csv.js';
@@ -52,6 +53,24 @@ export interface DataOptions {
   onWarning?: (message: string) => void;
   /** Progress notes (downloading or extracting a zip). Default: console.error. */
   onInfo?: (message: string) => void;
+  /**
+   * Decoded pixels: 'memory' (decode once, keep), 'none' (decode on the fly from the files while training, with a
+   * bounded read-ahead; memory stays flat) or 'auto' (default: memory when they fit in CACHE_MEMORY_BUDGET, else
+   * none). Every image is still decoded once at build time to drop undecodable files. Images given as Buffers or
+   * tensors are always kept in memory.
+   */
+  cache?: DataCache;
+}
+
+export type DataCache = 'memory' | 'none' | 'auto';
+
+/** With cache 'auto', decoded pixels up to this many bytes are kept in memory (512 MiB). */
+export const CACHE_MEMORY_BUDGET = 512 * 1024 * 1024;
+
+/** Which pixel store a data module chose and why (printed in its summary). */
+export interface CacheChoice {
+  mode: 'memory' | 'none';
+  reason: string;
 }
 
 export interface FolderOptions extends DataOptions {
@@ -96,6 +115,7 @@ interface Resolved {
   seed: number;
   strict: boolean;
   augment: boolean;
+  cache: DataCache;
   onWarning: (message: string) => void;
 }
 
@@ -121,6 +141,10 @@ function resolveOptions(opts: DataOptions): Resolved {
   }
   const seed = opts.seed ?? 42;
   if (!Number.isInteger(seed)) throw new FlashUserError(`seed must be an integer, got ${JSON.stringify(seed)}`);
+  const cache = opts.cache ?? 'auto';
+  if (cache !== 'memory' && cache !== 'none' && cache !== 'auto') {
+    throw new FlashUserError(`cache must be 'memory', 'none' or 'auto', got ${JSON.stringify(cache)}`);
+  }
   return {
     batchSize,
     height,
@@ -130,6 +154,7 @@ function resolveOptions(opts: DataOptions): Resolved {
     seed,
     strict: opts.strict ?? false,
     augment: opts.augment ?? true,
+    cache,
     onWarning: opts.onWarning ?? ((m) => console.warn(m)),
   };
 }
@@ -177,18 +202,22 @@ interface DecodeContext {
   strict: boolean;
   onWarning: (message: string) => void;
   skipped: { file: string; reason: string }[];
+  /** Keep only the file paths and decode again on the fly (a StreamingPixelStore); needs every source to be a path. */
+  stream?: boolean;
 }
 
 /** Decodes every sample once (at most DECODE_CONCURRENCY at a time); undecodable ones are skipped or fatal. */
 async function decodeSamples(
   samples: Sample[],
   ctx: DecodeContext,
-): Promise<{ ids: string[]; labels: number[]; store: MemoryPixelStore }> {
+): Promise<{ ids: string[]; labels: number[]; store: PixelStore }> {
+  const empty = new Uint8Array(0);
   const pixels = await mapLimit(samples, DECODE_CONCURRENCY, async (s) => {
     try {
-      return s.source instanceof tf.Tensor
-        ? tensorToPixels(s.source, ctx.spec, s.id)
-        : await decodeImage(s.source, ctx.spec, s.id);
+      if (s.source instanceof tf.Tensor) return tensorToPixels(s.source, ctx.spec, s.id);
+      const px = await decodeImage(s.source, ctx.spec, s.id);
+      // Streaming: the decode only checks the file (dropped here, decoded again when a batch needs it).
+      return ctx.stream ? empty : px;
     } catch (err) {
       if (!(err instanceof ImageDecodeError) || ctx.strict) throw err;
       return err;
@@ -197,6 +226,7 @@ async function decodeSamples(
   const ids: string[] = [];
   const labels: number[] = [];
   const kept: Uint8Array[] = [];
+  const files: string[] = [];
   pixels.forEach((p, i) => {
     if (p instanceof ImageDecodeError) {
       ctx.skipped.push({ file: p.file, reason: p.reason });
@@ -206,8 +236,9 @@ async function decodeSamples(
     ids.push(samples[i].id);
     labels.push(samples[i].label);
     kept.push(p);
+    if (ctx.stream) files.push(samples[i].source as string);
   });
-  return { ids, labels, store: new MemoryPixelStore(kept) };
+  return { ids, labels, store: ctx.stream ? new StreamingPixelStore(files, ctx.spec) : new MemoryPixelStore(kept) };
 }
 
 /**
@@ -227,7 +258,7 @@ export async function decodeFiles(
   const ctx: DecodeContext = { spec, strict: opts.strict ?? false, onWarning: opts.onWarning ?? ((m) => console.warn(m)), skipped };
   const d = await decodeSamples(samples, ctx);
   return {
-    items: d.ids.map((id, i) => ({ id, pixels: d.store.get(i), label: d.labels[i] })),
+    items: d.ids.map((id, i) => ({ id, pixels: (d.store as MemoryPixelStore).get(i), label: d.labels[i] })),
     skipped,
   };
 }
@@ -290,6 +321,8 @@ export class ImageClassificationData {
     readonly augment: boolean,
     /** The validation fraction used, or 0 when val came from its own folder/files or was turned off. */
     readonly valSplit: number,
+    /** Which pixel store was chosen (DataOptions.cache) and why. */
+    readonly cache: CacheChoice = { mode: 'memory', reason: 'default' },
   ) {}
 
   get numClasses(): number {
@@ -531,6 +564,7 @@ export class ImageClassificationData {
     parts.push(`${this.spec.height}×${this.spec.width}×${this.spec.channels}`);
     if (this.skipped.length > 0) parts.push(`${this.skipped.length} undecodable skipped`);
     if (this.ignored.length > 0) parts.push(`${this.ignored.length} non-image ignored`);
+    parts.push(`cache ${this.cache.mode} (${this.cache.reason})`);
     return parts.join(' · ');
   }
 
@@ -539,7 +573,8 @@ export class ImageClassificationData {
     const channels = o.channels === 'auto' ? await detectChannels(plan.train) : o.channels;
     const spec: ImageSpec = { height: o.height, width: o.width, channels };
     const skipped: { file: string; reason: string }[] = [];
-    const ctx: DecodeContext = { spec, strict: o.strict, onWarning: o.onWarning, skipped };
+    const cache = chooseCache(o.cache, plan, spec);
+    const ctx: DecodeContext = { spec, strict: o.strict, onWarning: o.onWarning, skipped, stream: cache.mode === 'none' };
     const trainDefaults: SplitDefaults = { batchSize: o.batchSize, seed: o.seed, augment: o.augment };
     const evalDefaults: SplitDefaults = { ...trainDefaults, augment: false };
 
@@ -581,8 +616,31 @@ export class ImageClassificationData {
       plan.ignored,
       o.augment,
       plan.val === undefined && val !== undefined ? o.valSplit : 0,
+      cache,
     );
   }
+}
+
+/** MiB with one decimal place at most ("12.3 MiB"). */
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+}
+
+/**
+ * The pixel store for a build: memory, or none (streaming from the files) as asked; 'auto' keeps pixels in memory
+ * when all splits' decoded pixels fit in CACHE_MEMORY_BUDGET. Streaming needs every image to be a file path.
+ */
+function chooseCache(asked: DataCache, plan: Plan, spec: ImageSpec): CacheChoice {
+  const all = [...plan.train, ...(plan.val ?? []), ...(plan.test ?? [])];
+  const bytes = all.length * spec.height * spec.width * spec.channels;
+  const size = `${all.length} images × ${spec.height}×${spec.width}×${spec.channels} = ${mib(bytes)}`;
+  const paths = all.every((s) => typeof s.source === 'string');
+  if (asked === 'memory') return { mode: 'memory', reason: `asked; ${size}` };
+  if (!paths) return { mode: 'memory', reason: `${asked === 'none' ? "'none' asked, but " : ''}some images are buffers or tensors, not files; ${size}` };
+  if (asked === 'none') return { mode: 'none', reason: `asked; decoded on the fly instead of ${size}` };
+  return bytes <= CACHE_MEMORY_BUDGET
+    ? { mode: 'memory', reason: `auto: ${size} fits the ${mib(CACHE_MEMORY_BUDGET)} budget` }
+    : { mode: 'none', reason: `auto: ${size} is over the ${mib(CACHE_MEMORY_BUDGET)} budget; decoded on the fly` };
 }
 
 async function decodeOptional(
