@@ -51,6 +51,11 @@ export interface ImageClassifierOptions {
   dropout?: number;
   /** Metric names reported for val/test. */
   metrics?: string[];
+  /**
+   * Per-class loss weights (index = label): each sample's cross-entropy is multiplied by the weight of its true
+   * class and the batch loss is the mean of those. null/undefined = unweighted (`--data.class_weights`).
+   */
+  classWeights?: number[] | null;
 }
 
 /** Data the classifier can be set up from (ImageClassificationData fits). */
@@ -70,13 +75,15 @@ export const DEFAULT_METRICS = ['accuracy', 'f1_macro', 'auroc_macro'];
 export class ImageClassifier implements TaskModule, Finetunable {
   readonly backboneName: string;
   readonly backboneSpec: BackboneSpec;
-  readonly options: Required<Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions'>> & {
+  readonly options: Required<Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions' | 'classWeights'>> & {
     learningRate: number | null;
   };
   readonly pretrained: boolean | string;
   readonly backboneLrMult: number;
   private readonly pretrainedOptions: PretrainedOptions;
   labels: string[];
+  /** Per-class loss weights, or null for the plain mean cross-entropy (see ImageClassifierOptions.classWeights). */
+  classWeights: number[] | null;
   spec?: InputSpec;
   private net?: tf.LayersModel;
   private logitsNet?: tf.LayersModel;
@@ -109,6 +116,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
       dropout: options.dropout ?? 0,
       metrics: options.metrics ?? DEFAULT_METRICS,
     };
+    this.classWeights = options.classWeights ?? null;
     this.labels = options.labels ?? (options.numClasses ? Array.from({ length: options.numClasses }, (_, i) => String(i)) : []);
     if (options.numClasses !== undefined && options.labels && options.labels.length !== options.numClasses) {
       throw new FlashUserError(`numClasses ${options.numClasses} does not match ${options.labels.length} labels`);
@@ -262,7 +270,17 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 
   loss(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(yTrue, 'int32') as tf.Tensor1D, this.labels.length), logits) as tf.Scalar;
+    const weights = this.classWeights;
+    if (!weights) {
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(yTrue, 'int32') as tf.Tensor1D, this.labels.length), logits) as tf.Scalar;
+    }
+    if (weights.length !== this.labels.length) {
+      throw new FlashUserError(`class weights: ${weights.length} weights for ${this.labels.length} classes`);
+    }
+    // mean_i( w[y_i] · CE_i ): Keras' class_weight convention (weights normalised to mean 1 keep the loss scale).
+    const y = tf.cast(yTrue, 'int32') as tf.Tensor1D;
+    const perSample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, this.labels.length), logits, undefined, undefined, tf.Reduction.NONE);
+    return tf.mean(tf.mul(perSample, tf.gather(tf.tensor1d(weights, 'float32'), y))) as tf.Scalar;
   }
 
   activate(logits: tf.Tensor): tf.Tensor {

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../src/core/errors.js';
 import type { ImageSpec } from './decode.js';
+import { augmentSample, DEFAULT_AUGMENTATIONS, resolveAugmentations } from './augment.js';
+import { balancedOrder, type SamplerMode } from './imbalance.js';
 import { deriveSeed, Random } from './random.js';
 
 /** One batch: raw 0–255 float32 pixels [b, h, w, c], int32 label indices [b], and the sample ids. */
@@ -19,8 +21,15 @@ export interface BatchOptions {
   seed?: number;
   /** Epoch number, so each epoch gets its own reproducible order. Default 0. */
   epoch?: number;
-  /** Train-time augmentation (random horizontal flip). Defaults to true for the train split (unless turned off) and false otherwise. */
+  /** Train-time augmentation on/off. Defaults to true for the train split (unless turned off) and false otherwise. */
   augment?: boolean;
+  /** Which augmentations run when `augment` is on (names of `augmentations` in augment.ts). Defaults to the split's (['hflip']). */
+  augmentations?: readonly string[];
+  /**
+   * 'balanced': with `shuffle`, each epoch draws `size` indices so every class appears about equally often
+   * (oversampling, seeded by (seed, epoch)). Defaults to the split's ('none'; the train split takes --data.sampler).
+   */
+  sampler?: SamplerMode;
 }
 
 /** One split. The trainer core only sees this (it knows nothing about images). */
@@ -28,7 +37,7 @@ export interface DataSplit {
   readonly size: number;
   /**
    * Yields batches; the consumer disposes x and y. Shuffling uses a seed derived from (seed, epoch) so runs are
-   * reproducible; augment applies train-time augmentation (random horizontal flip for now).
+   * reproducible; augment applies train-time augmentation (the split's augmentations; random horizontal flip by default).
    */
   batches(opts: BatchOptions): AsyncIterable<Batch>;
   readonly ids: string[];
@@ -66,6 +75,10 @@ export interface SplitDefaults {
   batchSize: number;
   seed: number;
   augment: boolean;
+  /** Augmentations applied when `augment` is on; default ['hflip']. */
+  augmentations?: readonly string[];
+  /** Order of shuffled epochs; default 'none' (a plain permutation). */
+  sampler?: SamplerMode;
 }
 
 /** Seed streams derived from (seed, epoch, stream): one for the order, one for augmentation. */
@@ -105,6 +118,7 @@ export class ImageSplit implements DataSplit {
       throw new Error(`ImageSplit: ${ids.length} ids, ${labels.length} labels and ${store.size} images must match`);
     }
     this.labels = Int32Array.from(labels);
+    resolveAugmentations(defaults.augmentations);
   }
 
   get size(): number {
@@ -128,6 +142,7 @@ export class ImageSplit implements DataSplit {
     const n = this.size;
     if (!opts.shuffle) return Array.from({ length: n }, (_, i) => i);
     const seed = opts.seed ?? this.defaults.seed;
+    if ((opts.sampler ?? this.defaults.sampler ?? 'none') === 'balanced') return balancedOrder(this.labels, seed, opts.epoch ?? 0);
     return new Random(deriveSeed(seed, opts.epoch ?? 0, ORDER_STREAM)).permutation(n);
   }
 
@@ -138,7 +153,10 @@ export class ImageSplit implements DataSplit {
     }
     const augment = opts.augment ?? this.defaults.augment;
     const seed = opts.seed ?? this.defaults.seed;
-    const flipRng = new Random(deriveSeed(seed, opts.epoch ?? 0, AUGMENT_STREAM));
+    const augRng = new Random(deriveSeed(seed, opts.epoch ?? 0, AUGMENT_STREAM));
+    const names = augment ? resolveAugmentations(opts.augmentations ?? this.defaults.augmentations ?? DEFAULT_AUGMENTATIONS) : [];
+    // The default (flip only) keeps its cheap copy path; any other list runs the per-sample ops of augment.ts.
+    const flipOnly = names.length === 1 && names[0] === 'hflip';
     const order = this.order({ ...opts, seed });
     this.store.prefetch?.(order);
     const { height, width, channels } = this.spec;
@@ -152,7 +170,9 @@ export class ImageSplit implements DataSplit {
       for (let j = 0; j < b; j++) {
         const i = idx[j];
         const px = await this.store.get(i);
-        copyPixels(xs, j * per, px, this.spec, augment && flipRng.float() < 0.5);
+        if (names.length === 0) copyPixels(xs, j * per, px, this.spec, false);
+        else if (flipOnly) copyPixels(xs, j * per, px, this.spec, augRng.float() < 0.5);
+        else xs.set(augmentSample(px, this.spec, names, augRng), j * per);
         ys[j] = this.labels[i];
         ids.push(this.ids[i]);
       }
