@@ -52,6 +52,9 @@ export interface DataRecipe {
   channels: 'auto' | 1 | 3;
   val_split: number;
   augment: boolean;
+  augmentations: string[];
+  class_weights: 'auto' | 'none';
+  sampler: 'balanced' | 'none';
   /** Decoded pixels: kept in memory, streamed from the files (none), or auto (memory when they fit 512 MiB). */
   cache: 'memory' | 'none' | 'auto';
   min_images_per_class: number;
@@ -219,7 +222,20 @@ export const SCHEMA: RecipeSchema = {
       type: 'number', default: 0.2, min: 0, below: 1, aliases: ['val_split'],
       description: 'fraction of the training images held out (stratified, seeded) when no validation data is given',
     },
-    augment: { type: 'boolean', default: true, aliases: ['augment'], description: 'random flips and crops while training' },
+    augment: { type: 'boolean', default: true, aliases: ['augment'], description: 'train-time augmentation on/off (which ones: data.augmentations)' },
+    augmentations: {
+      type: 'string[]', default: ['hflip'], aliases: ['augmentations'],
+      description:
+        'train-time augmentations when augment is on: hflip (p=0.5, the default), random_resized_crop (80–100% of the area, resized back), rotate (±10°), color_jitter (brightness/contrast ±0.2)',
+    },
+    class_weights: {
+      type: 'enum', choices: ['auto', 'none'], default: 'auto', aliases: ['class_weights'],
+      description: 'auto: weight the loss by inverse class frequency (mean 1) when the largest train class has more than 3x the images of the smallest; none: never',
+    },
+    sampler: {
+      type: 'enum', choices: ['none', 'balanced'], default: 'none', aliases: ['sampler'],
+      description: 'balanced: each epoch oversamples so every class appears about equally often (seeded; epoch length = train size)',
+    },
     cache: {
       type: 'enum', choices: ['memory', 'none', 'auto'], default: 'auto',
       description: 'decoded images: memory (decode once, keep), none (decode on the fly while training, flat memory) or auto (memory when they fit in 512 MiB, else none)',

@@ -13,6 +13,8 @@ import {
 } from './decode.js';
 import { ImageSplit, MemoryPixelStore, type DataSplit, type PixelStore, type SplitDefaults } from './data_split.js';
 import { StreamingPixelStore } from './streaming_store.js';
+import { resolveAugmentations } from './augment.js';
+import type { SamplerMode } from './imbalance.js';
 import { assertFolder, compareNames, listImageFiles, scanClassFolders } from './scan.js';
 import { stratifiedSplit } from './split.js';
 import { planCsv, type CsvOptions } from './csv.js';
@@ -47,8 +49,12 @@ export interface DataOptions {
   seed?: number;
   /** Undecodable files: false (default) → skipped, each reported via onWarning; true → FlashUserError. */
   strict?: boolean;
-  /** Default true: random horizontal flip on train batches. */
+  /** Default true: train batches are augmented (with `augmentations`). */
   augment?: boolean;
+  /** Train-time augmentations when `augment` is on (see augment.ts); default ['hflip']. Unknown names: did-you-mean error. */
+  augmentations?: string[];
+  /** 'balanced': train epochs oversample so every class appears about equally often; default 'none'. */
+  sampler?: SamplerMode;
   /** Default console.warn. */
   onWarning?: (message: string) => void;
   /** Progress notes (downloading or extracting a zip). Default: console.error. */
@@ -115,8 +121,15 @@ interface Resolved {
   seed: number;
   strict: boolean;
   augment: boolean;
+  augmentations: string[];
+  sampler: SamplerMode;
   cache: DataCache;
   onWarning: (message: string) => void;
+}
+
+function resolveSampler(sampler: SamplerMode | undefined): SamplerMode {
+  if (sampler === undefined || sampler === 'none' || sampler === 'balanced') return sampler ?? 'none';
+  throw new FlashUserError(`sampler must be 'balanced' or 'none', got ${JSON.stringify(sampler)}`);
 }
 
 function resolveOptions(opts: DataOptions): Resolved {
@@ -154,6 +167,8 @@ function resolveOptions(opts: DataOptions): Resolved {
     seed,
     strict: opts.strict ?? false,
     augment: opts.augment ?? true,
+    augmentations: resolveAugmentations(opts.augmentations),
+    sampler: resolveSampler(opts.sampler),
     cache,
     onWarning: opts.onWarning ?? ((m) => console.warn(m)),
   };
@@ -575,8 +590,8 @@ export class ImageClassificationData {
     const skipped: { file: string; reason: string }[] = [];
     const cache = chooseCache(o.cache, plan, spec);
     const ctx: DecodeContext = { spec, strict: o.strict, onWarning: o.onWarning, skipped, stream: cache.mode === 'none' };
-    const trainDefaults: SplitDefaults = { batchSize: o.batchSize, seed: o.seed, augment: o.augment };
-    const evalDefaults: SplitDefaults = { ...trainDefaults, augment: false };
+    const trainDefaults: SplitDefaults = { batchSize: o.batchSize, seed: o.seed, augment: o.augment, augmentations: o.augmentations, sampler: o.sampler };
+    const evalDefaults: SplitDefaults = { ...trainDefaults, augment: false, sampler: 'none' };
 
     const decoded = await decodeSamples(plan.train, ctx);
     if (decoded.ids.length === 0) {
