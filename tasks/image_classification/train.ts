@@ -13,6 +13,8 @@ import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
 import { StepMetricsCallback, loggers } from '../../src/core/loggers/index.js';
 import { briefCheck } from './check.js';
 import { writeRunReport } from './report/index.js';
+import { chooseClassWeights, IMBALANCE_RATIO } from './data/imbalance.js';
+import { table } from './predict.js';
 import { Trainer, type FitResult, type ResumeState } from '../../src/core/trainer/trainer.js';
 import type { Callback, DataModuleLike, EpochLogs } from '../../src/core/trainer/types.js';
 import type { CliIO } from '../../src/cli/types.js';
@@ -83,6 +85,8 @@ export async function buildData(recipe: Recipe, io: CliIO, resolved?: string | B
       seed: recipe.trainer.seed,
       strict: recipe.trainer.strict,
       augment: d.augment,
+      augmentations: d.augmentations,
+      sampler: d.sampler,
       onWarning: (m) => io.err(`warning: ${m}\n`),
     },
     io.cwd,
@@ -145,6 +149,15 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   });
   if (typeof backbone !== 'string') say(`backbone: ${backbone.description}`);
   await model.setup(data);
+  // Class imbalance: inverse-frequency loss weights (auto: when the largest class > 3x the smallest), or oversampling.
+  const trainCounts = data.train.classCounts(data.numClasses);
+  if (recipe.data.sampler === 'balanced') {
+    say(`sampler: balanced — each epoch draws ${data.train.size} train images with every class about equally often; class weights off`);
+  } else {
+    const weighting = chooseClassWeights(recipe.data.class_weights, trainCounts, data.labels);
+    model.classWeights = weighting.weights;
+    if (weighting.weights || weighting.ratio > IMBALANCE_RATIO) say(weighting.message);
+  }
 
   const ft = recipe.finetune;
   const pendingPhaseLines: string[] = [];
@@ -214,7 +227,8 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   const bnTrains = ft.train_bn && model.backbone().layers.some(isBatchNorm);
   const frozenSomewhere = !bnTrains && phases.some((p) => p.plan.unfrozen === 0);
   let fitData: DataModuleLike = data;
-  if (frozenSomewhere && !recipe.data.augment) {
+  // (The balanced sampler draws a new order of the source split every epoch: no cache.)
+  if (frozenSomewhere && !recipe.data.augment && recipe.data.sampler !== 'balanced') {
     const train = model.withFeatureCache(data.train, (n, f) =>
       say(`feature cache: the backbone is frozen and augmentation is off, so it ran once over the ${n} training images; the head trains from their ${f} cached features`),
     );
@@ -260,6 +274,11 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   try {
     const report = await writeRunReport(runDir, { split: reportSplit, cwd: io.cwd, loggers: runLoggers, step: fit.history.length, onWarning: (m) => io.err(`warning: ${m}\n`) });
     say(`report: ${relative(io.cwd, report.html)} (plots: ${Object.keys(report.pngs).map((n) => `${n}.png`).join(', ')})`);
+    const ev = report.data.evaluation;
+    if (ev) {
+      const rows = ev.perClass.map((r) => [r.label, r.precision.toFixed(3), r.recall.toFixed(3), r.f1.toFixed(3), String(r.support)]);
+      say(`per-class metrics (best model, ${ev.source}):\n${table(['class', 'precision', 'recall', 'f1', 'support'], rows)}`);
+    }
   } catch (err) {
     io.err(`warning: could not write the run report: ${(err as Error).message}\n`);
   }

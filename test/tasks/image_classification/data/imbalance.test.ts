@@ -1,5 +1,11 @@
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CliIO } from '../../../../src/cli/types.js';
+import { defaultRecipe } from '../../../../src/core/config/index.js';
+import { trainImageClassifier } from '../../../../tasks/image_classification/train.js';
+import { drawShape, makeTempDir, removeDir } from '../../../helpers/images.js';
 import * as tf from '@tensorflow/tfjs';
 import {
   balancedOrder,
@@ -10,8 +16,12 @@ import {
 import { splitFromPixels } from '../../../../tasks/image_classification/data/data_split.js';
 import { ImageClassifier } from '../../../../tasks/image_classification/model.js';
 
+let tmp: string | undefined;
 before(async () => {
   await tf.setBackend('cpu');
+});
+after(async () => {
+  if (tmp) await removeDir(tmp);
 });
 
 const close = (a: number, b: number, eps = 1e-5) => assert.ok(Math.abs(a - b) < eps, `${a} ≉ ${b}`);
@@ -112,4 +122,37 @@ test('a split with sampler balanced uses it for shuffled epochs only', async () 
   assert.deepEqual(split.order({ shuffle: false }), Array.from({ length: 48 }, (_, i) => i));
   const plain = splitFromPixels(spec, items, { batchSize: 16 });
   assert.deepEqual(counts(plain.order({ shuffle: true }), items.map((it) => it.label)).slice(0, 2), [40, 8]);
+});
+
+test('a run on an imbalanced toy set (40 vs 8) picks auto class weights, says so, and ends with a per-class table', async () => {
+  tmp = await makeTempDir('flash-imbalance-');
+  const classes: [string, 'circle' | 'square', number][] = [
+    ['circle', 'circle', 40],
+    ['square', 'square', 8],
+  ];
+  for (const [name, shape, n] of classes) {
+    await mkdir(join(tmp, 'data', name), { recursive: true });
+    for (let i = 0; i < n; i++) {
+      await writeFile(join(tmp, 'data', name, `${i}.png`), await drawShape({ shape, size: 0.3 + (i % 5) * 0.1, width: 16, height: 16 }));
+    }
+  }
+  const recipe = defaultRecipe('image_classification');
+  recipe.data.folder = 'data';
+  recipe.data.val_split = 0.25;
+  recipe.data.image_size = 16;
+  recipe.data.batch_size = 16;
+  recipe.data.augmentations = ['hflip', 'rotate', 'color_jitter', 'random_resized_crop'];
+  recipe.trainer.max_epochs = 1;
+  recipe.trainer.output_dir = join(tmp, 'run');
+  recipe.trainer.quiet = true;
+  const out: string[] = [];
+  const io: CliIO = { out: (t) => void out.push(t), err: () => {}, isTTY: false, cwd: tmp, env: {} };
+  await trainImageClassifier({ recipe, io });
+  const text = out.join('');
+  // Stratified 25% val: 30 vs 6 train images → 5x → weights 1/3 and 5/3.
+  assert.match(text, /class weights: auto, on — the largest train class has 5\.0x the images of the smallest/);
+  assert.match(text, /circle=0\.333, square=1\.667/);
+  assert.match(text, /per-class metrics \(best model, val\)/);
+  assert.match(text, /class\s+precision\s+recall\s+f1\s+support/);
+  assert.match(text, /square\s+\S+\s+\S+\s+\S+\s+2\b/);
 });
