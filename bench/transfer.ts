@@ -1,0 +1,232 @@
+/**
+ * Transfer benchmark (issue 4): does a backbone flash trained earlier help on new classes?
+ *
+ *   npm run build && node dist/bench/transfer.js [--networks simple_cnn,resnet18] [--per_class 300]
+ *       [--val_per_class 50] [--test_per_class 100] [--source_epochs 5] [--epochs 1,3]
+ *       [--inits saved_backbone_freeze,scratch[,saved_backbone_no_freeze]] [--backend auto]
+ *       [--cache DIR] [--keep]
+ *
+ * Data: Fashion-MNIST from Debian's `dataset-fashion-mnist` IDX files (or $FASHION_MNIST_DIR), written once as PNG
+ * class folders (bench/fashion_mnist_folders.ts) into `<cache>/transfer-<per_class>-<val>-<test>/{source,target}/
+ * {train,val,test}/<class>/` (default cache: $TMPDIR/flash-bench). train/ holds the first `per_class` images of
+ * each class of the IDX train split, val/ the next `val_per_class` (disjoint), test/ the first `test_per_class`
+ * of the IDX test split (held out: never seen by any run before its final test).
+ *   - source: classes 0, 1, 7, 8, 9 (T-shirt_top, Trouser, Sneaker, Bag, Ankle boot)
+ *   - target: classes 2, 3, 4, 5, 6 (Pullover, Dress, Coat, Sandal, Shirt) — the hard, mutually similar ones
+ *
+ * For each network (default simple_cnn; resnet18 is slow on a 2-core CPU):
+ *   1. run A: train the network from scratch on the source classes at 32 px for `source_epochs` epochs and save
+ *      it (a normal flash run folder);
+ *   2. for each budget E in `epochs` (default 1 and 3; each a separate run with max_epochs E):
+ *      - saved_backbone_freeze: `model.backbone = <run A>` with `finetune.strategy = freeze` on the target classes;
+ *      - scratch: `model.backbone = <network>` (random init, the default no_freeze strategy), same recipe otherwise;
+ *      - saved_backbone_no_freeze (only with --inits): `model.backbone = <run A>` with `finetune.strategy = no_freeze`.
+ *
+ * Every run goes through flash's real path, `trainImageClassifier` (the function behind `flash
+ * image_classification`), with `defaultRecipe('image_classification')` and `data.image_size = 32`; the test
+ * accuracy is the one that function reports for the saved best model (`metrics.test_accuracy`).
+ *
+ * Prints one JSON line per (network, init, epochs) on stdout; logs go to stderr:
+ *   {"bench":"transfer","network":"simple_cnn","init":"saved_backbone_freeze","epochs":1,"test_accuracy":…,
+ *    "train_images":1500,"seconds":…}
+ * `seconds` is the wall time of the whole trainImageClassifier call (data decode, training, validation, checkpoint
+ * writes, test). Run A's own line is logged to stderr, not printed as a row.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultRecipe, type Recipe } from '../src/core/config/index.js';
+import { FlashUserError } from '../src/core/errors.js';
+import type { CliIO } from '../src/cli/types.js';
+import { trainImageClassifier, type TrainImageClassifierResult } from '../tasks/image_classification/train.js';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
+
+/** Class indices (into FASHION_MNIST_CLASSES) of the set the saved backbone is trained on. */
+const SOURCE_CLASSES = [0, 1, 7, 8, 9];
+/** Class indices of the set it is transferred to. */
+const TARGET_CLASSES = [2, 3, 4, 5, 6];
+const IMAGE_SIZE = 32;
+const NETWORKS = ['simple_cnn', 'resnet18'];
+/**
+ * How the target runs start: the saved run A as a frozen backbone (strategy freeze), the same network with random
+ * weights (the default no_freeze strategy), or — opt-in, a diagnostic — run A's backbone with every layer training
+ * (strategy no_freeze).
+ */
+const INITS = ['saved_backbone_freeze', 'scratch', 'saved_backbone_no_freeze'];
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function intArg(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    log(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function listArg(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/**
+ * Writes `<dir>/{source,target}/{train,val,test}/<class>/*.png` unless a previous run wrote the same (a marker
+ * says so). writeFashionMnistFolders writes every class, so it writes into a staging folder and the chosen class
+ * folders are moved out of it.
+ */
+async function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
+  const dir = join(root, `transfer-${perClass}-${valPerClass}-${testPerClass}`);
+  const marker = join(dir, '.complete.json');
+  const want = JSON.stringify({ perClass, valPerClass, testPerClass, source: SOURCE_CLASSES, target: TARGET_CLASSES, classes: FASHION_MNIST_CLASSES });
+  if (existsSync(marker) && (await readFile(marker, 'utf8')) === want) {
+    log(`data: reusing ${dir}`);
+    return dir;
+  }
+  log(`data: writing Fashion-MNIST PNG folders to ${dir}`);
+  await rm(dir, { recursive: true, force: true });
+  const t0 = performance.now();
+  const parts: [string, 'train' | 'test', number, number][] = [
+    ['train', 'train', perClass, 0],
+    ['val', 'train', valPerClass, perClass],
+    ['test', 'test', testPerClass, 0],
+  ];
+  const staging = join(dir, '.staging');
+  for (const [sub, split, n, offset] of parts) {
+    const { counts } = await writeFashionMnistFolders({ outDir: join(staging, sub), perClass: n, split, offset });
+    if (counts.some((c) => c < n)) throw new Error(`${sub}: the ${split} split has fewer than ${offset + n} images of some class`);
+    for (const [set, classes] of [['source', SOURCE_CLASSES], ['target', TARGET_CLASSES]] as const) {
+      await mkdir(join(dir, set, sub), { recursive: true });
+      for (const c of classes) await rename(join(staging, sub, FASHION_MNIST_CLASSES[c]), join(dir, set, sub, FASHION_MNIST_CLASSES[c]));
+    }
+  }
+  await rm(staging, { recursive: true, force: true });
+  await writeFile(marker, want);
+  log(`data: written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
+interface RunSpec {
+  backbone: string;
+  folder: string;
+  epochs: number;
+  outDir: string;
+  strategy: string | null;
+  backend: string;
+}
+
+async function run(spec: RunSpec, io: CliIO): Promise<{ result: TrainImageClassifierResult; seconds: number }> {
+  const recipe: Recipe = defaultRecipe('image_classification');
+  recipe.model.backbone = spec.backbone;
+  recipe.data.folder = spec.folder;
+  recipe.data.image_size = IMAGE_SIZE;
+  recipe.trainer.max_epochs = spec.epochs;
+  recipe.trainer.output_dir = spec.outDir;
+  recipe.trainer.backend = spec.backend;
+  recipe.trainer.quiet = true;
+  recipe.finetune.strategy = spec.strategy;
+  const t0 = performance.now();
+  const result = await trainImageClassifier({ recipe, io });
+  const seconds = (performance.now() - t0) / 1000;
+  if (result.metrics.test_accuracy === undefined) throw new Error(`run ${spec.outDir} reported no test_accuracy (metrics: ${JSON.stringify(result.metrics)})`);
+  return { result, seconds };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      networks: { type: 'string', default: 'simple_cnn' },
+      epochs: { type: 'string', default: '1,3' },
+      inits: { type: 'string', default: 'saved_backbone_freeze,scratch' },
+      source_epochs: { type: 'string' },
+      per_class: { type: 'string' },
+      val_per_class: { type: 'string' },
+      test_per_class: { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      cache: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const networks = listArg(values.networks ?? 'simple_cnn');
+  for (const n of networks) {
+    if (!NETWORKS.includes(n)) {
+      log(`--networks: unknown network '${n}' (one of ${NETWORKS.join(', ')})`);
+      process.exit(2);
+    }
+  }
+  const inits = listArg(values.inits ?? 'saved_backbone_freeze,scratch');
+  for (const i of inits) {
+    if (!INITS.includes(i)) {
+      log(`--inits: unknown init '${i}' (one of ${INITS.join(', ')})`);
+      process.exit(2);
+    }
+  }
+  const budgets = listArg(values.epochs ?? '1,3').map((e) => intArg('epochs', e, 1));
+  const sourceEpochs = intArg('source_epochs', values.source_epochs, 5);
+  const perClass = intArg('per_class', values.per_class, 300);
+  const valPerClass = intArg('val_per_class', values.val_per_class, 50);
+  const testPerClass = intArg('test_per_class', values.test_per_class, 100);
+  const backend = values.backend ?? 'auto';
+  if (!fashionMnistAvailable()) {
+    log(`Fashion-MNIST IDX files not found in ${FASHION_MNIST_DIR}: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR`);
+    process.exit(1);
+  }
+  const dataDir = await ensureData(values.cache ?? join(tmpdir(), 'flash-bench'), perClass, valPerClass, testPerClass);
+  const source = join(dataDir, 'source');
+  const target = join(dataDir, 'target');
+  const runsDir = await mkdtemp(join(tmpdir(), 'flash-bench-transfer-'));
+  const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
+
+  try {
+    for (const network of networks) {
+      const runA = join(runsDir, `${network}-source`);
+      log(`\n== ${network}: run A, ${sourceEpochs} epoch(s) from scratch on source classes ${SOURCE_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
+      const a = await run({ backbone: network, folder: source, epochs: sourceEpochs, outDir: runA, strategy: null, backend }, io);
+      log(`run A (${network}): source test_accuracy ${a.result.metrics.test_accuracy.toFixed(4)} in ${a.seconds.toFixed(1)} s, saved to ${runA}`);
+      for (const epochs of budgets) {
+        for (const init of inits) {
+          const fromSaved = init !== 'scratch';
+          log(`\n== ${network}: ${init}, ${epochs} epoch(s) on target classes ${TARGET_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
+          const { result, seconds } = await run(
+            {
+              backbone: fromSaved ? runA : network,
+              folder: target,
+              epochs,
+              outDir: join(runsDir, `${network}-${init}-${epochs}`),
+              strategy: init === 'saved_backbone_freeze' ? 'freeze' : init === 'saved_backbone_no_freeze' ? 'no_freeze' : null,
+              backend,
+            },
+            io,
+          );
+          const flashJson = JSON.parse(await readFile(join(result.runDir, 'flash.json'), 'utf8')) as { data: { train: number } };
+          const row = {
+            bench: 'transfer',
+            network,
+            init,
+            epochs,
+            test_accuracy: round(result.metrics.test_accuracy, 4),
+            train_images: flashJson.data.train,
+            seconds: round(seconds, 1),
+          };
+          process.stdout.write(`${JSON.stringify(row)}\n`);
+        }
+      }
+    }
+  } finally {
+    if (values.keep) log(`run folders kept: ${runsDir}`);
+    else await rm(runsDir, { recursive: true, force: true });
+  }
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof FlashUserError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(err instanceof FlashUserError ? err.exitCode : 1);
+});
