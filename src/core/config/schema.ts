@@ -224,16 +224,16 @@ export const SCHEMA: RecipeSchema = {
     },
     augment: { type: 'boolean', default: true, aliases: ['augment'], description: 'train-time augmentation on/off (which ones: data.augmentations)' },
     augmentations: {
-      type: 'string[]', default: ['hflip'], aliases: ['augmentations'],
+      type: 'string[]', default: ['hflip'],
       description:
         'train-time augmentations when augment is on: hflip (p=0.5, the default), random_resized_crop (80–100% of the area, resized back), rotate (±10°), color_jitter (brightness/contrast ±0.2)',
     },
     class_weights: {
-      type: 'enum', choices: ['auto', 'none'], default: 'auto', aliases: ['class_weights'],
+      type: 'enum', choices: ['auto', 'none'], default: 'auto',
       description: 'auto: weight the loss by inverse class frequency (mean 1) when the largest train class has more than 3x the images of the smallest; none: never',
     },
     sampler: {
-      type: 'enum', choices: ['none', 'balanced'], default: 'none', aliases: ['sampler'],
+      type: 'enum', choices: ['none', 'balanced'], default: 'none',
       description: 'balanced: each epoch oversamples so every class appears about equally often (seeded; epoch length = train size)',
     },
     cache: {
