@@ -636,8 +636,9 @@ export class ImageClassificationData {
   }
 }
 
-/** MiB with one decimal place at most ("12.3 MiB"). */
+/** MiB with one decimal place at most ("12.3 MiB"); KiB below 1 MiB. */
 function mib(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.round((bytes / 1024) * 10) / 10} KiB`;
   return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }
 

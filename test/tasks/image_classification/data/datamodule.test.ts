@@ -89,7 +89,10 @@ test('fromFolders on class folders: labels, stratified seeded val split, spec, s
     s.ids.forEach((id, i) => assert.equal(dm.labels[s.labels[i]], path.basename(path.dirname(id))));
   }
   assert.equal(new Set([...dm.train.ids, ...dm.val!.ids]).size, 30);
-  assert.equal(dm.summary(), 'train 24 (blue triangle 8, carré vert 8, circle 8) · val 6 · 3 classes · 28×28×3');
+  assert.equal(
+    dm.summary(),
+    'train 24 (blue triangle 8, carré vert 8, circle 8) · val 6 · 3 classes · 28×28×3 · cache memory (auto: 30 images × 28×28×3 = 68.9 KiB fits the 512 MiB budget)',
+  );
   assert.equal(dm.augment, true);
   assert.equal(dm.valSplit, 0.2);
   // Same seed → same split; another seed → another split.
@@ -187,7 +190,7 @@ test('corrupt files are skipped with a warning naming each; strict makes them fa
   assert.ok(w.list.some((m) => m.startsWith(`skipping '${bad.truncated}': `)), w.list.join('\n'));
   assert.ok(w.list.some((m) => m.startsWith(`skipping '${garbage}': `)), w.list.join('\n'));
   assert.deepEqual(dm.ignored, [bad.text]);
-  assert.match(dm.summary(), / · 2 undecodable skipped · 1 non-image ignored$/);
+  assert.match(dm.summary(), / · 2 undecodable skipped · 1 non-image ignored · cache memory \(auto: .*\)$/);
   assert.ok(![...dm.train.ids, ...dm.val!.ids].some((id) => id.includes('.DS_Store') || id.includes('.thumbnails')));
 
   await rejectsWith(
