@@ -107,5 +107,5 @@ export function parseCommandFlags(tokens: string[], options: [string, FlagKind, 
     }
     return v.trim();
   };
-  return { positionals: parsed.positionals, problems, str };
+  return { positionals: parsed.positionals, values: parsed.values, problems, str };
 }

@@ -2,7 +2,7 @@ import { formatProblems } from '../core/config/index.js';
 import { FlashUserError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { parseByteSize } from '../serve/size.js';
-import { parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
+import { parseCommandFlags, wantsHelp, type FlagKind } from './argv.js';
 import { table } from './help.js';
 import type { CliDeps, ServeArgs } from './types.js';
 
@@ -45,19 +45,8 @@ export function serveHelp(): string {
 export async function serveCli(tokens: string[], deps: CliDeps): Promise<void> {
   const { io } = deps;
   if (wantsHelp(tokens)) return io.out(serveHelp());
-  const tableOf = new Map<string, FlagKind>(SERVE_OPTIONS.map(([n, k]) => [n, k]));
-  const parsed = parseFlags(tokens, tableOf);
-  const problems = parsed.unknown.map((f) => unknownOptionMessage(f, [...tableOf.keys()]));
-  for (const w of parsed.positionals) problems.push(`unexpected argument '${w}'`);
-  const str = (name: string): string | undefined => {
-    const v = parsed.values.get(name);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') {
-      problems.push(`--${name}: expected a value`);
-      return undefined;
-    }
-    return v.trim();
-  };
+  const { positionals, values, problems, str } = parseCommandFlags(tokens, SERVE_OPTIONS);
+  for (const w of positionals) problems.push(`unexpected argument '${w}'`);
   const int = (name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = str(name);
     if (v === undefined) return def;
@@ -69,7 +58,7 @@ export async function serveCli(tokens: string[], deps: CliDeps): Promise<void> {
     return n;
   };
   const model = str('model');
-  if (model === undefined && !parsed.values.has('model')) problems.push("missing required option '--model' (a run folder, e.g. runs/image_classification-…)");
+  if (model === undefined && !values.has('model')) problems.push("missing required option '--model' (a run folder, e.g. runs/image_classification-…)");
   const host = str('host') ?? '127.0.0.1';
   const port = int('port', 8000, 0, 65535);
   const topK = int('top_k', 3, 1, 1000);
@@ -87,6 +76,6 @@ export async function serveCli(tokens: string[], deps: CliDeps): Promise<void> {
   if (problems.length) throw new FlashUserError(formatProblems(problems));
   if (!deps.commands.serve) throw new FlashUserError('this flash has no serve command');
   const args: ServeArgs = { model: model!, host, port, maxBody, backend, topK, batchSize, io };
-  if (parsed.values.get('quiet') === true) args.quiet = true;
+  if (values.get('quiet') === true) args.quiet = true;
   await deps.commands.serve(args);
 }
