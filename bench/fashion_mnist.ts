@@ -28,13 +28,13 @@
  *   and model-only predict passes): all cores' busy time from `os.cpus()` minus this process's
  *   `process.cpuUsage()`, over the windows' length. The figure is logged.
  */
+import { log, round, runBench } from './common.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultRecipe } from '../src/core/config/index.js';
-import { FlashUserError } from '../src/core/errors.js';
 import { runSplit } from '../src/core/trainer/evaluate.js';
 import type { Callback } from '../src/core/trainer/types.js';
 import type { CliIO } from '../src/cli/types.js';
@@ -49,7 +49,6 @@ const CONTENDED_CORES = 0.2;
 /** The model-only predict rate is timed over whole passes of the test set until this many seconds add up. */
 const PREDICT_SECONDS = 3;
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
@@ -241,12 +240,5 @@ async function main(): Promise<void> {
   }
 }
 
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
-}
 
-main().catch((err: unknown) => {
-  log(err instanceof FlashUserError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exit(err instanceof FlashUserError ? err.exitCode : 1);
-});
+runBench(main);

@@ -32,13 +32,13 @@
  * `seconds` is the wall time of the whole trainImageClassifier call (data decode, training, validation, checkpoint
  * writes, test). Run A's own line is logged to stderr, not printed as a row.
  */
+import { log, round, runBench } from './common.js';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultRecipe, type Recipe } from '../src/core/config/index.js';
-import { FlashUserError } from '../src/core/errors.js';
 import type { CliIO } from '../src/cli/types.js';
 import { trainImageClassifier, type TrainImageClassifierResult } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
@@ -56,7 +56,6 @@ const NETWORKS = ['simple_cnn', 'resnet18'];
  */
 const INITS = ['saved_backbone_freeze', 'scratch', 'saved_backbone_no_freeze'];
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function intArg(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
@@ -221,12 +220,5 @@ async function main(): Promise<void> {
   }
 }
 
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
-}
 
-main().catch((err: unknown) => {
-  log(err instanceof FlashUserError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exit(err instanceof FlashUserError ? err.exitCode : 1);
-});
+runBench(main);
