@@ -29,10 +29,9 @@
  *   `process.cpuUsage()`, over the windows' length. The figure is logged.
  */
 import { log, round, runBench } from './common.js';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultRecipe } from '../src/core/config/index.js';
 import { runSplit } from '../src/core/trainer/evaluate.js';
@@ -42,7 +41,7 @@ import { splitFromPixels } from '../tasks/image_classification/data/index.js';
 import { ImageClassifier } from '../tasks/image_classification/model.js';
 import { decodeForModel, predictFiles } from '../tasks/image_classification/predict.js';
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeSplitFoldersOnce } from './fashion_mnist_folders.js';
 
 /** Other processes' average CPU use above this many cores marks the numbers as contended (as bench/engine.ts). */
 const CONTENDED_CORES = 0.2;
@@ -60,32 +59,10 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, mi
   return n;
 }
 
-/** Writes the train/val/test folders unless a previous run wrote the same ones (a marker file says so). */
-async function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
+/** The train/val/test folders of this bench, written once and reused. */
+function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
   const dir = join(root, `fashion_mnist-${perClass}-${valPerClass}-${testPerClass}`);
-  const marker = join(dir, '.complete.json');
-  const want = JSON.stringify({ perClass, valPerClass, testPerClass, classes: FASHION_MNIST_CLASSES });
-  if (existsSync(marker) && (await readFile(marker, 'utf8')) === want) {
-    log(`data: reusing ${dir}`);
-    return dir;
-  }
-  log(`data: writing Fashion-MNIST PNG folders to ${dir}`);
-  await rm(dir, { recursive: true, force: true });
-  const t0 = performance.now();
-  const parts: [string, 'train' | 'test', number, number][] = [
-    ['train', 'train', perClass, 0],
-    ['val', 'train', valPerClass, perClass],
-    ['test', 'test', testPerClass, 0],
-  ];
-  for (const [sub, split, n, offset] of parts) {
-    if (n === 0) continue;
-    const { counts } = await writeFashionMnistFolders({ outDir: join(dir, sub), perClass: n, split, offset });
-    if (counts.some((c) => c < n)) throw new Error(`${sub}: the ${split} split has fewer than ${offset + n} images of some class`);
-  }
-  await mkdir(dirname(marker), { recursive: true });
-  await writeFile(marker, want);
-  log(`data: written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return dir;
+  return writeSplitFoldersOnce(dir, { perClass, valPerClass, testPerClass }, { perClass, valPerClass, testPerClass, classes: FASHION_MNIST_CLASSES }, log);
 }
 
 /** Busy CPU time of the whole machine and of this process, in ms. */

@@ -8,6 +8,7 @@
  * Fashion-MNIST © Zalando SE (Zalando Research), MIT license: https://github.com/zalandoresearch/fashion-mnist
  */
 import { existsSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -178,4 +179,49 @@ export async function writeFashionMnistFolders(opts: WriteFashionMnistOptions): 
   }
   files.sort();
   return { counts: picked.map((p) => p.length), files };
+}
+
+/** Sizes of the train/val/test folders a benchmark writes (val comes from the train split, after the train images). */
+export interface SplitSizes {
+  perClass: number;
+  valPerClass: number;
+  testPerClass: number;
+}
+
+/**
+ * Writes `<dir>/{train,val,test}/<class>/*.png` (all 10 classes) unless a previous run wrote the same into `dir`:
+ * a marker file holding `key` says so. `arrange(dir)` runs after writing and before the marker (to move classes
+ * around, say). Returns `dir`.
+ */
+export async function writeSplitFoldersOnce(
+  dir: string,
+  sizes: SplitSizes,
+  key: unknown,
+  log: (line: string) => void,
+  arrange?: (dir: string) => Promise<void>,
+): Promise<string> {
+  const marker = path.join(dir, '.complete.json');
+  const want = JSON.stringify(key);
+  if (existsSync(marker) && (await fs.readFile(marker, 'utf8')) === want) {
+    log(`data: reusing ${dir}`);
+    return dir;
+  }
+  log(`data: writing Fashion-MNIST PNG folders to ${dir}`);
+  await fs.rm(dir, { recursive: true, force: true });
+  const t0 = performance.now();
+  const parts: [string, 'train' | 'test', number, number][] = [
+    ['train', 'train', sizes.perClass, 0],
+    ['val', 'train', sizes.valPerClass, sizes.perClass],
+    ['test', 'test', sizes.testPerClass, 0],
+  ];
+  for (const [sub, split, n, offset] of parts) {
+    if (n === 0) continue;
+    const { counts } = await writeFashionMnistFolders({ outDir: path.join(dir, sub), perClass: n, split, offset });
+    if (counts.some((c) => c < n)) throw new Error(`${sub}: the ${split} split has fewer than ${offset + n} images of some class`);
+  }
+  await arrange?.(dir);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(marker, want);
+  log(`data: written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return dir;
 }

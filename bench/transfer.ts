@@ -33,15 +33,14 @@
  * writes, test). Run A's own line is logged to stderr, not printed as a row.
  */
 import { log, round, runBench } from './common.js';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultRecipe, type Recipe } from '../src/core/config/index.js';
 import type { CliIO } from '../src/cli/types.js';
 import { trainImageClassifier, type TrainImageClassifierResult } from '../tasks/image_classification/train.js';
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeSplitFoldersOnce } from './fashion_mnist_folders.js';
 
 /** Class indices (into FASHION_MNIST_CLASSES) of the set the saved backbone is trained on. */
 const SOURCE_CLASSES = [0, 1, 7, 8, 9];
@@ -73,38 +72,21 @@ function listArg(raw: string): string[] {
 
 /**
  * Writes `<dir>/{source,target}/{train,val,test}/<class>/*.png` unless a previous run wrote the same (a marker
- * says so). writeFashionMnistFolders writes every class, so it writes into a staging folder and the chosen class
- * folders are moved out of it.
+ * says so).
  */
-async function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
+function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
   const dir = join(root, `transfer-${perClass}-${valPerClass}-${testPerClass}`);
-  const marker = join(dir, '.complete.json');
-  const want = JSON.stringify({ perClass, valPerClass, testPerClass, source: SOURCE_CLASSES, target: TARGET_CLASSES, classes: FASHION_MNIST_CLASSES });
-  if (existsSync(marker) && (await readFile(marker, 'utf8')) === want) {
-    log(`data: reusing ${dir}`);
-    return dir;
-  }
-  log(`data: writing Fashion-MNIST PNG folders to ${dir}`);
-  await rm(dir, { recursive: true, force: true });
-  const t0 = performance.now();
-  const parts: [string, 'train' | 'test', number, number][] = [
-    ['train', 'train', perClass, 0],
-    ['val', 'train', valPerClass, perClass],
-    ['test', 'test', testPerClass, 0],
-  ];
-  const staging = join(dir, '.staging');
-  for (const [sub, split, n, offset] of parts) {
-    const { counts } = await writeFashionMnistFolders({ outDir: join(staging, sub), perClass: n, split, offset });
-    if (counts.some((c) => c < n)) throw new Error(`${sub}: the ${split} split has fewer than ${offset + n} images of some class`);
-    for (const [set, classes] of [['source', SOURCE_CLASSES], ['target', TARGET_CLASSES]] as const) {
-      await mkdir(join(dir, set, sub), { recursive: true });
-      for (const c of classes) await rename(join(staging, sub, FASHION_MNIST_CLASSES[c]), join(dir, set, sub, FASHION_MNIST_CLASSES[c]));
+  const key = { perClass, valPerClass, testPerClass, source: SOURCE_CLASSES, target: TARGET_CLASSES, classes: FASHION_MNIST_CLASSES };
+  // All 10 classes are written into dir/{train,val,test}; then the chosen ones move to source/ and target/.
+  return writeSplitFoldersOnce(dir, { perClass, valPerClass, testPerClass }, key, log, async (d) => {
+    for (const sub of ['train', 'val', 'test']) {
+      for (const [set, classes] of [['source', SOURCE_CLASSES], ['target', TARGET_CLASSES]] as const) {
+        await mkdir(join(d, set, sub), { recursive: true });
+        for (const c of classes) await rename(join(d, sub, FASHION_MNIST_CLASSES[c]), join(d, set, sub, FASHION_MNIST_CLASSES[c]));
+      }
+      await rm(join(d, sub), { recursive: true, force: true });
     }
-  }
-  await rm(staging, { recursive: true, force: true });
-  await writeFile(marker, want);
-  log(`data: written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return dir;
+  });
 }
 
 interface RunSpec {
