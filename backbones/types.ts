@@ -61,4 +61,15 @@ export interface BackboneSpec {
   trained?: boolean;
   /** A fixed [height, width, channels] input (a saved or user-built backbone); the data is resized to it. */
   fixedInput?: [number, number, number];
+  /** The head used when the recipe leaves `model.head` unset; absent = `linear`. */
+  defaultHead?: DefaultHead;
+}
+
+/** A backbone's preferred head: a registered head name and the options it is built with. */
+export interface DefaultHead {
+  name: string;
+  /** Units of the hidden layer (mlp). */
+  hiddenUnits?: number;
+  /** Dropout after the hidden layer (mlp); 0 = none. */
+  hiddenDropout?: number;
 }

@@ -61,7 +61,10 @@ const HZ = 100; // USER_HZ on Linux
 function buildModel(def: NetworkDef): tf.LayersModel {
   const input = tf.input({ shape: [def.size, def.size, def.channels] });
   const backbone = def.spec.build({ inputShape: [def.size, def.size, def.channels], name: 'backbone' });
-  const features = backbone.apply(input) as tf.SymbolicTensor;
+  let features = backbone.apply(input) as tf.SymbolicTensor;
+  // The backbone's default head's hidden layer (simple_cnn: dense 128 + ReLU) is part of the benchmark network.
+  const hidden = def.spec.defaultHead?.hiddenUnits;
+  if (hidden) features = tf.layers.dense({ units: hidden, activation: 'relu', name: 'hidden' }).apply(features) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 10, activation: 'softmax', name: 'classifier' }).apply(features) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   if (def.params !== undefined && model.countParams() !== def.params) {

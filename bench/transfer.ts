@@ -2,7 +2,7 @@
  * Transfer benchmark (issue 4): does a backbone flash trained earlier help on new classes?
  *
  *   npm run build && node dist/bench/transfer.js [--networks simple_cnn,resnet18] [--per_class 300]
- *       [--val_per_class 50] [--test_per_class 100] [--source_epochs 5] [--epochs 1,3]
+ *       [--source_per_class 2000] [--val_per_class 50] [--test_per_class 100] [--source_epochs 3] [--epochs 1,3]
  *       [--inits saved_backbone_freeze,scratch[,saved_backbone_no_freeze]] [--backend auto]
  *       [--cache DIR] [--keep]
  *
@@ -10,12 +10,14 @@
  * class folders (bench/fashion_mnist_folders.ts) into `<cache>/transfer-<per_class>-<val>-<test>/{source,target}/
  * {train,val,test}/<class>/` (default cache: $TMPDIR/flash-bench). train/ holds the first `per_class` images of
  * each class of the IDX train split, val/ the next `val_per_class` (disjoint), test/ the first `test_per_class`
- * of the IDX test split (held out: never seen by any run before its final test).
+ * of the IDX test split (held out: never seen by any run before its final test). The source classes are read from
+ * the folders written with `source_per_class` (default 2,000) and the target classes from those written with
+ * `per_class` (default 300): a large source set and a small target set, the case transfer learning is for.
  *   - source: classes 0, 1, 7, 8, 9 (T-shirt_top, Trouser, Sneaker, Bag, Ankle boot)
  *   - target: classes 2, 3, 4, 5, 6 (Pullover, Dress, Coat, Sandal, Shirt) — the hard, mutually similar ones
  *
  * For each network (default simple_cnn; resnet18 is slow on a 2-core CPU):
- *   1. run A: train the network from scratch on the source classes at 32 px for `source_epochs` epochs and save
+ *   1. run A: train the network from scratch on the source classes at 32 px for `source_epochs` (3) epochs and save
  *      it (a normal flash run folder);
  *   2. for each budget E in `epochs` (default 1 and 3; each a separate run with max_epochs E):
  *      - saved_backbone_freeze: `model.backbone = <run A>` with `finetune.strategy = freeze` on the target classes;
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
       epochs: { type: 'string', default: '1,3' },
       inits: { type: 'string', default: 'saved_backbone_freeze,scratch' },
       source_epochs: { type: 'string' },
+      source_per_class: { type: 'string' },
       per_class: { type: 'string' },
       val_per_class: { type: 'string' },
       test_per_class: { type: 'string' },
@@ -146,8 +149,9 @@ async function main(): Promise<void> {
     }
   }
   const budgets = listArg(values.epochs ?? '1,3').map((e) => intArg('epochs', e, 1));
-  const sourceEpochs = intArg('source_epochs', values.source_epochs, 5);
+  const sourceEpochs = intArg('source_epochs', values.source_epochs, 3);
   const perClass = intArg('per_class', values.per_class, 300);
+  const sourcePerClass = intArg('source_per_class', values.source_per_class, 2000);
   const valPerClass = intArg('val_per_class', values.val_per_class, 50);
   const testPerClass = intArg('test_per_class', values.test_per_class, 100);
   const backend = values.backend ?? 'auto';
@@ -155,9 +159,10 @@ async function main(): Promise<void> {
     log(`Fashion-MNIST IDX files not found in ${FASHION_MNIST_DIR}: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR`);
     process.exit(1);
   }
-  const dataDir = await ensureData(values.cache ?? join(tmpdir(), 'flash-bench'), perClass, valPerClass, testPerClass);
-  const source = join(dataDir, 'source');
-  const target = join(dataDir, 'target');
+  const cacheRoot = values.cache ?? join(tmpdir(), 'flash-bench');
+  // Transfer's usual shape: a large source set for run A, a small target set (per_class) for the runs compared.
+  const source = join(await ensureData(cacheRoot, sourcePerClass, valPerClass, testPerClass), 'source');
+  const target = join(await ensureData(cacheRoot, perClass, valPerClass, testPerClass), 'target');
   const runsDir = await mkdtemp(join(tmpdir(), 'flash-bench-transfer-'));
   const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
 

@@ -158,6 +158,7 @@ export async function resolveTaskRecipe(taskName: string, tokens: readonly strin
       overrideNames: inv.overrideNames,
       registries: deps.registries,
       builders: task.builders,
+      cwd: deps.io.cwd,
     });
   } catch (err) {
     if (!(err instanceof RecipeError)) throw err;

@@ -8,6 +8,8 @@ export interface HeadOptions {
   dropout: number;
   /** Units of the mlp head's hidden layer; default 256. */
   hiddenUnits?: number;
+  /** Dropout after the mlp head's hidden layer, overriding the rule below (a backbone's default head sets it). */
+  hiddenDropout?: number;
 }
 
 /** Builds the classification head on the backbone features; returns logits (the layer must be named 'logits'). */
@@ -22,13 +24,14 @@ const linear: HeadBuilder = (features, { numClasses, dropout }) => {
 /** Default dropout of the mlp head when model.dropout is 0. */
 export const MLP_DEFAULT_DROPOUT = 0.2;
 
-const mlp: HeadBuilder = (features, { numClasses, dropout, hiddenUnits = 256 }) => {
+const mlp: HeadBuilder = (features, { numClasses, dropout, hiddenUnits = 256, hiddenDropout }) => {
   let x = tf.layers.dense({ units: hiddenUnits, activation: 'relu', name: 'head_hidden' }).apply(features) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ rate: dropout > 0 ? dropout : MLP_DEFAULT_DROPOUT, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
+  const rate = hiddenDropout ?? (dropout > 0 ? dropout : MLP_DEFAULT_DROPOUT);
+  if (rate > 0) x = tf.layers.dropout({ rate, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
   return tf.layers.dense({ units: numClasses, name: 'logits' }).apply(x) as tf.SymbolicTensor;
 };
 
 /** Classification heads selectable with `--model.head`. */
 export const heads = new Registry<HeadBuilder>('head');
-heads.register('linear', linear, 'one dense layer from the features to the classes (default)');
+heads.register('linear', linear, "one dense layer from the features to the classes (the default, except simple_cnn's dense 128 → classes)");
 heads.register('mlp', mlp, `dense 256 + ReLU, dropout (model.dropout, ${MLP_DEFAULT_DROPOUT} when 0), dense to the classes`);

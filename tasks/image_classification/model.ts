@@ -95,6 +95,8 @@ export class ImageClassifier implements TaskModule, Finetunable {
   private featureCache?: FeatureCacheSplit;
   private headNet?: tf.LayersModel;
   private featureNet?: tf.LayersModel;
+  /** Hidden-layer settings of the backbone's default head (empty when the user named the head). */
+  private readonly headOptions: { hiddenUnits?: number; hiddenDropout?: number };
 
   constructor(options: ImageClassifierOptions = {}) {
     const backbone = options.backbone ?? 'simple_cnn';
@@ -107,9 +109,12 @@ export class ImageClassifier implements TaskModule, Finetunable {
     if (this.pretrained !== false && this.backboneSpec.fixedInput) {
       throw new FlashUserError('a saved or user-built backbone already has its weights; drop --model.pretrained');
     }
-    heads.get(options.head ?? 'linear');
+    // No head named: the backbone's own default (simple_cnn: dense 128 → classes), else linear.
+    this.headOptions = options.head ? {} : this.backboneSpec.defaultHead ?? {};
+    const head = options.head ?? this.backboneSpec.defaultHead?.name ?? 'linear';
+    heads.get(head);
     this.options = {
-      head: options.head ?? 'linear',
+      head,
       optimizer: options.optimizer ?? 'adam',
       learningRate: options.learningRate ?? null,
       weightDecay: options.weightDecay ?? 0,
@@ -186,7 +191,12 @@ export class ImageClassifier implements TaskModule, Finetunable {
     x = normalize(x, this.normalization(), spec.channels);
     const backbone = this.backboneSpec.build({ inputShape: [spec.height, spec.width, spec.channels], name: 'backbone' });
     const features = backbone.apply(x) as tf.SymbolicTensor;
-    const logits = heads.get(this.options.head)(features, { numClasses: this.labels.length, dropout: this.options.dropout });
+    const logits = heads.get(this.options.head)(features, {
+      numClasses: this.labels.length,
+      dropout: this.options.dropout,
+      hiddenUnits: this.headOptions.hiddenUnits,
+      hiddenDropout: this.headOptions.hiddenDropout,
+    });
     const probs = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(logits) as tf.SymbolicTensor;
     this.setNetwork(tf.model({ inputs: input, outputs: probs, name: 'image_classifier' }));
   }
@@ -363,7 +373,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
       optimizer: recipeModel.optimizer,
       learningRate: recipeModel.learning_rate ?? null,
       weightDecay: recipeModel.weight_decay,
-      head: recipeModel.head,
+      head: recipeModel.head ?? undefined,
       dropout: recipeModel.dropout,
     });
     clf.spec = { height: meta.input.height, width: meta.input.width, channels: meta.input.channels };

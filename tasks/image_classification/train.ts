@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { access, mkdir, constants as fsConstants } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { backbones, type BackboneSpec } from '../../backbones/index.js';
@@ -64,7 +65,8 @@ async function ensureWritableDir(dir: string): Promise<void> {
  * backbone is loaded with its weights, input size and normalisation.
  */
 export async function resolveBackbone(name: string, cwd: string): Promise<string | BackboneSpec> {
-  if (backbones.has(name) || !looksLikePath(name)) return name;
+  // A registered name wins over a folder of the same name (write ./resnet18 for the folder).
+  if (backbones.has(name) || (!looksLikePath(name) && !existsSync(resolve(cwd, name)))) return name;
   return loadBackbone(resolve(cwd, name));
 }
 
@@ -132,7 +134,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   const model = new ImageClassifier({
     backbone,
     labels: data.labels,
-    head: recipe.model.head,
+    head: recipe.model.head ?? undefined,
     optimizer: recipe.model.optimizer,
     learningRate: recipe.model.learning_rate,
     weightDecay: recipe.model.weight_decay,

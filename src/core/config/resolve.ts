@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { FlashUserError } from '../errors.js';
 import { closest, didYouMean } from '../suggest.js';
 import { coerceValue, showValue } from './coerce.js';
@@ -46,6 +48,8 @@ export interface ResolveOptions {
   registries?: RecipeRegistries;
   /** The task's data builders; `data.builder` must be one of them. */
   builders?: readonly BuilderInfo[];
+  /** Folder that relative paths are read from: a `pathOk` key may name a bare folder that exists there (`runs/A` or `A`). */
+  cwd?: string;
 }
 
 /** The user error thrown by `resolveRecipe`, with each problem on its own. */
@@ -174,7 +178,7 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
     const names = reg.names();
     const allowed = [...(spec.extraNames ?? []), ...names];
     for (const name of Array.isArray(value) ? (value as string[]) : value === null ? [] : [value as string]) {
-      if (spec.pathOk && /[\\/]|\.json$/.test(name)) continue;
+      if (spec.pathOk && (/[\\/]|\.json$/.test(name) || (!allowed.includes(name) && opts.cwd !== undefined && existsSync(resolvePath(opts.cwd, name))))) continue;
       if (!allowed.includes(name)) {
         const kind = reg.kind ?? spec.registry.replace(/s$/, '');
         problems.push(`${at(path)}: unknown ${kind} '${name}'${didYouMean(name, allowed)}; available: ${allowed.join(', ')}`);

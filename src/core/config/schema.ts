@@ -25,7 +25,7 @@ export interface TrainerRecipe {
 
 export interface ModelRecipe {
   backbone: string;
-  head: string;
+  head: string | null;
   optimizer: string;
   learning_rate: number | null;
   weight_decay: number;
@@ -169,7 +169,10 @@ export const SCHEMA: RecipeSchema = {
       type: 'string', default: 'simple_cnn', registry: 'backbones', pathOk: true, aliases: ['backbone'],
       description: 'feature extractor: a registered name, or a flash run folder (or its model.json) whose backbone is reused',
     },
-    head: { type: 'string', default: 'linear', aliases: ['head'], description: 'classification head on top of the backbone: linear or mlp' },
+    head: {
+      type: 'string', nullable: true, default: null, aliases: ['head'],
+      description: "classification head on top of the backbone: linear or mlp; null = the backbone's default (linear; simple_cnn: dense 128 + ReLU → classes)",
+    },
     optimizer: { type: 'string', default: 'adam', registry: 'optimizers', aliases: ['optimizer'], description: 'optimizer' },
     learning_rate: {
       type: 'number', nullable: true, default: null, above: 0, aliases: ['learning_rate', 'lr'],

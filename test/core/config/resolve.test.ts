@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { Registry } from '../../../src/core/registry.js';
 import { FlashUserError } from '../../../src/core/errors.js';
@@ -204,6 +207,21 @@ test('names are checked against the registries and the task builders', () => {
     "--finetune.strategy: unknown strategy 'freez' (did you mean 'freeze'?); available: no_freeze, freeze",
     "--data.builder: unknown builder 'from_folder' for image_classification (did you mean 'from_folders'?); available: from_folders, from_files",
   ]);
+});
+
+test('model.backbone may name a bare folder that exists in cwd (a saved run); an unknown name still gets did-you-mean', () => {
+  const backbones = new Registry<unknown>('backbone').register('simple_cnn', {}).register('resnet18', {});
+  const cwd = mkdtempSync(join(tmpdir(), 'flash-resolve-'));
+  try {
+    mkdirSync(join(cwd, 'A'));
+    const r = resolveRecipe({ task, registries: { backbones }, cwd, overrides: { model: { backbone: 'A' } } });
+    assert.equal(r.model.backbone, 'A');
+    assert.deepEqual(problemsOf(() => resolveRecipe({ task, registries: { backbones }, cwd, overrides: { model: { backbone: 'B' } } })), [
+      "--model.backbone: unknown backbone 'B'; available: simple_cnn, resnet18",
+    ]);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });
 
 test('trainer.monitor names train_/val_ + loss or a registered metric', () => {

@@ -71,11 +71,12 @@ describe('strategies on a classifier', () => {
   it('unfreeze_milestones: which weights train at which epoch, and the run says so', async () => {
     const model = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2 });
     const { seen, lines } = await fit(model, 'unfreeze_milestones', { milestones: [1, 2], numLayers: 1 }, 3);
-    assert.deepEqual(seen[0], ['logits/kernel', 'logits/bias']);
-    assert.deepEqual(seen[1], ['fc1/kernel', 'fc1/bias', 'logits/kernel', 'logits/bias']);
+    // simple_cnn's default head is dense 128 → classes: both head layers train in every phase.
+    assert.deepEqual(seen[0], ['head_hidden/kernel', 'head_hidden/bias', 'logits/kernel', 'logits/bias']);
+    assert.deepEqual(seen[1], ['conv2/kernel', 'conv2/bias', 'head_hidden/kernel', 'head_hidden/bias', 'logits/kernel', 'logits/bias']);
     assert.equal(seen[2].length, 8);
-    assert.ok(lines.some((l) => /trainable: head \+ 0\/3 backbone layer groups/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /trainable: head \+ 1\/3 backbone layer groups \(fc1\)/.test(l)));
+    assert.ok(lines.some((l) => /trainable: head \+ 0\/2 backbone layer groups/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /trainable: head \+ 1\/2 backbone layer groups \(conv2\)/.test(l)));
     assert.ok(lines.some((l) => /phase 3\/3 from epoch 3: all layers train/.test(l)));
   });
 
@@ -203,7 +204,7 @@ describe('trainer.finetune', () => {
     };
     const scratch = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2 });
     assert.equal(await trainable(scratch), 8);
-    const user = new ImageClassifier({ backbone: { model: scratch.backboneSpec.build({ inputShape: [8, 8, 1] }), numFeatures: 128 }, numClasses: 2 });
+    const user = new ImageClassifier({ backbone: { model: scratch.backboneSpec.build({ inputShape: [8, 8, 1] }), numFeatures: 256 }, numClasses: 2 });
     assert.equal(await trainable(user), 2, 'only the head');
   });
 });
@@ -216,7 +217,7 @@ describe('resume across a phase boundary', () => {
     const t1 = new Trainer({ maxEpochs: 1, phases: strategies.get('freeze_unfreeze')(opts) });
     const r1 = await t1.fit(first, data);
     const optimizerWeights = (await t1.currentOptimizer()!.getWeights()).map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
-    assert.equal(optimizerWeights.length, 5, 'iter + m, v of the head kernel and bias');
+    assert.equal(optimizerWeights.length, 9, "iter + m, v of the head's hidden and logits kernels and biases");
     const second = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2 });
     second.setup(data);
     second.loadWeightsFrom(first.network());

@@ -49,10 +49,10 @@ const backboneWeights = async (dir: string) => {
 
 test('--model.backbone runs/A: the saved backbone under a new mlp head, frozen by default, weights unchanged', async () => {
   const r = await train({ output_dir: 'runs/B' }, {}, { backbone: 'runs/A', head: 'mlp' });
-  assert.match(r.text, /backbone: saved flash backbone from .*runs[\\/]A \(simple_cnn\), 16×16×3, 128 features/);
-  assert.match(r.text, /finetuning: freeze \(default for a pretrained or saved backbone\), 3 backbone layer groups/);
-  assert.match(r.text, /trainable: head \+ 0\/3 backbone layer groups/);
-  assert.match(r.text, /frozen: 3\/3 backbone layer groups \(conv1, conv2, fc1\)/);
+  assert.match(r.text, /backbone: saved flash backbone from .*runs[\\/]A \(simple_cnn\), 16×16×3, 1024 features/);
+  assert.match(r.text, /finetuning: freeze \(default for a pretrained or saved backbone\), 2 backbone layer groups/);
+  assert.match(r.text, /trainable: head \+ 0\/2 backbone layer groups/);
+  assert.match(r.text, /frozen: 2\/2 backbone layer groups \(conv1, conv2\)/);
   assert.deepEqual(await backboneWeights(r.runDir), await backboneWeights(runA));
   const b = await ImageClassifier.load(r.runDir);
   assert.ok(b.network().getLayer('head_hidden'), 'mlp head');
@@ -67,10 +67,10 @@ test('--model.pretrained <model.json>: weights copied by layer name, frozen by d
     { pretrained: path.join(runA, 'model.json') },
     { strategy: 'unfreeze_milestones', milestones: [1, 2], num_layers: 1 },
   );
-  assert.match(r.text, /pretrained weights: loaded 3 layers from/);
-  assert.match(r.text, /finetuning: unfreeze_milestones, 3 backbone layer groups/);
+  assert.match(r.text, /pretrained weights: loaded 2 layers from/);
+  assert.match(r.text, /finetuning: unfreeze_milestones, 2 backbone layer groups/);
   assert.match(r.text, /phase 2\/3 from epoch 2: last 1 backbone layer group\(s\) and the head train/);
-  assert.match(r.text, /trainable: head \+ 1\/3 backbone layer groups \(fc1\)/);
+  assert.match(r.text, /trainable: head \+ 1\/2 backbone layer groups \(conv2\)/);
   assert.match(r.text, /phase 3\/3 from epoch 3: all layers train/);
 });
 
@@ -82,7 +82,7 @@ test('a saved backbone fixes the input: another image size is a clear error; a m
 
 test('--data.augment false with a frozen saved backbone: the head trains from cached features, and the run says so', async () => {
   const r = await train({ output_dir: 'runs/G' }, { augment: false }, { backbone: runA });
-  assert.match(r.text, /feature cache: the backbone is frozen and augmentation is off, so it ran once over the \d+ training images; the head trains from their 128 cached features/);
+  assert.match(r.text, /feature cache: the backbone is frozen and augmentation is off, so it ran once over the \d+ training images; the head trains from their 1024 cached features/);
   assert.equal(r.text.match(/feature cache:/g)?.length, 1, 'computed once for both epochs');
   assert.deepEqual(await backboneWeights(r.runDir), await backboneWeights(runA));
   assert.ok(r.metrics.val_accuracy > 0.3, `${r.metrics.val_accuracy}`);
