@@ -35,8 +35,8 @@ function withGroups(spec: BackboneSpec, layerGroups: (m: tf.LayersModel) => Laye
  * Weights (trainable + BatchNorm statistics) at the default input size, 3 channels (simple_cnn: 1), measured
  * with countParams(); listed rather than built at startup.
  */
-const PARAMS: Record<string, number> = {
-  simple_cnn: 420_352,
+export const LISTED_WEIGHTS: Record<string, number> = {
+  simple_cnn: 18_816, // the conv body; its default head adds dense 128 (401,536 at 28 px) and the classifier
   mobilenet_v2_035: 410_208,
   mobilenet_v2_050: 706_224,
   mobilenet_v2_075: 1_382_064,
@@ -54,7 +54,7 @@ export function backboneSummary(name: string, spec: BackboneSpec): string {
   const pretrained = spec.weights?.length
     ? `pretrained: ${spec.weights[0].note ?? spec.weights[0].url}${spec.weights[0].sha256 ? '' : ', no sha256 registered'}`
     : 'pretrained: none published in tfjs layers format';
-  const params = PARAMS[name] !== undefined ? ` · ${human(PARAMS[name])} weights` : '';
+  const params = LISTED_WEIGHTS[name] !== undefined ? ` · ${human(LISTED_WEIGHTS[name])} weights` : '';
   return `${spec.description} · ${spec.defaultImageSize} px${params} · ${pretrained}`;
 }
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { backbones, layerGroupsOf } from '../../backbones/index.js';
+import { backbones, layerGroupsOf, LISTED_WEIGHTS } from '../../backbones/index.js';
 import { selectBackend } from '../../src/core/backend.js';
 
 before(async () => {
@@ -57,4 +57,15 @@ describe('registered backbones', () => {
       }
     });
   }
+});
+
+describe('flash list backbones', () => {
+  it('lists the weight count each backbone really has at its default size (3 channels; simple_cnn 1)', () => {
+    for (const { name, item: spec } of backbones.list()) {
+      const s = spec.defaultImageSize;
+      const model = spec.build({ inputShape: [s, s, name === 'simple_cnn' ? 1 : 3] });
+      assert.equal(model.countParams(), LISTED_WEIGHTS[name], name);
+      model.dispose();
+    }
+  });
 });
