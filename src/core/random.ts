@@ -11,3 +11,19 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Runs the synchronous `fn` with `Math.random` replaced by a PRNG seeded with `seed`, then restores it.
+ * tfjs draws the seed of every unseeded random op (weight initializers included) from `Math.random`, so building
+ * a model inside this makes its initial weights a function of `seed` — tfjs has no global seed of its own. Only
+ * the synchronous part of `fn` is covered: work after its first `await` sees the real `Math.random`.
+ */
+export function withSeededRandom<T>(seed: number, fn: () => T): T {
+  const real = Math.random;
+  Math.random = mulberry32(seed ^ 0x5eed);
+  try {
+    return fn();
+  } finally {
+    Math.random = real;
+  }
+}

@@ -12,6 +12,7 @@ import { defaultStrategy, isBatchNorm, strategies } from '../../src/core/finetun
 import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
 import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
 import { StepMetricsCallback, loggers } from '../../src/core/loggers/index.js';
+import { withSeededRandom } from '../../src/core/random.js';
 import { briefCheck } from './check.js';
 import { writeRunReport } from './report/index.js';
 import { chooseClassWeights, IMBALANCE_RATIO } from './data/imbalance.js';
@@ -150,7 +151,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     },
   });
   if (typeof backbone !== 'string') say(`backbone: ${backbone.description}`);
-  await model.setup(data);
+  await withSeededRandom(recipe.trainer.seed, () => model.setup(data));
   // Class imbalance: inverse-frequency loss weights (auto: when the largest class > 3x the smallest), or oversampling.
   const trainCounts = data.train.classCounts(data.numClasses);
   if (recipe.data.sampler === 'balanced') {

@@ -135,7 +135,7 @@ export type RecipeSchema = { [S in Section]: { [K in keyof Recipe[S]]-?: KeySpec
 export const SCHEMA: RecipeSchema = {
   trainer: {
     max_epochs: { type: 'integer', default: 5, min: 1, aliases: ['max_epochs'], description: 'number of training epochs' },
-    seed: { type: 'integer', default: 42, min: 0, aliases: ['seed'], description: 'random seed for the validation split, shuffling and augmentation (weight init is not seeded)' },
+    seed: { type: 'integer', default: 42, min: 0, aliases: ['seed'], description: 'random seed for weight init, the validation split, shuffling and augmentation (dropout masks are not seeded)' },
     monitor: { type: 'string', default: 'val_accuracy', aliases: ['monitor'], description: 'metric that picks the best checkpoint and drives early stopping' },
     monitor_mode: {
       type: 'enum', choices: ['auto', 'max', 'min'], default: 'auto',

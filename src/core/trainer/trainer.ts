@@ -3,6 +3,7 @@ import type { NamedTensor } from '../io/layers_model.js';
 import { defaultStrategy, strategies, type StrategyOptions } from '../finetuning/index.js';
 import { evaluateSplit, runSplit, type SplitOutputs } from './evaluate.js';
 import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger, TaskModule } from './types.js';
+import { withSeededRandom } from '../random.js';
 
 /** A stretch of epochs trained with one set of trainable layers (tfjs fixes that set per compile). */
 export interface Phase {
@@ -72,13 +73,18 @@ export class Trainer {
     this.interrupted = true;
   }
 
+  /** Builds the module for the data if it isn't built yet, its weight init seeded by `seed`. */
+  private async setup(module: TaskModule, data: DataModuleLike): Promise<void> {
+    if (!module.built) await withSeededRandom(this.seed, () => module.setup(data));
+  }
+
   /** The current optimizer (checkpoint callbacks save its state). */
   currentOptimizer(): tf.Optimizer | undefined {
     return this.optimizer;
   }
 
   async fit(module: TaskModule, data: DataModuleLike, resume?: ResumeState): Promise<FitResult> {
-    if (!module.built) await module.setup(data);
+    await this.setup(module, data);
     const history: EpochLogs[] = resume ? [...resume.history] : [];
     const startEpoch = resume?.epoch ?? 0;
     const phases = this.phases ?? [{ startEpoch: 0, description: 'all layers train', apply: () => undefined }];
@@ -148,7 +154,7 @@ export class Trainer {
     options: { strategy?: string } & Partial<Omit<StrategyOptions, 'maxEpochs'>> = {},
     resume?: ResumeState,
   ): Promise<FitResult> {
-    if (!module.built) await module.setup(data);
+    await this.setup(module, data);
     const name = options.strategy ?? defaultStrategy(Boolean((module as { backboneTrained?: boolean }).backboneTrained));
     const phases = strategies.get(name)({
       maxEpochs: this.maxEpochs,
@@ -212,7 +218,7 @@ export class Trainer {
 
   /** Loss and metrics on the data module's test split (or val when it has none). */
   async test(module: TaskModule, data: DataModuleLike): Promise<EpochLogs> {
-    if (!module.built) await module.setup(data);
+    await this.setup(module, data);
     const split = data.test ?? data.val;
     if (!split) throw new Error('the data module has neither a test nor a val split');
     return evaluateSplit(module, split, data.batchSize, data.test ? 'test' : 'val');
@@ -220,7 +226,7 @@ export class Trainer {
 
   /** Loss and metrics on the validation split. */
   async validate(module: TaskModule, data: DataModuleLike): Promise<EpochLogs> {
-    if (!module.built) await module.setup(data);
+    await this.setup(module, data);
     if (!data.val) throw new Error('the data module has no val split');
     return evaluateSplit(module, data.val, data.batchSize, 'val');
   }

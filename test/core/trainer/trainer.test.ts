@@ -13,7 +13,7 @@ before(async () => {
   await selectBackend('wasm');
 });
 
-/** A classifier built for the toy data, optionally with the weights of another (layer initialisers are unseeded). */
+/** A classifier built for the toy data (outside a Trainer, so its init is unseeded), optionally with the weights of another. */
 function toyModel(data: ToyData, from?: ImageClassifier): ImageClassifier {
   const model = new ImageClassifier({ backbone: 'simple_cnn', numClasses: data.numClasses, learningRate: 0.003 });
   model.setup(data);
@@ -197,4 +197,20 @@ test('predict needs a built module; test() needs a test or val split', async () 
   await assert.rejects(trainer.test(model, data), /neither a test nor a val split/);
   await assert.rejects(trainer.validate(model, data), /no val split/);
   model.network().dispose();
+});
+
+test('weight init follows trainer.seed: same seed, same initial weights; another seed, others; Math.random restored', async () => {
+  const data = makeToyData();
+  const initial = async (seed: number) => {
+    const model = new ImageClassifier({ backbone: 'simple_cnn', numClasses: data.numClasses });
+    await new Trainer({ maxEpochs: 1, seed }).validate(model, data);
+    const w = model.network().getWeights().map((t) => Array.from(t.dataSync()));
+    model.network().dispose();
+    return w;
+  };
+  const real = Math.random;
+  const [a, b, c] = [await initial(7), await initial(7), await initial(8)];
+  assert.equal(Math.random, real);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a[0], c[0]);
 });
