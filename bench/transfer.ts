@@ -3,7 +3,7 @@
  *
  *   npm run build && node dist/bench/transfer.js [--networks simple_cnn,resnet18] [--per_class 300]
  *       [--source_per_class 2000] [--val_per_class 50] [--test_per_class 100] [--source_epochs 3] [--epochs 1,3]
- *       [--inits saved_backbone_freeze,scratch[,saved_backbone_no_freeze]] [--backend auto]
+ *       [--inits saved_backbone_freeze,scratch[,saved_backbone_no_freeze]] [--seeds 42[,43,…]] [--backend auto]
  *       [--cache DIR] [--keep]
  *
  * Data: Fashion-MNIST from Debian's `dataset-fashion-mnist` IDX files (or $FASHION_MNIST_DIR), written once as PNG
@@ -98,6 +98,8 @@ interface RunSpec {
   outDir: string;
   strategy: string | null;
   backend: string;
+  /** trainer.seed: weight init, shuffling, augmentation. */
+  seed: number;
 }
 
 async function run(spec: RunSpec, io: CliIO): Promise<{ result: TrainImageClassifierResult; seconds: number }> {
@@ -110,6 +112,7 @@ async function run(spec: RunSpec, io: CliIO): Promise<{ result: TrainImageClassi
   recipe.trainer.backend = spec.backend;
   recipe.trainer.quiet = true;
   recipe.finetune.strategy = spec.strategy;
+  recipe.trainer.seed = spec.seed;
   const t0 = performance.now();
   const result = await trainImageClassifier({ recipe, io });
   const seconds = (performance.now() - t0) / 1000;
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'auto' },
       cache: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      seeds: { type: 'string', default: '42' },
     },
     strict: true,
   });
@@ -155,6 +159,7 @@ async function main(): Promise<void> {
   const valPerClass = intArg('val_per_class', values.val_per_class, 50);
   const testPerClass = intArg('test_per_class', values.test_per_class, 100);
   const backend = values.backend ?? 'auto';
+  const seeds = listArg(values.seeds ?? '42').map((s) => intArg('seeds', s, 42, 0));
   if (!fashionMnistAvailable()) {
     log(`Fashion-MNIST IDX files not found in ${FASHION_MNIST_DIR}: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR`);
     process.exit(1);
@@ -167,37 +172,41 @@ async function main(): Promise<void> {
   const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
 
   try {
-    for (const network of networks) {
-      const runA = join(runsDir, `${network}-source`);
-      log(`\n== ${network}: run A, ${sourceEpochs} epoch(s) from scratch on source classes ${SOURCE_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
-      const a = await run({ backbone: network, folder: source, epochs: sourceEpochs, outDir: runA, strategy: null, backend }, io);
-      log(`run A (${network}): source test_accuracy ${a.result.metrics.test_accuracy.toFixed(4)} in ${a.seconds.toFixed(1)} s, saved to ${runA}`);
-      for (const epochs of budgets) {
-        for (const init of inits) {
-          const fromSaved = init !== 'scratch';
-          log(`\n== ${network}: ${init}, ${epochs} epoch(s) on target classes ${TARGET_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
-          const { result, seconds } = await run(
-            {
-              backbone: fromSaved ? runA : network,
-              folder: target,
+    for (const seed of seeds) {
+      for (const network of networks) {
+        const runA = join(runsDir, `${network}-source-${seed}`);
+        log(`\n== ${network}: run A, ${sourceEpochs} epoch(s) from scratch on source classes ${SOURCE_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
+        const a = await run({ backbone: network, folder: source, epochs: sourceEpochs, outDir: runA, strategy: null, backend, seed }, io);
+        log(`run A (${network}): source test_accuracy ${a.result.metrics.test_accuracy.toFixed(4)} in ${a.seconds.toFixed(1)} s, saved to ${runA}`);
+        for (const epochs of budgets) {
+          for (const init of inits) {
+            const fromSaved = init !== 'scratch';
+            log(`\n== ${network}: ${init}, ${epochs} epoch(s) on target classes ${TARGET_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
+            const { result, seconds } = await run(
+              {
+                backbone: fromSaved ? runA : network,
+                folder: target,
+                epochs,
+                outDir: join(runsDir, `${network}-${init}-${epochs}-${seed}`),
+                strategy: init === 'saved_backbone_freeze' ? 'freeze' : init === 'saved_backbone_no_freeze' ? 'no_freeze' : null,
+                backend,
+                seed,
+              },
+              io,
+            );
+            const flashJson = JSON.parse(await readFile(join(result.runDir, 'flash.json'), 'utf8')) as { data: { train: number } };
+            const row = {
+              bench: 'transfer',
+              network,
+              init,
               epochs,
-              outDir: join(runsDir, `${network}-${init}-${epochs}`),
-              strategy: init === 'saved_backbone_freeze' ? 'freeze' : init === 'saved_backbone_no_freeze' ? 'no_freeze' : null,
-              backend,
-            },
-            io,
-          );
-          const flashJson = JSON.parse(await readFile(join(result.runDir, 'flash.json'), 'utf8')) as { data: { train: number } };
-          const row = {
-            bench: 'transfer',
-            network,
-            init,
-            epochs,
-            test_accuracy: round(result.metrics.test_accuracy, 4),
-            train_images: flashJson.data.train,
-            seconds: round(seconds, 1),
-          };
-          process.stdout.write(`${JSON.stringify(row)}\n`);
+              seed,
+              test_accuracy: round(result.metrics.test_accuracy, 4),
+              train_images: flashJson.data.train,
+              seconds: round(seconds, 1),
+            };
+            process.stdout.write(`${JSON.stringify(row)}\n`);
+          }
         }
       }
     }
