@@ -15,6 +15,7 @@ import { FlashUserError } from '../../src/core/errors.js';
 import type { CliIO } from '../../src/cli/types.js';
 import { builders, recipeHasNoData } from './builders.js';
 import { decodeImage, ImageDecodeError, stratifiedSplit, type DataPlan, type Sample } from './data/index.js';
+import { DecodedImage } from './data/tf_dataset.js';
 
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -134,6 +135,11 @@ async function inspect(sample: Sample, decode: boolean, headers: boolean): Promi
     const data = await src.data();
     const hash = createHash('sha256').update(src.shape.join('x')).update(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     return { sha256: hash.digest('hex'), height: src.shape[0], width: src.shape[1], channels: src.shape[2], format: 'tensor' };
+  }
+  if (src instanceof DecodedImage) {
+    const { height, width, channels } = src.spec;
+    const hash = createHash('sha256').update(`${height}x${width}x${channels}`).update(src.pixels);
+    return { sha256: hash.digest('hex'), height, width, channels, format: 'tensor' };
   }
   let bytes: Buffer;
   try {

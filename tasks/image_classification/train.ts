@@ -8,6 +8,7 @@ import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../../src/core/callbacks/index.js';
 import { recipeToYaml, type Recipe } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { cacheDir } from '../../src/core/data/index.js';
 import { defaultStrategy, isBatchNorm, strategies } from '../../src/core/finetuning/index.js';
 import { fsUserError, writeFileAtomic } from '../../src/core/io/atomic.js';
 import { loadCheckpoint } from '../../src/core/io/checkpoint.js';
@@ -90,6 +91,7 @@ export async function buildData(recipe: Recipe, io: CliIO, resolved?: string | B
       augment: d.augment,
       augmentations: d.augmentations,
       sampler: d.sampler,
+      cacheDir: cacheDir(io.env),
       onWarning: (m) => io.err(`warning: ${m}\n`),
     },
     io.cwd,

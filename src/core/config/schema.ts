@@ -55,8 +55,8 @@ export interface DataRecipe {
   augmentations: string[];
   class_weights: 'auto' | 'none';
   sampler: 'balanced' | 'none';
-  /** Decoded pixels: kept in memory, streamed from the files (none), or auto (memory when they fit 512 MiB). */
-  cache: 'memory' | 'none' | 'auto';
+  /** Decoded pixels: kept in memory, streamed from the files (none), a disk cache, or auto (memory when they fit 512 MiB, else disk). */
+  cache: 'memory' | 'none' | 'disk' | 'auto';
   min_images_per_class: number;
   train_file: string | null;
   val_file: string | null;
@@ -240,8 +240,8 @@ export const SCHEMA: RecipeSchema = {
       description: 'balanced: each epoch oversamples so every class appears about equally often (seeded; epoch length = train size)',
     },
     cache: {
-      type: 'enum', choices: ['memory', 'none', 'auto'], default: 'auto',
-      description: 'decoded images: memory (decode once, keep), none (decode on the fly while training, flat memory) or auto (memory when they fit in 512 MiB, else none)',
+      type: 'enum', choices: ['memory', 'none', 'disk', 'auto'], default: 'auto',
+      description: 'decoded images: memory (decode once, keep), none (decode on the fly every epoch, flat memory), disk (decode once into FLASH_CACHE_DIR/decoded, read back in later epochs and runs, flat memory) or auto (memory when they fit in 512 MiB, else disk)',
     },
     min_images_per_class: {
       type: 'integer', default: 5, min: 1,

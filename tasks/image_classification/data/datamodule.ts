@@ -13,6 +13,9 @@ import {
 } from './decode.js';
 import { ImageSplit, MemoryPixelStore, type DataSplit, type PixelStore, type SplitDefaults } from './data_split.js';
 import { StreamingPixelStore } from './streaming_store.js';
+import { DiskPixelCache, DiskPixelStore, type DiskCacheStats } from './disk_cache.js';
+import { collectTfDataset, DecodedImage, isTfDataset, tfDatasetChannels } from './tf_dataset.js';
+import { cacheDir as defaultCacheDir } from '../../../src/core/data/remote.js';
 import { resolveAugmentations } from './augment.js';
 import type { SamplerMode } from './imbalance.js';
 import { assertFolder, compareNames, listImageFiles, scanClassFolders } from './scan.js';
@@ -23,7 +26,8 @@ import { planCsv, type CsvOptions } from './csv.js';
 export interface Sample {
   /** The file path, or `#<index>` for in-memory items. */
   id: string;
-  source: string | Buffer | tf.Tensor3D;
+  /** A path, an encoded image, a tensor, or pixels already converted to the build's spec (tf.data elements). */
+  source: string | Buffer | tf.Tensor3D | DecodedImage;
   /** Index into labels; -1 for unlabelled. */
   label: number;
 }
@@ -35,6 +39,8 @@ export interface DatasetItem {
 }
 /** Any iterable or async iterable of `{ image, label }` (arrays, generators, async generators, custom classes). */
 export type DatasetLike = Iterable<DatasetItem> | AsyncIterable<DatasetItem>;
+/** What `fromDatasets` takes per split: an iterable of `{ image, label }`, or a tf.data.Dataset of them. */
+export type DatasetInput = DatasetLike | tf.data.Dataset<tf.TensorContainer>;
 
 export interface DataOptions {
   /** Default 32. */
@@ -61,22 +67,30 @@ export interface DataOptions {
   onInfo?: (message: string) => void;
   /**
    * Decoded pixels: 'memory' (decode once, keep), 'none' (decode on the fly from the files while training, with a
-   * bounded read-ahead; memory stays flat) or 'auto' (default: memory when they fit in CACHE_MEMORY_BUDGET, else
-   * none). Every image is still decoded once at build time to drop undecodable files. Images given as Buffers or
-   * tensors are always kept in memory.
+   * bounded read-ahead; memory stays flat), 'disk' (decode once into `cacheDir`, then read the raw pixels back with
+   * the same bounded read-ahead, in this and later runs; see disk_cache.ts) or 'auto' (default: memory when they fit
+   * in CACHE_MEMORY_BUDGET, else disk). Every image is still checked at build time (decoded, or found in the disk
+   * cache) to drop undecodable files. Images given as Buffers or tensors are always kept in memory. When the disk
+   * cache can't be written, the build says so (onWarning) and decodes on the fly instead.
    */
   cache?: DataCache;
+  /** flash's cache folder, for cache 'disk' (entries under `<cacheDir>/decoded/`). Default: FLASH_CACHE_DIR, else ~/.cache/flash. */
+  cacheDir?: string;
+  /** With cache 'auto': the most decoded bytes kept in memory before the disk cache is used. Default CACHE_MEMORY_BUDGET. */
+  memoryBudget?: number;
 }
 
-export type DataCache = 'memory' | 'none' | 'auto';
+export type DataCache = 'memory' | 'none' | 'disk' | 'auto';
 
 /** With cache 'auto', decoded pixels up to this many bytes are kept in memory (512 MiB). */
 export const CACHE_MEMORY_BUDGET = 512 * 1024 * 1024;
 
 /** Which pixel store a data module chose and why (printed in its summary). */
 export interface CacheChoice {
-  mode: 'memory' | 'none';
+  mode: 'memory' | 'none' | 'disk';
   reason: string;
+  /** With 'disk': entries reused, images decoded and entries written while building (the epochs add to them). */
+  disk?: DiskCacheStats;
 }
 
 export interface FolderOptions extends DataOptions {
@@ -99,9 +113,9 @@ export interface FileOptions extends DataOptions {
 }
 
 export interface DatasetOptions extends DataOptions {
-  trainDataset: DatasetLike;
-  valDataset?: DatasetLike;
-  testDataset?: DatasetLike;
+  trainDataset: DatasetInput;
+  valDataset?: DatasetInput;
+  testDataset?: DatasetInput;
   /** Class names in index order; numeric labels index into it. Without it, numeric labels become '0', '1', …. */
   labels?: string[];
 }
@@ -124,6 +138,8 @@ interface Resolved {
   augmentations: string[];
   sampler: SamplerMode;
   cache: DataCache;
+  cacheDir: string;
+  memoryBudget: number;
   onWarning: (message: string) => void;
 }
 
@@ -155,8 +171,8 @@ function resolveOptions(opts: DataOptions): Resolved {
   const seed = opts.seed ?? 42;
   if (!Number.isInteger(seed)) throw new FlashUserError(`seed must be an integer, got ${JSON.stringify(seed)}`);
   const cache = opts.cache ?? 'auto';
-  if (cache !== 'memory' && cache !== 'none' && cache !== 'auto') {
-    throw new FlashUserError(`cache must be 'memory', 'none' or 'auto', got ${JSON.stringify(cache)}`);
+  if (cache !== 'memory' && cache !== 'none' && cache !== 'disk' && cache !== 'auto') {
+    throw new FlashUserError(`cache must be 'memory', 'none', 'disk' or 'auto', got ${JSON.stringify(cache)}`);
   }
   return {
     batchSize,
@@ -170,6 +186,8 @@ function resolveOptions(opts: DataOptions): Resolved {
     augmentations: resolveAugmentations(opts.augmentations),
     sampler: resolveSampler(opts.sampler),
     cache,
+    cacheDir: opts.cacheDir ?? defaultCacheDir(),
+    memoryBudget: opts.memoryBudget ?? CACHE_MEMORY_BUDGET,
     onWarning: opts.onWarning ?? ((m) => console.warn(m)),
   };
 }
@@ -202,10 +220,10 @@ async function isEmptyFolder(p: string): Promise<boolean> {
 }
 
 /** 1 when every train image is stored single-channel (gray, or gray + alpha), else 3. */
-async function detectChannels(samples: Sample[]): Promise<Channels> {
+async function detectChannels(samples: Pick<Sample, 'source'>[]): Promise<Channels> {
   if (samples.length === 0) return 3;
   const counts = await mapLimit(samples, DECODE_CONCURRENCY * 2, async (s) =>
-    s.source instanceof tf.Tensor ? s.source.shape[2] : imageChannels(s.source),
+    s.source instanceof tf.Tensor ? s.source.shape[2] : s.source instanceof DecodedImage ? s.source.spec.channels : imageChannels(s.source),
   );
   // Unreadable headers (undefined) don't vote: those files are reported when decoding.
   const known = counts.filter((c): c is number => c !== undefined);
@@ -219,6 +237,8 @@ interface DecodeContext {
   skipped: { file: string; reason: string }[];
   /** Keep only the file paths and decode again on the fly (a StreamingPixelStore); needs every source to be a path. */
   stream?: boolean;
+  /** Keep only the file paths and read the pixels back from this disk cache (decoding and writing what it lacks). */
+  disk?: DiskPixelCache;
 }
 
 /** Decodes every sample once (at most DECODE_CONCURRENCY at a time); undecodable ones are skipped or fatal. */
@@ -230,6 +250,12 @@ async function decodeSamples(
   const pixels = await mapLimit(samples, DECODE_CONCURRENCY, async (s) => {
     try {
       if (s.source instanceof tf.Tensor) return tensorToPixels(s.source, ctx.spec, s.id);
+      if (s.source instanceof DecodedImage) return s.source.pixels;
+      // Disk: an entry found means the file decoded before (same path, size and times); else decode and write it.
+      if (ctx.disk && typeof s.source === 'string') {
+        await ctx.disk.load(s.source);
+        return empty;
+      }
       const px = await decodeImage(s.source, ctx.spec, s.id);
       // Streaming: the decode only checks the file (dropped here, decoded again when a batch needs it).
       return ctx.stream ? empty : px;
@@ -251,9 +277,14 @@ async function decodeSamples(
     ids.push(samples[i].id);
     labels.push(samples[i].label);
     kept.push(p);
-    if (ctx.stream) files.push(samples[i].source as string);
+    if (ctx.stream || ctx.disk) files.push(samples[i].source as string);
   });
-  return { ids, labels, store: ctx.stream ? new StreamingPixelStore(files, ctx.spec) : new MemoryPixelStore(kept) };
+  const store = ctx.disk
+    ? new DiskPixelStore(files, ctx.disk)
+    : ctx.stream
+      ? new StreamingPixelStore(files, ctx.spec)
+      : new MemoryPixelStore(kept);
+  return { ids, labels, store };
 }
 
 /**
@@ -482,21 +513,26 @@ export class ImageClassificationData {
 
   /**
    * From any iterable or async iterable of `{ image, label }` where image is a path, an encoded image Buffer or a
-   * tf.Tensor3D of 0–255 values (Flash's from_datasets). String labels are class names; numeric labels index into
-   * `labels`, or become '0', '1', … without it. Tensors are read at build time and never disposed here.
+   * tf.Tensor3D of 0–255 values (Flash's from_datasets), or a `tf.data.Dataset` of such elements. String labels
+   * are class names; numeric labels index into `labels`, or become '0', '1', … without it. Tensors of an iterable
+   * are read at build time and never disposed here. A tf.data.Dataset is read element by element, each tensor
+   * image converted to the model's input pixels as it arrives and the element's tensors then disposed (as
+   * model.fitDataset does); with `channels: 'auto'` a tf.data train set is read twice (first to see the channels).
+   * The converted pixels are kept in memory, since epochs visit samples in a seeded random order (see tf_dataset.ts).
    */
   static async fromDatasets(opts: DatasetOptions): Promise<ImageClassificationData> {
     const o = resolveOptions(opts);
     if (opts.trainDataset === undefined) throw new FlashUserError('fromDatasets needs a trainDataset');
     const held: tf.Tensor[] = [];
     try {
-      const collect = async (what: string, ds: DatasetLike | undefined) => {
+      type Item = { id: string; source: Sample['source']; label: string | number };
+      const collectIterable = async (what: string, ds: DatasetLike | undefined): Promise<Item[] | undefined> => {
         if (ds === undefined) return undefined;
         const it = ds as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null;
         if (!it || (typeof it[Symbol.asyncIterator] !== 'function' && typeof it[Symbol.iterator] !== 'function')) {
           throw new FlashUserError(`${what} must be an iterable or async iterable of { image, label }`);
         }
-        const items: { id: string; source: Sample['source']; label: string | number }[] = [];
+        const items: Item[] = [];
         for await (const item of ds as AsyncIterable<DatasetItem>) {
           const i = items.length;
           if (item === null || typeof item !== 'object' || !('image' in item) || !('label' in item)) {
@@ -519,7 +555,21 @@ export class ImageClassificationData {
         }
         return items;
       };
-      const train = (await collect('trainDataset', opts.trainDataset))!;
+      // tf.data elements are converted to the spec while read, so the channels must be known first.
+      let channels = o.channels;
+      const anyTf = [opts.trainDataset, opts.valDataset, opts.testDataset].some(isTfDataset);
+      let train: Item[];
+      if (isTfDataset(opts.trainDataset)) {
+        if (channels === 'auto') channels = await tfDatasetChannels(opts.trainDataset, 'trainDataset');
+      }
+      const spec = (): ImageSpec => ({ height: o.height, width: o.width, channels: channels as Channels });
+      if (isTfDataset(opts.trainDataset)) train = await collectTfDataset(opts.trainDataset, 'trainDataset', spec());
+      else {
+        train = (await collectIterable('trainDataset', opts.trainDataset))!;
+        if (channels === 'auto' && anyTf) channels = await detectChannels(train);
+      }
+      const collect = async (what: string, ds: DatasetInput | undefined): Promise<Item[] | undefined> =>
+        isTfDataset(ds) ? collectTfDataset(ds, what, spec()) : collectIterable(what, ds);
       const val = await collect('valDataset', opts.valDataset);
       const test = await collect('testDataset', opts.testDataset);
       if (train.length === 0) throw new FlashUserError('trainDataset is empty');
@@ -553,7 +603,7 @@ export class ImageClassificationData {
           }
           return { id: it.id, source: it.source, label };
         });
-      return await ImageClassificationData.build(o, {
+      return await ImageClassificationData.build({ ...o, channels }, {
         labels,
         train: toSamples('trainDataset', train)!,
         val: toSamples('valDataset', val),
@@ -588,8 +638,16 @@ export class ImageClassificationData {
     const channels = o.channels === 'auto' ? await detectChannels(plan.train) : o.channels;
     const spec: ImageSpec = { height: o.height, width: o.width, channels };
     const skipped: { file: string; reason: string }[] = [];
-    const cache = chooseCache(o.cache, plan, spec);
-    const ctx: DecodeContext = { spec, strict: o.strict, onWarning: o.onWarning, skipped, stream: cache.mode === 'none' };
+    let cache = chooseCache(o.cache, plan, spec, o.memoryBudget);
+    let disk: DiskPixelCache | undefined;
+    if (cache.mode === 'disk') {
+      const opened = await DiskPixelCache.open({ root: o.cacheDir, spec, onWriteFailure: (m) => o.onWarning(`disk cache: ${m}; decoding on the fly instead`) });
+      if (typeof opened === 'string') {
+        o.onWarning(`disk cache: ${opened}; decoding on the fly instead`);
+        cache = { mode: 'none', reason: `disk cache unusable: ${opened}; decoded on the fly` };
+      } else disk = opened;
+    }
+    const ctx: DecodeContext = { spec, strict: o.strict, onWarning: o.onWarning, skipped, stream: cache.mode === 'none', disk };
     const trainDefaults: SplitDefaults = { batchSize: o.batchSize, seed: o.seed, augment: o.augment, augmentations: o.augmentations, sampler: o.sampler };
     const evalDefaults: SplitDefaults = { ...trainDefaults, augment: false, sampler: 'none' };
 
@@ -618,6 +676,7 @@ export class ImageClassificationData {
     if (missing.length > 0) {
       o.onWarning(`no training images for class${missing.length > 1 ? 'es' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`);
     }
+    if (disk) cache = diskOutcome(cache, disk);
     return new ImageClassificationData(
       plan.labels,
       spec,
@@ -642,21 +701,36 @@ function mib(bytes: number): string {
   return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }
 
+/** The disk cache's part of the summary: what the build reused and wrote, or why writing stopped. */
+function diskOutcome(cache: CacheChoice, disk: DiskPixelCache): CacheChoice {
+  const { hits, decoded, written } = disk.stats;
+  const did = `${hits} reused, ${decoded} decoded, ${written} written in '${disk.dir}'`;
+  if (disk.writeFailure !== undefined) {
+    return { mode: 'none', reason: `disk cache failed (${disk.writeFailure}); ${did}; images without an entry are decoded on the fly`, disk: disk.stats };
+  }
+  return { ...cache, reason: `${cache.reason}; ${did}`, disk: disk.stats };
+}
+
 /**
- * The pixel store for a build: memory, or none (streaming from the files) as asked; 'auto' keeps pixels in memory
- * when all splits' decoded pixels fit in CACHE_MEMORY_BUDGET. Streaming needs every image to be a file path.
+ * The pixel store for a build: memory, none (streaming from the files) or disk as asked; 'auto' keeps pixels in
+ * memory when all splits' decoded pixels fit in CACHE_MEMORY_BUDGET, else uses the disk cache. Streaming and the
+ * disk cache need every image to be a file path.
  */
-function chooseCache(asked: DataCache, plan: Plan, spec: ImageSpec): CacheChoice {
+function chooseCache(asked: DataCache, plan: Plan, spec: ImageSpec, budget: number): CacheChoice {
   const all = [...plan.train, ...(plan.val ?? []), ...(plan.test ?? [])];
   const bytes = all.length * spec.height * spec.width * spec.channels;
   const size = `${all.length} images × ${spec.height}×${spec.width}×${spec.channels} = ${mib(bytes)}`;
   const paths = all.every((s) => typeof s.source === 'string');
   if (asked === 'memory') return { mode: 'memory', reason: `asked; ${size}` };
-  if (!paths) return { mode: 'memory', reason: `${asked === 'none' ? "'none' asked, but " : ''}some images are buffers or tensors, not files; ${size}` };
+  if (!paths) {
+    const but = asked === 'none' || asked === 'disk' ? `'${asked}' asked, but ` : '';
+    return { mode: 'memory', reason: `${but}some images are buffers or tensors, not files; ${size}` };
+  }
   if (asked === 'none') return { mode: 'none', reason: `asked; decoded on the fly instead of ${size}` };
-  return bytes <= CACHE_MEMORY_BUDGET
-    ? { mode: 'memory', reason: `auto: ${size} fits the ${mib(CACHE_MEMORY_BUDGET)} budget` }
-    : { mode: 'none', reason: `auto: ${size} is over the ${mib(CACHE_MEMORY_BUDGET)} budget; decoded on the fly` };
+  if (asked === 'disk') return { mode: 'disk', reason: `asked; ${size} decoded once, read back from disk` };
+  return bytes <= budget
+    ? { mode: 'memory', reason: `auto: ${size} fits the ${mib(budget)} budget` }
+    : { mode: 'disk', reason: `auto: ${size} is over the ${mib(budget)} budget; decoded once, read back from disk` };
 }
 
 async function decodeOptional(

@@ -27,6 +27,7 @@ export {
   DEFAULT_IMAGE_SIZE,
   type DataOptions,
   type DataPlan,
+  type DatasetInput,
   type DatasetItem,
   type DatasetLike,
   type DatasetOptions,
@@ -34,4 +35,6 @@ export {
   type FolderOptions,
   type Sample,
 } from './datamodule.js';
+export { DiskPixelCache, DiskPixelStore, DISK_CACHE_FORMAT, type DiskCacheStats } from './disk_cache.js';
+export { DecodedImage, isTfDataset } from './tf_dataset.js';
 export { readCsvRows, assertSingleTarget, LABEL_DELIMITERS, type CsvOptions, type CsvRow } from './csv.js';
