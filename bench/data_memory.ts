@@ -1,21 +1,28 @@
 /**
- * Data-layer memory benchmark: does peak memory stay flat as the dataset grows when images are streamed
- * (`--data.cache none`)?
+ * Data-layer benchmark: does peak memory stay flat as the dataset grows when images are streamed, and how much
+ * of a training step is spent waiting for data with each `--data.cache` mode?
  *
  * Writes Fashion-MNIST (Debian's dataset-fashion-mnist, or $FASHION_MNIST_DIR) as PNG class folders of 2,000 and
- * 20,000 training images, then for each size spawns a fresh Node process that trains `simple_cnn` for one epoch
- * through flash's real training path (`trainImageClassifier`, recipe `defaultRecipe('image_classification')`,
- * data.cache = 'none', no validation split) and prints one JSON line:
- *   peak_rss_mib   process.resourceUsage().maxRSS of that process (build + one epoch)
- *   images_per_s   train images / wall time of the epoch's training steps
- *   data_wait      fraction of that time the trainer spent waiting for the next batch (time inside the batch
- *                  iterator's next(): decoding not hidden by read-ahead, pixel copy, tensor creation)
- * and, at the end, the ratio of the two peaks (the issue's target: ≤ ~1.3).
+ * 20,000 training images, then for each (cache mode, size) spawns a fresh Node process that trains `simple_cnn`
+ * for `--epochs` epochs (default 2) through flash's real training path (`trainImageClassifier`, recipe
+ * `defaultRecipe('image_classification')`, no validation split; `disk` gets a fresh FLASH_CACHE_DIR, so its
+ * build decodes and writes every entry) and prints one JSON line per workload:
+ *   peak_rss_mib     process.resourceUsage().maxRSS of that process (build + all epochs)
+ *   build_s          time to build the data module (scan, check and decode or cache every image)
+ *   images_per_s     train images / wall time of the last epoch's training steps (steady state)
+ *   data_wait_share  fraction of that time the trainer spent waiting for the next batch (time inside the batch
+ *                    iterator's next(): reads or decodes not hidden by read-ahead, pixel copy, tensor creation)
+ *   first_epoch_data_wait_share  the same for the first epoch
+ *   other_cpu_cores  CPU other processes used during the last epoch, in cores (/proc/stat minus this process);
+ *                    contended: more than 0.2 of a core
+ * and, per cache mode with two sizes or more, the ratio of the largest size's peak to the smallest's (the issue's
+ * target for streaming: ≤ ~1.3).
  *
- *   node_modules/.bin/tsx bench/data_memory.ts [--backend wasm] [--sizes 2000,20000] [--cache none] [--dir DIR]
+ *   node_modules/.bin/tsx bench/data_memory.ts [--backend wasm] [--sizes 2000,20000] [--cache none,disk,memory]
+ *     [--epochs 2] [--dir DIR]
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +35,18 @@ import { trainImageClassifier } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
+/** Other processes' average CPU use above this many cores marks a line as contended (as bench/engine.ts). */
+const CONTENDED_CORES = 0.2;
+const HZ = 100; // USER_HZ on Linux
+
+/** [busy jiffies of the whole machine, this process's user+system jiffies (sharp's threads included)]. */
+function cpuJiffies(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0);
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return [busy, Number(rest[11]) + Number(rest[12])];
+}
 
 /** Times what the trainer waits for data: the time spent inside the batch iterator's next() while training. */
 function instrumentBatches(): { wait: () => number } {
@@ -46,33 +65,35 @@ function instrumentBatches(): { wait: () => number } {
   return { wait: () => waited };
 }
 
-async function child(folder: string, images: number, backend: string, cache: string): Promise<void> {
+async function child(folder: string, images: number, backend: string, cache: string, epochs: number): Promise<void> {
   const waits = instrumentBatches();
   const runDir = await mkdtemp(join(tmpdir(), 'flash-bench-data-run-'));
   const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
   const recipe = defaultRecipe('image_classification');
   recipe.model.backbone = 'simple_cnn';
-  recipe.trainer.max_epochs = 1;
+  recipe.trainer.max_epochs = epochs;
   recipe.trainer.backend = backend;
   recipe.trainer.output_dir = runDir;
   recipe.trainer.quiet = true;
   recipe.data.folder = folder;
   recipe.data.val_split = 0;
   recipe.data.cache = cache as 'none';
-  let start = 0;
-  let end = 0;
-  let wait0 = 0;
-  let wait1 = 0;
-  let seen = 0;
+  // Per epoch: wall time from its start to its last batch, time waited for data, images, other processes' CPU.
+  interface EpochTiming { start: number; end: number; wait0: number; wait1: number; seen: number; cpu0: [number, number]; cpu1: [number, number] }
+  const timings: EpochTiming[] = [];
+  const t0 = performance.now();
+  let built = 0;
   const timer: Callback = {
     onEpochStart: () => {
-      start = performance.now();
-      wait0 = waits.wait();
+      if (timings.length === 0) built = performance.now();
+      timings.push({ start: performance.now(), end: 0, wait0: waits.wait(), wait1: 0, seen: 0, cpu0: cpuJiffies(), cpu1: [0, 0] });
     },
     onBatchEnd: (_ctx, _i, logs) => {
-      end = performance.now();
-      wait1 = waits.wait();
-      seen += logs.size;
+      const t = timings[timings.length - 1];
+      t.end = performance.now();
+      t.wait1 = waits.wait();
+      t.cpu1 = cpuJiffies();
+      t.seen += logs.size;
     },
   };
   try {
@@ -80,25 +101,32 @@ async function child(folder: string, images: number, backend: string, cache: str
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
-  const seconds = (end - start) / 1000;
+  const share = (t: EpochTiming) => Math.round(((t.wait1 - t.wait0) / (t.end - t.start)) * 1000) / 1000;
+  const last = timings[timings.length - 1];
+  const seconds = (last.end - last.start) / 1000;
+  const other = Math.max(0, (last.cpu1[0] - last.cpu0[0] - (last.cpu1[1] - last.cpu0[1])) / HZ / seconds);
   const line = {
     bench: 'data_memory',
     cache,
     backend,
     network: 'simple_cnn',
-    epochs: 1,
+    epochs: timings.length,
     images,
-    trained: seen,
+    trained: last.seen,
     peak_rss_mib: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
-    images_per_s: Math.round((seen / seconds) * 10) / 10,
-    data_wait: Math.round(((wait1 - wait0) / (end - start)) * 1000) / 1000,
+    build_s: Math.round((built - t0) / 100) / 10,
+    images_per_s: Math.round((last.seen / seconds) * 10) / 10,
+    data_wait_share: share(last),
+    first_epoch_data_wait_share: share(timings[0]),
+    other_cpu_cores: Math.round(other * 100) / 100,
+    contended: other > CONTENDED_CORES,
   };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-function runChild(args: string[]): Promise<string> {
+function runChild(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -111,7 +139,8 @@ async function main(): Promise<void> {
     options: {
       backend: { type: 'string', default: 'wasm' },
       sizes: { type: 'string', default: '2000,20000' },
-      cache: { type: 'string', default: 'none' },
+      cache: { type: 'string', default: 'none,disk,memory' },
+      epochs: { type: 'string', default: '2' },
       dir: { type: 'string' },
       child: { type: 'string' },
       images: { type: 'string' },
@@ -119,7 +148,7 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.child !== undefined) {
-    await child(values.child, Number(values.images), values.backend!, values.cache!);
+    await child(values.child, Number(values.images), values.backend!, values.cache!, Number(values.epochs));
     return;
   }
   if (!fashionMnistAvailable()) {
@@ -128,7 +157,11 @@ async function main(): Promise<void> {
   }
   const root = values.dir ?? join(tmpdir(), 'flash-bench-data');
   const sizes = values.sizes!.split(',').map(Number);
-  const lines: { images: number; peak_rss_mib: number }[] = [];
+  const caches = values.cache!.split(',');
+  for (const c of caches) {
+    if (!['none', 'disk', 'memory', 'auto'].includes(c)) throw new Error(`--cache takes none, disk, memory or auto (comma-separated), got '${c}'`);
+  }
+  const folders = new Map<number, string>();
   for (const images of sizes) {
     const perClass = Math.ceil(images / FASHION_MNIST_CLASSES.length);
     const folder = join(root, `fashion-${perClass}`);
@@ -136,15 +169,27 @@ async function main(): Promise<void> {
       log(`writing ${perClass * FASHION_MNIST_CLASSES.length} PNGs to ${folder}`);
       await writeFashionMnistFolders({ outDir: folder, perClass, split: 'train' });
     }
-    const line = await runChild(['--child', folder, '--images', String(images), '--backend', values.backend!, '--cache', values.cache!]);
-    process.stdout.write(`${line}\n`);
-    lines.push(JSON.parse(line) as { images: number; peak_rss_mib: number });
+    folders.set(images, folder);
   }
-  if (lines.length >= 2) {
-    const [a, b] = [lines[0], lines[lines.length - 1]];
-    process.stdout.write(
-      `${JSON.stringify({ bench: 'data_memory', rss_ratio: Math.round((b.peak_rss_mib / a.peak_rss_mib) * 100) / 100, of: `${b.images}/${a.images}` })}\n`,
-    );
+  for (const cache of caches) {
+    const lines: { images: number; peak_rss_mib: number }[] = [];
+    for (const images of sizes) {
+      // A fresh cache folder per workload: the disk build decodes and writes every entry, the epochs read them.
+      const cacheDir = await mkdtemp(join(tmpdir(), 'flash-bench-data-cache-'));
+      try {
+        const args = ['--child', folders.get(images)!, '--images', String(images), '--backend', values.backend!, '--cache', cache, '--epochs', values.epochs!];
+        const line = await runChild(args, { ...process.env, FLASH_CACHE_DIR: cacheDir });
+        process.stdout.write(`${line}\n`);
+        lines.push(JSON.parse(line) as { images: number; peak_rss_mib: number });
+      } finally {
+        await rm(cacheDir, { recursive: true, force: true });
+      }
+    }
+    if (lines.length >= 2) {
+      const [a, b] = [lines[0], lines[lines.length - 1]];
+      const ratio = Math.round((b.peak_rss_mib / a.peak_rss_mib) * 100) / 100;
+      process.stdout.write(`${JSON.stringify({ bench: 'data_memory', cache, rss_ratio: ratio, of: `${b.images}/${a.images}` })}\n`);
+    }
   }
 }
 

@@ -11,7 +11,7 @@
  * copy) is treated as missing and rewritten.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage, pixelCount, type ImageSpec } from './decode.js';
 import { StreamingPixelStore, type StreamingStoreOptions } from './streaming_store.js';
@@ -121,10 +121,15 @@ export class DiskPixelCache {
     return path.join(this.dir, key.slice(0, 2), `${key}.px`);
   }
 
-  /** The entry's pixels, or undefined when there is none usable (missing, short, unreadable). */
-  async read(key: string): Promise<Uint8Array | undefined> {
+  /**
+   * The entry's pixels, or undefined when there is none usable (missing, short, unreadable). Read synchronously
+   * on purpose: an async readFile is four thread-pool round trips (open, stat, read, close) and each needs the
+   * main thread, which a training step (synchronous wasm) holds, so async reads crawl one step per batch instead
+   * of overlapping it; a page-cached entry reads in microseconds.
+   */
+  read(key: string): Uint8Array | undefined {
     try {
-      const buf = await fs.readFile(this.entryPath(key));
+      const buf = readFileSync(this.entryPath(key));
       if (buf.byteLength !== this.bytes) return undefined;
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch {
@@ -168,7 +173,7 @@ export class DiskPixelCache {
       // The file can't be stat'ed: let the decoder report it in its own words.
     }
     if (key !== undefined) {
-      const hit = await this.read(key);
+      const hit = this.read(key);
       if (hit) {
         this.stats.hits++;
         return hit;

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { decodeImage, type ImageSpec } from './decode.js';
 import type { PixelStore } from './data_split.js';
 
@@ -6,7 +5,12 @@ import type { PixelStore } from './data_split.js';
 export interface StreamingStoreOptions {
   /** How many samples ahead of the current one (in the hinted order) are decoded in advance. Default 96. */
   readAhead?: number;
-  /** The most decodes in flight at once (sharp does them on its thread pool). Default min(8, cores), at least 2. */
+  /**
+   * The most decodes in flight at once. Default: the whole read-ahead window. sharp runs each decode as one job on
+   * libuv's thread pool (UV_THREADPOOL_SIZE threads, 4 by default, is the real parallelism), and a job can only be
+   * queued while the main thread runs, which a training step (synchronous wasm) holds: queueing the whole window
+   * lets the pool keep decoding through the step instead of idling after the few jobs it had.
+   */
   concurrency?: number;
   /** The decoder (tests inject one); default decodeImage(file, spec). */
   decode?: (file: string, spec: ImageSpec) => Promise<Uint8Array>;
@@ -59,7 +63,7 @@ export class StreamingPixelStore implements PixelStore {
     opts: StreamingStoreOptions = {},
   ) {
     this.readAhead = Math.max(0, Math.floor(opts.readAhead ?? 96));
-    const concurrency = opts.concurrency ?? Math.max(2, Math.min(8, availableParallelism()));
+    const concurrency = opts.concurrency ?? Math.max(1, this.readAhead);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
     this.limiter = new Limiter(concurrency);
     this.decode = opts.decode ?? ((file, spec) => decodeImage(file, spec));

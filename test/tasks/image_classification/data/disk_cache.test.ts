@@ -121,7 +121,7 @@ test('atomic entries: a short entry is not used, a failed write leaves no temp f
   // Writing is off now: later misses decode without trying again (one message only).
   await cache.load(f2);
   assert.equal(failures.length, 1);
-  assert.equal(await cache.read(await cache.keyOf(f2)), undefined);
+  assert.equal(cache.read(await cache.keyOf(f2)), undefined);
 });
 
 test('open reports an unusable cache folder in one line instead of throwing', async () => {
