@@ -11,7 +11,7 @@
  * copy) is treated as missing and rewritten.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { mkdirSync, promises as fs, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage, pixelCount, type ImageSpec } from './decode.js';
 import { StreamingPixelStore, type StreamingStoreOptions } from './streaming_store.js';
@@ -59,6 +59,8 @@ export class DiskPixelCache {
   private writeError?: string;
   private readonly decode: (file: string, spec: ImageSpec) => Promise<Uint8Array>;
   private readonly keys = new Map<string, Promise<string>>();
+  /** Entry sub-folders known to exist (one mkdir each per run). */
+  private readonly made = new Set<string>();
   private readonly bytes: number;
 
   private constructor(
@@ -139,20 +141,29 @@ export class DiskPixelCache {
 
   /**
    * Writes an entry atomically: a temp file in the entry's folder, then rename (same filesystem, so readers see
-   * the old state or the whole entry). On failure the temp file is removed and writing is turned off.
+   * the old state or the whole entry). On failure the temp file is removed and writing is turned off. Synchronous
+   * for the reason `read` is (three async calls per entry took the build of 20,000 entries from ~30 s to ~50 s).
    */
-  async write(key: string, pixels: Uint8Array): Promise<boolean> {
+  write(key: string, pixels: Uint8Array): boolean {
     if (this.writeError !== undefined) return false;
     const target = this.entryPath(key);
+    const folder = path.dirname(target);
     const tmp = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      await fs.writeFile(tmp, pixels);
-      await fs.rename(tmp, target);
+      if (!this.made.has(folder)) {
+        mkdirSync(folder, { recursive: true });
+        this.made.add(folder);
+      }
+      writeFileSync(tmp, pixels);
+      renameSync(tmp, target);
       this.stats.written++;
       return true;
     } catch (err) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // Nothing more to do: the temp name is unique and never read.
+      }
       if (this.writeError === undefined) {
         this.writeError = `cannot write to the cache folder '${this.dir}' (${errnoText(err)})`;
         this.opts.onWriteFailure?.(this.writeError);
@@ -181,7 +192,7 @@ export class DiskPixelCache {
     }
     const pixels = await this.decode(file, this.spec);
     this.stats.decoded++;
-    if (key !== undefined) await this.write(key, pixels);
+    if (key !== undefined) this.write(key, pixels);
     return pixels;
   }
 }

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, type ImageSpec } from '../../../../tasks/image_classification/data/decode.js';
 import { DiskPixelCache, DiskPixelStore } from '../../../../tasks/image_classification/data/disk_cache.js';
 import { ImageClassificationData, type DataSplit } from '../../../../tasks/image_classification/data/index.js';
+import { defaultRecipe } from '../../../../src/core/config/index.js';
+import { trainImageClassifier } from '../../../../tasks/image_classification/train.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../../helpers/images.js';
 
 let tmp: string;
@@ -196,4 +198,34 @@ test("cache 'auto' picks disk over the memory budget; an unwritable cache folder
   assert.match(fallback.summary(), /cache none \(disk cache unusable: /);
   const mem = await ImageClassificationData.fromFolders({ ...common, cache: 'memory' });
   assert.deepEqual(await allBatches(fallback.train, 0), await allBatches(mem.train, 0));
+});
+
+test('a run with --data.cache disk prints its choice; the next run reuses the entries; an unusable folder is one warning', async () => {
+  const run = async (name: string, env: Record<string, string>) => {
+    const recipe = defaultRecipe('image_classification');
+    recipe.data.folder = data.root;
+    recipe.data.image_size = 8;
+    recipe.data.cache = 'disk';
+    recipe.trainer.max_epochs = 1;
+    recipe.trainer.backend = 'wasm';
+    recipe.trainer.quiet = true;
+    recipe.trainer.output_dir = path.join(tmp, name);
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), isTTY: false, cwd: tmp, env };
+    const result = await trainImageClassifier({ recipe, io });
+    assert.equal(result.fit.epochs, 1);
+    return { data: out.join('').split('\n').find((l) => l.startsWith('data: ')) ?? '', err: err.join('') };
+  };
+  const n = data.files.length;
+  const FLASH_CACHE_DIR = path.join(tmp, 'c8');
+  const first = await run('run1', { FLASH_CACHE_DIR });
+  assert.match(first.data, new RegExp(`cache disk \\(asked; .*; 0 reused, ${n} decoded, ${n} written in '.*c8`));
+  const second = await run('run2', { FLASH_CACHE_DIR });
+  assert.match(second.data, new RegExp(`cache disk \\(asked; .*; ${n} reused, 0 decoded, 0 written`));
+  const blocked = path.join(tmp, 'c8-file');
+  await fs.writeFile(blocked, 'x');
+  const third = await run('run3', { FLASH_CACHE_DIR: blocked });
+  assert.match(third.data, /cache none \(disk cache unusable: cannot write to the cache folder/);
+  assert.equal(third.err.match(/warning: disk cache: /g)?.length, 1, third.err);
 });
