@@ -168,6 +168,10 @@ function resolveOptions(opts: DataOptions): Resolved {
   if (typeof valSplit !== 'number' || !Number.isFinite(valSplit) || valSplit < 0 || valSplit >= 1) {
     throw new FlashUserError(`val_split must be a number in [0, 1), got ${JSON.stringify(valSplit)}`);
   }
+  const memoryBudget = opts.memoryBudget ?? CACHE_MEMORY_BUDGET;
+  if (typeof memoryBudget !== 'number' || !(memoryBudget >= 0)) {
+    throw new FlashUserError(`memoryBudget must be a number of bytes ≥ 0, got ${JSON.stringify(memoryBudget)}`);
+  }
   const seed = opts.seed ?? 42;
   if (!Number.isInteger(seed)) throw new FlashUserError(`seed must be an integer, got ${JSON.stringify(seed)}`);
   const cache = opts.cache ?? 'auto';
@@ -187,7 +191,7 @@ function resolveOptions(opts: DataOptions): Resolved {
     sampler: resolveSampler(opts.sampler),
     cache,
     cacheDir: opts.cacheDir ?? defaultCacheDir(),
-    memoryBudget: opts.memoryBudget ?? CACHE_MEMORY_BUDGET,
+    memoryBudget,
     onWarning: opts.onWarning ?? ((m) => console.warn(m)),
   };
 }
