@@ -562,13 +562,12 @@ export class ImageClassificationData {
       // tf.data elements are converted to the spec while read, so the channels must be known first.
       let channels = o.channels;
       const anyTf = [opts.trainDataset, opts.valDataset, opts.testDataset].some(isTfDataset);
+      const spec = (): ImageSpec => ({ height: o.height, width: o.width, channels: channels as Channels });
       let train: Item[];
       if (isTfDataset(opts.trainDataset)) {
         if (channels === 'auto') channels = await tfDatasetChannels(opts.trainDataset, 'trainDataset');
-      }
-      const spec = (): ImageSpec => ({ height: o.height, width: o.width, channels: channels as Channels });
-      if (isTfDataset(opts.trainDataset)) train = await collectTfDataset(opts.trainDataset, 'trainDataset', spec());
-      else {
+        train = await collectTfDataset(opts.trainDataset, 'trainDataset', spec());
+      } else {
         train = (await collectIterable('trainDataset', opts.trainDataset))!;
         if (channels === 'auto' && anyTf) channels = await detectChannels(train);
       }

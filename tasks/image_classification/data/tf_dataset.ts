@@ -53,7 +53,8 @@ function checkElement(what: string, index: number, el: unknown): TfElement {
   const item = el as Record<string, unknown>;
   if (!('image' in item) || item.image === undefined) throw new FlashUserError(`${where}: missing image`);
   if (!('label' in item) || item.label === undefined || item.label === null) throw new FlashUserError(`${where}: missing label`);
-  const image = item.image;
+  // A plain Uint8Array of encoded bytes is taken as the array form takes it.
+  const image = item.image instanceof Uint8Array && !Buffer.isBuffer(item.image) ? Buffer.from(item.image) : item.image;
   if (image instanceof tf.Tensor) {
     if (image.rank !== 3 || ![1, 3, 4].includes(image.shape[2]!)) {
       throw new FlashUserError(`${where}: image must be a tf.Tensor3D of shape [height, width, 1|3|4], got shape ${shapeText(image)}`);
