@@ -199,14 +199,15 @@ export class DiskPixelCache {
 
 /**
  * A split's pixels read from a DiskPixelCache with the streaming store's bounded read-ahead: only the window
- * ahead of the current sample is in memory. Reads are small and I/O bound, so more of them run at once than
- * decodes do. An entry that went missing is decoded and rewritten (never a failure mid-epoch for the cache's sake).
+ * ahead of the current sample (128 by default) is in memory. Entry reads are synchronous (see
+ * DiskPixelCache.read), so the window refills between steps in well under a millisecond per batch. An entry that
+ * went missing is decoded and rewritten (never a failure mid-epoch for the cache's sake).
  */
 export class DiskPixelStore extends StreamingPixelStore {
   constructor(files: string[], cache: DiskPixelCache, opts: Omit<StreamingStoreOptions, 'decode'> = {}) {
     super(files, cache.spec, {
       readAhead: opts.readAhead ?? 128,
-      concurrency: opts.concurrency ?? 16,
+      concurrency: opts.concurrency,
       decode: (file) => cache.load(file),
     });
   }
