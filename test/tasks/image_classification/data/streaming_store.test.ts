@@ -107,3 +107,22 @@ test("cache 'auto' keeps small datasets in memory; 'none' still drops undecodabl
   }
   assert.equal(seen, none.train.size);
 });
+
+test('by default the whole read-ahead window is queued at once (the thread pool keeps decoding through a step)', async () => {
+  const list = files();
+  const pending: (() => void)[] = [];
+  const decode = (file: string, s: ImageSpec) => new Promise<Uint8Array>((resolve) => pending.push(() => void decodeImage(file, s).then(resolve)));
+  const store = new StreamingPixelStore(list, spec, { readAhead: 6, decode });
+  store.prefetch([...list.keys()]);
+  // Nothing has finished, yet every sample of the window was handed to the decoder.
+  assert.equal(pending.length, 6);
+  assert.equal(store.inFlight, 6);
+  const first = store.get(0);
+  pending.shift()!();
+  assert.deepEqual(await first, await decodeImage(list[0], spec));
+  // The window moved on by one: its new sample is handed over as soon as a slot is free, never more than 6 at once.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pending.length, 6);
+  assert.ok(store.peakInFlight <= 6);
+  for (const release of pending.splice(0)) release();
+});
