@@ -14,7 +14,8 @@ const STAGES: [number, number, number, number, number][] = [
   [6, 5, 2, 192, 4],
   [6, 3, 1, 320, 1],
 ];
-const BN = { epsilon: 1e-3, momentum: 0.99 };
+// BatchNorm momentum 0.9: see resnet.ts.
+const BN = { epsilon: 1e-3, momentum: 0.9 };
 
 function bn(x: Sym, name: string, relu6 = true): Sym {
   let y = tf.layers.batchNormalization({ ...BN, name: `${name}_bn` }).apply(x) as Sym;

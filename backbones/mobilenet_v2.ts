@@ -20,7 +20,8 @@ const BLOCKS: [number, number, number][] = [
 ];
 
 type Sym = tf.SymbolicTensor;
-const BN = { epsilon: 1e-3, momentum: 0.999 };
+// BatchNorm momentum 0.9: see resnet.ts.
+const BN = { epsilon: 1e-3, momentum: 0.9 };
 
 function bnRelu6(x: Sym, name: string, relu = true): Sym {
   let y = tf.layers.batchNormalization({ ...BN, name: `${name}_BN` }).apply(x) as Sym;
