@@ -15,8 +15,11 @@ export function aurocOneVsRest(input: MetricInput, c: number): number {
   const { probs, labels, numClasses: k } = input;
   if (!Number.isInteger(c) || c < 0 || c >= k) throw new RangeError(`class ${c} is outside [0, ${k})`);
   const n = labels.length;
+  // Multi-label: positives are the examples carrying label c (targets), scored by their own sigmoid output.
+  const targets = input.targets;
+  const positive = targets !== undefined ? (i: number) => targets[i * k + c] === 1 : (i: number) => labels[i] === c;
   let pos = 0;
-  for (let i = 0; i < n; i++) if (labels[i] === c) pos++;
+  for (let i = 0; i < n; i++) if (positive(i)) pos++;
   const neg = n - pos;
   if (pos === 0 || neg === 0) return NaN;
   const scores = new Float64Array(n);
@@ -32,7 +35,7 @@ export function aurocOneVsRest(input: MetricInput, c: number): number {
     while (end < n && scores[order[end]] === scores[order[start]]) end++;
     // positions start..end-1 (0-based) hold a tie group; their 1-based ranks start+1..end average to:
     const midrank = (start + 1 + end) / 2;
-    for (let j = start; j < end; j++) if (labels[order[j]] === c) rankSumPos += midrank;
+    for (let j = start; j < end; j++) if (positive(order[j])) rankSumPos += midrank;
     start = end;
   }
   return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);

@@ -9,6 +9,9 @@
  *   A class in neither is left out of the mean. Macro F1 is the mean of per-class F1 scores.
  * - AUROC is one-vs-rest on `probs[:, c]`, computed exactly with midranks for ties (= trapezoidal ROC area);
  *   a class with no positives or no negatives is left out of the macro mean; NaN when none remains.
+ * - Multi-label input (`targets`, sigmoid probabilities): a label is predicted at probability >= `threshold`; the
+ *   macro metrics, per-class report and AUROC run per label; `f1_micro`, `hamming_accuracy` and `subset_accuracy`
+ *   are the multi-label scores (multi_label.ts); arg-max metrics (accuracy, top-k, log_loss) refuse it.
  * - Every metric is NaN on an empty input (n = 0). Shape mismatches and out-of-range labels throw RangeError.
  */
 import { Registry } from '../registry.js';
@@ -16,13 +19,15 @@ import { accuracy } from './accuracy.js';
 import { auroc } from './auroc.js';
 import { f1Macro } from './f1.js';
 import { logLoss } from './log_loss.js';
+import { f1Micro, hammingAccuracy, subsetAccuracy } from './multi_label.js';
 import { precisionMacro } from './precision.js';
 import { recallMacro } from './recall.js';
 import { topKAccuracy } from './top_k.js';
 import type { Metric, MetricInput } from './types.js';
 
 export type { Metric, MetricInput } from './types.js';
-export { validateInput } from './types.js';
+export { validateInput, DEFAULT_THRESHOLD } from './types.js';
+export { decisions, labelCounts, f1MicroValue, hammingAccuracyValue, subsetAccuracyValue, type Decisions } from './multi_label.js';
 export { argmaxRows } from './argmax.js';
 export { confusionMatrix, classCounts, presentClasses, type ClassCounts } from './confusion.js';
 export { perClassPrf, macroPrf } from './prf.js';
@@ -33,7 +38,7 @@ export { accuracy, precisionMacro, recallMacro, f1Macro, auroc, logLoss };
 
 /** Every metric flash can report. One file per metric, one `register` line here. */
 export const metrics = new Registry<Metric>('metric');
-for (const m of [accuracy, f1Macro, precisionMacro, recallMacro, auroc, topKAccuracy(3), topKAccuracy(5), logLoss]) {
+for (const m of [accuracy, f1Macro, precisionMacro, recallMacro, auroc, topKAccuracy(3), topKAccuracy(5), logLoss, f1Micro, hammingAccuracy, subsetAccuracy]) {
   metrics.register(m.name, m, m.description);
 }
 

@@ -1,4 +1,4 @@
-import { validateInput, type Metric } from './types.js';
+import { assertSingleLabel, validateInput, type Metric } from './types.js';
 
 /** Probabilities are clipped to [EPS, 1] before the log, so a confident miss costs at most −ln(EPS) ≈ 16.1. */
 export const LOG_LOSS_EPS = 1e-7;
@@ -13,6 +13,7 @@ export const logLoss: Metric = {
   higherIsBetter: false,
   compute(input) {
     validateInput(input);
+    assertSingleLabel(input, 'log_loss', 'val_loss (binary cross-entropy)');
     const { probs, labels, numClasses: k } = input;
     const n = labels.length;
     if (n === 0) return NaN;

@@ -1,5 +1,6 @@
 import { predictions } from './argmax.js';
 import { classCounts, presentClasses, type ClassCounts } from './confusion.js';
+import { decisions, labelCounts } from './multi_label.js';
 import type { MetricInput } from './types.js';
 
 /**
@@ -27,11 +28,11 @@ export function perClassPrf(counts: ClassCounts): { precision: number[]; recall:
  * The macro average of one per-class quantity, over the classes present in the labels or the predictions
  * (scikit-learn's `average='macro'` with `labels=None`): a class that appears in neither does not count,
  * a class that appears only in the predictions counts with recall 0, one only in the labels with precision 0.
- * NaN when there are no examples.
+ * NaN when there are no examples. Multi-label input (`targets`) counts each label's thresholded decisions.
  */
 export function macroPrf(input: MetricInput, which: 'precision' | 'recall' | 'f1'): number {
-  const pred = predictions(input);
-  const counts = classCounts(pred, input.labels, input.numClasses);
+  // Multi-label: per-label counts of the thresholded decisions (multi_label.ts), same averaging rule.
+  const counts = input.targets !== undefined ? labelCounts(decisions(input)) : classCounts(predictions(input), input.labels, input.numClasses);
   const classes = presentClasses(counts);
   if (classes.length === 0) return NaN;
   const values = perClassPrf(counts)[which];

@@ -1,6 +1,7 @@
 import { predictions } from './argmax.js';
 import { aurocOneVsRest } from './auroc.js';
 import { classCounts } from './confusion.js';
+import { decisions, labelCounts } from './multi_label.js';
 import { perClassPrf } from './prf.js';
 import type { MetricInput } from './types.js';
 
@@ -13,7 +14,7 @@ export interface ClassReportRow {
   recall: number;
   /** 2tp / (2tp + fp + fn); 0 when tp + fp + fn = 0. */
   f1: number;
-  /** Number of examples whose true class is this one. */
+  /** Number of examples whose true class is this one (multi-label: that carry this label). */
   support: number;
   /** One-vs-rest AUROC; NaN when the class has no positives or no negatives. */
   auroc: number;
@@ -28,8 +29,7 @@ export function perClassReport(input: MetricInput, labelNames: string[]): ClassR
   if (labelNames.length !== k) {
     throw new RangeError(`labelNames has ${labelNames.length} names but numClasses = ${k}`);
   }
-  const pred = predictions(input);
-  const counts = classCounts(pred, input.labels, k);
+  const counts = input.targets !== undefined ? labelCounts(decisions(input)) : classCounts(predictions(input), input.labels, k);
   const { precision, recall, f1 } = perClassPrf(counts);
   return labelNames.map((label, c) => ({
     label,

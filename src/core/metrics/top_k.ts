@@ -1,4 +1,4 @@
-import { validateInput, type Metric, type MetricInput } from './types.js';
+import { assertSingleLabel, validateInput, type Metric, type MetricInput } from './types.js';
 
 /**
  * Fraction of examples whose true class is among the `topK` most probable classes. The rank of the true class
@@ -8,6 +8,7 @@ import { validateInput, type Metric, type MetricInput } from './types.js';
  */
 export function topKAccuracyValue(input: MetricInput, topK: number): number {
   validateInput(input);
+  assertSingleLabel(input, `top${topK}_accuracy`, 'f1_micro or f1_macro');
   if (!Number.isInteger(topK) || topK < 1) throw new RangeError(`topK must be a positive integer, got ${topK}`);
   const { probs, labels, numClasses: k } = input;
   const n = labels.length;

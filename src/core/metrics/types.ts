@@ -1,3 +1,5 @@
+import { FlashUserError } from '../errors.js';
+
 /**
  * Metric types shared by every metric file.
  *
@@ -13,7 +15,17 @@ export interface MetricInput {
   labels: Int32Array;
   /** Number of classes `k`; `probs.length` must be `labels.length * numClasses`. */
   numClasses: number;
+  /**
+   * Multi-label data: `[n * numClasses]` row-major 0/1 targets (sigmoid outputs in `probs`). `labels` then only
+   * gives `n` (its values are not read). Metrics that only make sense for one class per example refuse it.
+   */
+  targets?: Uint8Array;
+  /** Multi-label: a label is predicted when its probability is at least this. Default 0.5. */
+  threshold?: number;
 }
+
+/** The default decision threshold of multi-label predictions. */
+export const DEFAULT_THRESHOLD = 0.5;
 
 /** One named metric. Adding one is one file plus one `register` line in `index.ts`. */
 export interface Metric {
@@ -38,7 +50,20 @@ export function validateInput(input: MetricInput): void {
       `probs has ${probs.length} values but labels.length * numClasses = ${labels.length} * ${k} = ${labels.length * k}`,
     );
   }
+  if (input.targets !== undefined) {
+    if (input.targets.length !== labels.length * k) {
+      throw new RangeError(`targets has ${input.targets.length} values but labels.length * numClasses = ${labels.length * k}`);
+    }
+    return;
+  }
   checkLabels(labels, k, 'labels');
+}
+
+/** Refuses multi-label input for a metric defined by one true class per example (a user error naming it). */
+export function assertSingleLabel(input: MetricInput, metric: string, instead: string): void {
+  if (input.targets !== undefined) {
+    throw new FlashUserError(`metric '${metric}' needs one class per image, but the data is multi-label; use ${instead}`);
+  }
 }
 
 /** Throws when some entry of `arr` is outside `[0, k)`. */

@@ -318,9 +318,12 @@ describe('edge cases and the registry', () => {
       'accuracy',
       'auroc_macro',
       'f1_macro',
+      'f1_micro',
+      'hamming_accuracy',
       'log_loss',
       'precision_macro',
       'recall_macro',
+      'subset_accuracy',
       'top3_accuracy',
       'top5_accuracy',
     ]);
