@@ -109,3 +109,15 @@ export function parseCommandFlags(tokens: string[], options: [string, FlagKind, 
   };
   return { positionals: parsed.positionals, values: parsed.values, problems, str };
 }
+
+/** A flag holding a number strictly between 0 and 1 (`--threshold`); a problem otherwise. */
+export function fraction(name: string, problems: string[], str: (name: string) => string | undefined): number | undefined {
+  const v = str(name);
+  if (v === undefined) return undefined;
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) {
+    problems.push(`--${name}: expected a number between 0 and 1 (exclusive), got '${v}'`);
+    return undefined;
+  }
+  return n;
+}

@@ -12,7 +12,7 @@ import {
 } from '../core/config/index.js';
 import { FlashUserError, isUserError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
+import { fraction, parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
 import {
   COMMANDS,
   evaluateHelp,
@@ -227,6 +227,7 @@ async function predict(tokens: string[], deps: CliDeps): Promise<void> {
   const files = [...(Array.isArray(listed) ? listed : []), ...parsed.positionals];
   if (parsed.values.has('files') && files.length === 0) problems.push('--files: expected at least one file');
   const topK = int('top_k', 3, 1);
+  const threshold = fraction('threshold', problems, str);
   const batchSize = int('batch_size', 32, 1);
   const backend = str('backend') ?? 'auto';
   const output = str('output');
@@ -237,6 +238,7 @@ async function predict(tokens: string[], deps: CliDeps): Promise<void> {
   checkBackend(backend, deps, problems);
   fail(problems);
   const args: PredictArgs = { model: model!, topK, backend, batchSize, io };
+  if (threshold !== undefined) args.threshold = threshold;
   if (files.length) args.files = files;
   if (folder !== undefined) args.folder = folder;
   if (output !== undefined) args.output = output;

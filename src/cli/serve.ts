@@ -2,7 +2,7 @@ import { formatProblems } from '../core/config/index.js';
 import { FlashUserError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { parseByteSize } from '../serve/size.js';
-import { parseCommandFlags, wantsHelp, type FlagKind } from './argv.js';
+import { fraction, parseCommandFlags, wantsHelp, type FlagKind } from './argv.js';
 import { table } from './help.js';
 import type { CliDeps, ServeArgs } from './types.js';
 
@@ -13,6 +13,7 @@ export const SERVE_OPTIONS: [string, FlagKind, string][] = [
   ['port', 'string', 'port to listen on (default: 8000; 0 = any free port)'],
   ['max_body', 'string', 'largest request body, e.g. 10MB, 512KB or bytes (default: 10MB)'],
   ['top_k', 'string', 'classes per image when a request has no ?top_k= (default: 3)'],
+  ['threshold', 'string', "multi-label models: labels at or above this probability when a request has no ?threshold= (default: the model's, 0.5)"],
   ['batch_size', 'string', 'most images the model runs at once; concurrent requests are batched up to it (default: 32)'],
   ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
   ['quiet', 'boolean', 'no line per request on stderr'],
@@ -27,7 +28,7 @@ export function serveHelp(): string {
     '',
     'Endpoints:',
     table([
-      ['POST /predict', 'multipart image file(s), JSON {"image": base64} or {"images": [base64, ...]}, or raw image/* bytes; ?top_k=N'],
+      ['POST /predict', 'multipart image file(s), JSON {"image": base64} or {"images": [base64, ...]}, or raw image/* bytes; ?top_k=N; multi-label models: ?threshold=0.5'],
       ['GET /metadata', 'labels, input size and channels, versions'],
       ['GET /health', 'liveness and queue length'],
       ['GET /', 'a web page: drop or pick an image, see the top classes'],
@@ -62,6 +63,7 @@ export async function serveCli(tokens: string[], deps: CliDeps): Promise<void> {
   const host = str('host') ?? '127.0.0.1';
   const port = int('port', 8000, 0, 65535);
   const topK = int('top_k', 3, 1, 1000);
+  const threshold = fraction('threshold', problems, str);
   const batchSize = int('batch_size', 32, 1, 1024);
   const maxBodyText = str('max_body');
   let maxBody = 10 * 1024 * 1024;
@@ -76,6 +78,7 @@ export async function serveCli(tokens: string[], deps: CliDeps): Promise<void> {
   if (problems.length) throw new FlashUserError(formatProblems(problems));
   if (!deps.commands.serve) throw new FlashUserError('this flash has no serve command');
   const args: ServeArgs = { model: model!, host, port, maxBody, backend, topK, batchSize, io };
+  if (threshold !== undefined) args.threshold = threshold;
   if (values.get('quiet') === true) args.quiet = true;
   await deps.commands.serve(args);
 }

@@ -54,6 +54,8 @@ export interface PredictArgs {
   files?: string[];
   folder?: string;
   topK: number;
+  /** Multi-label models: a label is predicted from this probability (default: the model's, 0.5). */
+  threshold?: number;
   /** .json, .jsonl or .csv; printed as a table when absent. */
   output?: string;
   backend: string;
@@ -106,6 +108,8 @@ export interface ServeArgs {
   backend: string;
   /** Classes per image when the request has no ?top_k=. */
   topK: number;
+  /** Multi-label models: the threshold when the request has no ?threshold= (default: the model's). */
+  threshold?: number;
   /** Most images the model runs at once (requests are micro-batched up to this). */
   batchSize: number;
   /** No access log lines. */

@@ -77,7 +77,7 @@ const fromFiles = builder(
 );
 
 const fromCsv = builder(
-  'CSV files with an image-path column and a label column (--train_file labels.csv --input_field image --target_fields label)',
+  "CSV files with an image-path column and a label column (--train_file labels.csv --input_field image --target_fields label); several 0/1 columns or ';'-separated labels = multi-label",
   ['train_file', 'val_file', 'test_file', 'predict_file', 'input_field', 'target_fields', 'images_root', 'val_split'],
   async (d, common, cwd) => {
     if (d.train_file == null) throw new FlashUserError("missing required option '--train_file' (data.train_file) for the from_csv builder: a CSV of image paths and labels");

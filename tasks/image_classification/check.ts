@@ -14,6 +14,7 @@ import type { Recipe } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import type { CliIO } from '../../src/cli/types.js';
 import { builders, recipeHasNoData } from './builders.js';
+import { multiLabelMode } from './multi_label.js';
 import { decodeImage, ImageDecodeError, stratifiedSplit, type DataPlan, type Sample } from './data/index.js';
 import { DecodedImage } from './data/tf_dataset.js';
 
@@ -67,6 +68,8 @@ export interface SplitReport {
 export interface CheckReport {
   /** False when a problem makes training meaningless. */
   ok: boolean;
+  /** Several labels per image: `classes` are the labels and split counts are images carrying each. */
+  multiLabel: boolean;
   origin: string;
   classes: string[];
   splits: SplitReport[];
@@ -212,7 +215,9 @@ export async function checkDataset(plan: DataPlan, opts: CheckOptions = {}): Pro
   const channels: Record<string, number> = {};
   const formats: Record<string, number> = {};
   const byHash = new Map<string, CheckedFile[]>();
-  const labelName = (s: Sample) => labels[s.label] ?? String(s.label);
+  // Multi-label samples are named by their label set ('cat+dog', '(no label)'), so duplicates with different sets show.
+  const labelName = (s: Sample) =>
+    s.targets !== undefined ? (s.targets.length ? s.targets.map((t) => labels[t]).join('+') : '(no label)') : (labels[s.label] ?? String(s.label));
   all.forEach(({ sample, split }, i) => {
     const info = seen[i];
     const named: CheckedFile = { file: sample.id, split, label: labelName(sample) };
@@ -249,7 +254,10 @@ export async function checkDataset(plan: DataPlan, opts: CheckOptions = {}): Pro
   }
   const splitReport = (name: SplitName, samples: Sample[], source: SplitReport['source']): SplitReport => {
     const counts: Record<string, number> = Object.fromEntries(labels.map((l) => [l, 0]));
-    for (const s of samples) counts[labelName(s)] = (counts[labelName(s)] ?? 0) + 1;
+    for (const s of samples) {
+      if (s.targets !== undefined) for (const t of s.targets) counts[labels[t]] = (counts[labels[t]] ?? 0) + 1;
+      else counts[labelName(s)] = (counts[labelName(s)] ?? 0) + 1;
+    }
     return { name, source, total: samples.length, counts };
   };
   const splits: SplitReport[] = [splitReport('train', trainSamples, 'given')];
@@ -317,6 +325,7 @@ export async function checkDataset(plan: DataPlan, opts: CheckOptions = {}): Pro
 
   return {
     ok: problems.length === 0,
+    multiLabel: plan.multiLabel ?? false,
     origin: plan.origin,
     classes: [...labels],
     splits,
@@ -352,14 +361,15 @@ export function checkReportText(r: CheckReport, show: (file: string) => string =
   const lines: string[] = [];
   const head = r.splits.map((s) => `${s.name} ${s.total}${s.source === 'split' ? ' (held out of train)' : ''}`);
   if (r.predict) head.push(`predict ${r.predict}`);
-  lines.push(`dataset check of ${r.origin}: ${r.classes.length} class${r.classes.length === 1 ? '' : 'es'} · ${head.join(' · ')}`, '');
-  const rows = [['class', ...r.splits.map((s) => s.name)]];
+  const kinds = r.multiLabel ? `${r.classes.length} labels (multi-label; counts are images carrying each label)` : `${r.classes.length} class${r.classes.length === 1 ? '' : 'es'}`;
+  lines.push(`dataset check of ${r.origin}: ${kinds} · ${head.join(' · ')}`, '');
+  const rows = [[r.multiLabel ? 'label' : 'class', ...r.splits.map((s) => s.name)]];
   for (const label of r.classes) rows.push([label, ...r.splits.map((s) => String(s.counts[label] ?? 0))]);
-  rows.push(['total', ...r.splits.map((s) => String(s.total))]);
+  rows.push([r.multiLabel ? 'images' : 'total', ...r.splits.map((s) => String(s.total))]);
   lines.push(grid(rows), '');
   const sp = (x: Spread | null) => (x ? `${x.min}/${x.median}/${x.max}` : 'n/a');
-  const kinds: Record<string, string> = { '1': 'gray', '2': 'gray+alpha', '3': 'RGB', '4': 'RGBA' };
-  const ch = Object.entries(r.images.channels).map(([k, n]) => `${kinds[k] ?? `${k}-channel`} ${n}`).join(', ');
+  const channelNames: Record<string, string> = { '1': 'gray', '2': 'gray+alpha', '3': 'RGB', '4': 'RGBA' };
+  const ch = Object.entries(r.images.channels).map(([k, n]) => `${channelNames[k] ?? `${k}-channel`} ${n}`).join(', ');
   const fm = Object.entries(r.images.formats).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
   lines.push(`images: ${r.images.count} · width ${sp(r.images.width)} · height ${sp(r.images.height)} (min/median/max px) · channels: ${ch || 'n/a'} · formats: ${fm || 'n/a'}`);
   if (r.imbalance) {
@@ -385,7 +395,7 @@ export function checkReportText(r: CheckReport, show: (file: string) => string =
 /** A few lines for the start of a training run: counts, then one line per warning or problem. */
 export function briefCheckLines(r: CheckReport): string[] {
   const counts = r.splits.map((s) => `${s.name} ${s.total}`).join(' · ');
-  const out = [`check: ${r.classes.length} classes · ${counts} · ${r.ok && r.warnings.length === 0 ? 'no problems found' : `${r.problems.length + r.warnings.length} finding(s); details: --check`}`];
+  const out = [`check: ${r.classes.length} ${r.multiLabel ? 'labels (multi-label)' : 'classes'} · ${counts} · ${r.ok && r.warnings.length === 0 ? 'no problems found' : `${r.problems.length + r.warnings.length} finding(s); details: --check`}`];
   for (const p of r.problems) out.push(`check: problem: ${p}`);
   for (const w of r.warnings) out.push(`check: warning: ${w}`);
   return out;
@@ -400,6 +410,7 @@ function dataOptions(recipe: Recipe, io: CliIO) {
     seed: recipe.trainer.seed,
     strict: recipe.trainer.strict,
     augment: d.augment,
+    multiLabel: multiLabelMode(recipe),
     onWarning: (m: string) => io.err(`warning: ${m}\n`),
     onInfo: (m: string) => io.err(`${m}\n`),
   };

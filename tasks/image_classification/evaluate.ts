@@ -13,6 +13,12 @@ export interface EvaluationResult {
 
 /** Scores a trained classifier on a folder of class sub-folders whose names are among the model's labels. */
 export async function evaluateFolder(model: ImageClassifier, folder: string, options: PredictOptions = {}): Promise<EvaluationResult> {
+  if (model.multiLabel) {
+    // Class folders give each image one label, which would score a multi-label model against half-true targets.
+    throw new FlashUserError(
+      `'${folder}': flash evaluate reads class folders (one label per image) and this model is multi-label; train with --test_file labels.csv to score it on labelled data`,
+    );
+  }
   const scanned = await scanClassFolders(folder);
   const index = new Map(model.labels.map((l, i) => [l, i]));
   const unknown = scanned.labels.filter((l) => !index.has(l));

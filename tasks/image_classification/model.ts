@@ -56,6 +56,13 @@ export interface ImageClassifierOptions {
    * class and the batch loss is the mean of those. null/undefined = unweighted (`--data.class_weights`).
    */
   classWeights?: number[] | null;
+  /**
+   * Multi-label: any number of labels per image — probabilities are per-label sigmoids, the loss is binary
+   * cross-entropy and metrics threshold at `threshold`. Undefined: taken from the data at setup.
+   */
+  multiLabel?: boolean;
+  /** Multi-label decision threshold for metrics (and the default of predict/serve); default 0.5. */
+  threshold?: number;
 }
 
 /** Data the classifier can be set up from (ImageClassificationData fits). */
@@ -63,10 +70,14 @@ export interface ImageDataLike extends DataModuleLike {
   readonly labels: string[];
   readonly numClasses: number;
   readonly spec: InputSpec;
+  /** Several labels per image (batches carry 0/1 rows); absent = false. */
+  readonly multiLabel?: boolean;
 }
 
 /** Metrics the Lightning tutorials log for classification. */
 export const DEFAULT_METRICS = ['accuracy', 'f1_macro', 'auroc_macro'];
+/** Multi-label metrics (arg-max accuracy means nothing when an image has several labels). */
+export const DEFAULT_MULTI_LABEL_METRICS = ['f1_micro', 'f1_macro', 'hamming_accuracy', 'subset_accuracy', 'auroc_macro'];
 
 /**
  * An image classifier: raw pixels → scaling (a layer inside the model) → backbone → head → softmax. The saved
@@ -75,9 +86,17 @@ export const DEFAULT_METRICS = ['accuracy', 'f1_macro', 'auroc_macro'];
 export class ImageClassifier implements TaskModule, Finetunable {
   readonly backboneName: string;
   readonly backboneSpec: BackboneSpec;
-  readonly options: Required<Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions' | 'classWeights'>> & {
+  readonly options: Required<
+    Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions' | 'classWeights' | 'multiLabel' | 'metrics' | 'threshold'>
+  > & {
     learningRate: number | null;
   };
+  /** Metric names given by the caller; undefined = the defaults for single- or multi-label. */
+  private readonly askedMetrics?: string[];
+  /** Undefined until set by the options, the data (setup) or the saved model (load). */
+  private multi?: boolean;
+  /** Multi-label decision threshold (metrics; the default of predict and serve). */
+  readonly threshold: number;
   readonly pretrained: boolean | string;
   readonly backboneLrMult: number;
   private readonly pretrainedOptions: PretrainedOptions;
@@ -119,8 +138,11 @@ export class ImageClassifier implements TaskModule, Finetunable {
       learningRate: options.learningRate ?? null,
       weightDecay: options.weightDecay ?? 0,
       dropout: options.dropout ?? 0,
-      metrics: options.metrics ?? DEFAULT_METRICS,
     };
+    this.askedMetrics = options.metrics;
+    this.multi = options.multiLabel;
+    this.threshold = options.threshold ?? 0.5;
+    if (!(this.threshold > 0 && this.threshold < 1)) throw new FlashUserError(`threshold must be between 0 and 1, got ${options.threshold}`);
     this.classWeights = options.classWeights ?? null;
     this.labels = options.labels ?? (options.numClasses ? Array.from({ length: options.numClasses }, (_, i) => String(i)) : []);
     if (options.numClasses !== undefined && options.labels && options.labels.length !== options.numClasses) {
@@ -137,7 +159,17 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 
   get metricNames(): string[] {
-    return this.options.metrics;
+    return this.askedMetrics ?? (this.multiLabel ? DEFAULT_MULTI_LABEL_METRICS : DEFAULT_METRICS);
+  }
+
+  /** True for a multi-label classifier (sigmoid outputs, binary cross-entropy). */
+  get multiLabel(): boolean {
+    return this.multi ?? false;
+  }
+
+  /** Multi-label metrics threshold here (the trainer passes it to the metrics). */
+  get metricThreshold(): number {
+    return this.threshold;
   }
 
   /** True when the backbone's weights are already trained (saved, user-built or pretrained): the default strategy is then `freeze`. */
@@ -151,6 +183,13 @@ export class ImageClassifier implements TaskModule, Finetunable {
    */
   setup(data: DataModuleLike): void | Promise<void> {
     const d = data as ImageDataLike;
+    const dataMulti = d.multiLabel ?? false;
+    if (this.multi === undefined) this.multi = dataMulti;
+    else if (this.multi !== dataMulti) {
+      throw new FlashUserError(
+        this.multi ? 'the model is multi-label but the data has one label per image' : 'the data is multi-label (several labels per image) but the model is single-label',
+      );
+    }
     if (this.labels.length === 0 || this.labels.every((l, i) => l === String(i))) this.labels = [...d.labels];
     if (this.labels.length !== d.numClasses) {
       throw new FlashUserError(`the model has ${this.labels.length} classes but the data has ${d.numClasses}`);
@@ -197,7 +236,8 @@ export class ImageClassifier implements TaskModule, Finetunable {
       hiddenUnits: this.headOptions.hiddenUnits,
       hiddenDropout: this.headOptions.hiddenDropout,
     });
-    const probs = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(logits) as tf.SymbolicTensor;
+    // The logits layer stays linear; only the output activation differs: independent per-label sigmoids for multi-label.
+    const probs = tf.layers.activation({ activation: this.multiLabel ? 'sigmoid' : 'softmax', name: 'probs' }).apply(logits) as tf.SymbolicTensor;
     this.setNetwork(tf.model({ inputs: input, outputs: probs, name: 'image_classifier' }));
   }
 
@@ -208,7 +248,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
     this.featureNet = undefined;
     this.featureCache?.invalidate();
     this.logitsNet = tf.model({ inputs: net.inputs, outputs: net.getLayer('logits').output as tf.SymbolicTensor });
-    net.setUserDefinedMetadata({ flash: { task: 'image_classification', labels: this.labels, input: this.spec } });
+    net.setUserDefinedMetadata({ flash: { task: 'image_classification', labels: this.labels, input: this.spec, multi_label: this.multiLabel, threshold: this.threshold } });
   }
 
   network(): tf.LayersModel {
@@ -280,6 +320,10 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 
   loss(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+    if (this.multiLabel) {
+      if (this.classWeights) throw new FlashUserError('class weights are for single-label data; multi-label trains with plain binary cross-entropy');
+      return binaryCrossEntropyWithLogits(yTrue, logits);
+    }
     const weights = this.classWeights;
     if (!weights) {
       return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(yTrue, 'int32') as tf.Tensor1D, this.labels.length), logits) as tf.Scalar;
@@ -294,14 +338,24 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 
   activate(logits: tf.Tensor): tf.Tensor {
-    return tf.softmax(logits);
+    return this.multiLabel ? tf.sigmoid(logits) : tf.softmax(logits);
   }
 
-  readonly trainStat = {
-    name: 'accuracy',
-    sum: (yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar =>
-      tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(yTrue, 'int32')), 'float32')) as tf.Scalar,
-  };
+  /** Running train statistic: arg-max accuracy, or for multi-label the Hamming accuracy at the threshold. */
+  get trainStat(): { name: string; sum(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar } {
+    if (this.multiLabel) {
+      // sigmoid(z) >= t  <=>  z >= logit(t); per image: the fraction of labels decided right, summed over the batch.
+      const cut = Math.log(this.threshold / (1 - this.threshold));
+      return {
+        name: 'hamming_accuracy',
+        sum: (yTrue, logits) => tf.sum(tf.mean(tf.cast(tf.equal(tf.cast(tf.greaterEqual(logits, cut), 'float32'), yTrue), 'float32'), 1)) as tf.Scalar,
+      };
+    }
+    return {
+      name: 'accuracy',
+      sum: (yTrue, logits) => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(yTrue, 'int32')), 'float32')) as tf.Scalar,
+    };
+  }
 
   /** The backbone sub-model (the layer named 'backbone'). */
   backbone(): tf.LayersModel {
@@ -370,6 +424,8 @@ export class ImageClassifier implements TaskModule, Finetunable {
     const clf = new ImageClassifier({
       backbone: backbones.has(meta.backbone) ? meta.backbone : undefined,
       labels: meta.labels,
+      multiLabel: meta.multi_label ?? false,
+      threshold: meta.threshold,
       optimizer: recipeModel.optimizer,
       learningRate: recipeModel.learning_rate ?? null,
       weightDecay: recipeModel.weight_decay,
@@ -380,6 +436,19 @@ export class ImageClassifier implements TaskModule, Finetunable {
     clf.setNetwork(await loadLayersModel(runDir));
     return clf;
   }
+}
+
+/**
+ * Mean binary cross-entropy over every (image, label) cell, from logits z and 0/1 targets y, in the numerically
+ * stable form max(z, 0) − z·y + log(1 + e^−|z|) (no exp of a large positive number, no log of 0) — Keras'
+ * `binary_crossentropy(from_logits=True)` averaged over labels and batch, PyTorch's BCEWithLogitsLoss.
+ */
+export function binaryCrossEntropyWithLogits(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const y = tf.cast(yTrue, 'float32');
+    const perCell = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+    return tf.mean(perCell) as tf.Scalar;
+  });
 }
 
 /** Layers with weights, nested models expanded, in order. */

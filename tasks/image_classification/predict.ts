@@ -9,8 +9,17 @@ import type { ImageClassifier } from './model.js';
 /** One image's prediction. */
 export interface Prediction {
   file: string;
+  /** The most probable class; multi-label: every predicted label joined with ';' ('' when none). */
   label: string;
+  /** Its probability; multi-label: the highest label probability. */
   score: number;
+  /**
+   * Multi-label models only: every label whose probability is at least `threshold`, most probable first
+   * (possibly none).
+   */
+  labels?: { label: string; score: number }[];
+  /** Multi-label models only: the threshold `labels` used. */
+  threshold?: number;
   /** The `topK` most probable classes, best first. */
   top: { label: string; score: number }[];
   /** Probability of every class, in label order. */
@@ -20,6 +29,8 @@ export interface Prediction {
 export interface PredictOptions {
   batchSize?: number;
   topK?: number;
+  /** Multi-label models: a label is predicted from this probability; default the model's (0.5 unless trained otherwise). */
+  threshold?: number;
   /** Undecodable files: skipped with a warning (default) or fatal. */
   strict?: boolean;
   onWarning?: (message: string) => void;
@@ -39,6 +50,7 @@ export async function decodeForModel(
 /** Predicts the class of each image file with a trained classifier. */
 export async function predictFiles(model: ImageClassifier, files: string[], options: PredictOptions = {}): Promise<Prediction[]> {
   const topK = Math.max(1, Math.min(options.topK ?? 3, model.labels.length));
+  const threshold = checkThreshold(options.threshold) ?? model.threshold;
   const decoded = await decodeForModel(model, files.map((file) => ({ file, label: -1 })), options);
   if (decoded.length === 0) return [];
   const split = splitFromPixels(model.spec!, decoded);
@@ -48,12 +60,31 @@ export async function predictFiles(model: ImageClassifier, files: string[], opti
     const probs = Array.from(out.probs.subarray(i * k, (i + 1) * k));
     const order = probs.map((p, c) => [p, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     const top = order.slice(0, topK).map(([p, c]) => ({ label: model.labels[c], score: p }));
+    if (model.multiLabel) return { file, ...thresholded(probs, model.labels, threshold), top, probs };
     return { file, label: top[0].label, score: top[0].score, top, probs };
   });
 }
 
+/** The multi-label fields of a prediction: the labels at or above `threshold`, most probable first. */
+export function thresholded(probs: ArrayLike<number>, labels: string[], threshold: number): Pick<Prediction, 'label' | 'score' | 'labels' | 'threshold'> {
+  const picked = Array.from(probs, (p, c) => ({ label: labels[c], score: p, c }))
+    .filter((x) => x.score >= threshold)
+    .sort((a, b) => b.score - a.score || a.c - b.c)
+    .map(({ label, score }) => ({ label, score }));
+  return { label: picked.map((p) => p.label).join(';'), score: Math.max(...Array.from(probs)), labels: picked, threshold };
+}
+
+/** A `--threshold` value checked: a number strictly between 0 and 1. */
+export function checkThreshold(threshold: number | undefined): number | undefined {
+  if (threshold !== undefined && !(threshold > 0 && threshold < 1)) {
+    throw new FlashUserError(`--threshold must be a number between 0 and 1 (exclusive), got ${threshold}`);
+  }
+  return threshold;
+}
+
 /** Serialises predictions for `--output`, by extension: .json (array), .jsonl (one object a line) or .csv. */
 export function formatPredictions(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv'): string {
+  if (preds.some((p) => p.labels !== undefined)) return formatMultiLabel(preds, labels, format);
   if (format === 'csv') {
     return stringify(
       preds.map((p) => [p.file, p.label, p.score, ...p.probs]),
@@ -61,6 +92,22 @@ export function formatPredictions(preds: Prediction[], labels: string[], format:
     );
   }
   const rows = preds.map((p) => ({ file: p.file, label: p.label, score: p.score, top_k: p.top, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }));
+  if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  return `${JSON.stringify(rows, null, 2)}\n`;
+}
+
+/**
+ * Multi-label predictions: csv `file,labels,<label>…` (labels joined with ';', empty when none, then every
+ * label's probability); json/jsonl `{ file, labels: [{ label, score }], threshold, probs }`.
+ */
+function formatMultiLabel(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv'): string {
+  if (format === 'csv') {
+    return stringify(
+      preds.map((p) => [p.file, p.label, ...p.probs]),
+      { header: true, columns: ['file', 'labels', ...labels] },
+    );
+  }
+  const rows = preds.map((p) => ({ file: p.file, labels: p.labels ?? [], threshold: p.threshold, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }));
   if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
@@ -81,6 +128,12 @@ export async function writePredictions(path: string, preds: Prediction[], labels
 
 /** A plain-text table: file, label, and the top-k classes with their probabilities. */
 export function predictionTable(preds: Prediction[], relativeTo?: (file: string) => string): string {
+  if (preds.some((p) => p.labels !== undefined)) {
+    // Multi-label: every label at or above the threshold with its probability.
+    const t = preds.find((p) => p.threshold !== undefined)?.threshold ?? 0.5;
+    const rows = preds.map((p) => [relativeTo ? relativeTo(p.file) : p.file, p.labels!.length ? p.labels!.map((l) => `${l.label} ${l.score.toFixed(3)}`).join(', ') : '(none)']);
+    return table(['file', `labels (probability >= ${t})`], rows);
+  }
   const rows = preds.map((p) => [relativeTo ? relativeTo(p.file) : p.file, p.label, p.top.map((t) => `${t.label} ${t.score.toFixed(3)}`).join(', ')]);
   return table(['file', 'label', 'top-k'], rows);
 }

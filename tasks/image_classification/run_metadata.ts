@@ -10,6 +10,10 @@ export interface FlashJson {
   task: 'image_classification';
   /** Class names in output index order. */
   labels: string[];
+  /** Multi-label: the outputs are independent per-label sigmoid probabilities (absent in older runs = false). */
+  multi_label?: boolean;
+  /** Multi-label: the probability from which a label is predicted (predict's and serve's default). */
+  threshold?: number;
   /** The model takes raw 0–255 pixels of this size and channel count (RGB when 3, grayscale when 1). */
   input: InputSpec & { range: [0, 255]; layout: 'NHWC' };
   backbone: string;

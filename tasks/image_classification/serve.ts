@@ -8,6 +8,7 @@ import { createServerCore, HttpError, listenUntilStopped } from '../../src/serve
 import { formatByteSize } from '../../src/serve/size.js';
 import { decodeImage, ImageDecodeError, splitFromPixels } from './data/index.js';
 import { ImageClassifier, readFlashJson } from './model.js';
+import { checkThreshold, thresholded } from './predict.js';
 import { versions, type FlashJson } from './run_metadata.js';
 import { SERVE_PAGE } from './serve_page.js';
 
@@ -17,6 +18,9 @@ export interface ServedPrediction {
   score: number;
   /** The most probable classes, best first (`?top_k=`, default 3). */
   top_k: { label: string; score: number }[];
+  /** Multi-label models: every label at or above `threshold`, most probable first (`label` joins them with ';'). */
+  labels?: { label: string; score: number }[];
+  threshold?: number;
   /** The uploaded file's name (multipart uploads only). */
   file?: string;
 }
@@ -26,6 +30,8 @@ export interface ImageServerOptions {
   maxBody?: number;
   /** Classes returned per image when the request has no `?top_k=` (default 3). */
   topK?: number;
+  /** Multi-label models: the threshold when a request has no `?threshold=` (default: the model's). */
+  threshold?: number;
   /** Most images the model runs at once (default 32). */
   maxBatch?: number;
   /** How long a lone image waits for others to share its batch, in ms (default 4). */
@@ -70,10 +76,12 @@ export async function classifyPixels(model: ImageClassifier, pixels: Uint8Array[
 }
 
 /** Top-k of one probability row, ties broken by class index (as `predictFiles` ranks). */
-export function topPrediction(probs: Float32Array, labels: string[], topK: number): ServedPrediction {
+export function topPrediction(probs: Float32Array, labels: string[], topK: number, threshold?: number): ServedPrediction {
   const k = Math.max(1, Math.min(topK, labels.length));
   const order = Array.from(probs, (p, c) => [p, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   const top = order.slice(0, k).map(([p, c]) => ({ label: labels[c], score: p }));
+  // Multi-label (a threshold given): the same shape as `flash predict`'s, plus top_k.
+  if (threshold !== undefined) return { ...thresholded(probs, labels, threshold), top_k: top } as ServedPrediction;
   return { label: top[0].label, score: top[0].score, top_k: top };
 }
 
@@ -104,6 +112,7 @@ export async function createImageServer(
   const spec = model.spec;
   const maxBody = options.maxBody ?? DEFAULT_MAX_BODY;
   const defaultTopK = Math.max(1, Math.min(options.topK ?? 3, model.labels.length));
+  const defaultThreshold = checkThreshold(options.threshold) ?? model.threshold;
   const maxImages = options.maxImagesPerRequest ?? 64;
   const batcher = new MicroBatcher<Uint8Array, Float32Array>({
     run: (pixels) => classifyPixels(model, pixels),
@@ -131,6 +140,8 @@ export async function createImageServer(
     run,
     labels: model.labels,
     num_classes: model.labels.length,
+    multi_label: model.multiLabel,
+    ...(model.multiLabel ? { threshold: defaultThreshold } : {}),
     input: { height: spec.height, width: spec.width, channels: spec.channels, range: [0, 255], layout: 'NHWC', resize: 'fill' },
     backbone: meta?.backbone ?? model.backboneName,
     best_epoch: meta?.best_epoch,
@@ -156,6 +167,8 @@ export async function createImageServer(
       label: { type: 'string' },
       score: { type: 'number' },
       top_k: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } } } },
+      labels: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } } } },
+      threshold: { type: 'number' },
       file: { type: 'string' },
     },
     required: ['label', 'score', 'top_k'],
@@ -174,7 +187,7 @@ export async function createImageServer(
       schema: {
         querystring: {
           type: 'object',
-          properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } },
+          properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 }, threshold: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 } },
         },
         body: {
           content: {
@@ -201,8 +214,9 @@ export async function createImageServer(
         },
       },
     },
-    async (req: FastifyRequest<{ Querystring: { top_k?: number } }>, reply: FastifyReply) => {
+    async (req: FastifyRequest<{ Querystring: { top_k?: number; threshold?: number } }>, reply: FastifyReply) => {
       const topK = req.query.top_k ?? defaultTopK;
+      const threshold = model.multiLabel ? (req.query.threshold ?? defaultThreshold) : undefined;
       // While this request reads and decodes, a batch of others' images waits for it (a few ms at most).
       const release = batcher.hold();
       let submitted: Promise<Float32Array[]>;
@@ -226,7 +240,7 @@ export async function createImageServer(
       }
       const probs = await submitted;
       const preds = probs.map((p, i) => {
-        const pred = topPrediction(p, model.labels, topK);
+        const pred = topPrediction(p, model.labels, topK, threshold);
         if (uploads[i].file !== undefined) pred.file = uploads[i].file;
         return pred;
       });
@@ -325,6 +339,7 @@ export async function serveCommand(args: ServeArgs): Promise<void> {
       backend: backend.name,
       maxBody: args.maxBody,
       topK: args.topK,
+      threshold: args.threshold,
       maxBatch: args.batchSize,
       accessLog: args.quiet ? undefined : (line) => io.err(`${line}\n`),
       onInternalError: (err) => io.err(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),

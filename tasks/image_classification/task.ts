@@ -21,8 +21,11 @@ export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
   const backend = await selectBackend(args.backend);
   io.err(`${describeBackend(backend)}\n`);
   const model = await ImageClassifier.load(resolve(io.cwd, args.model));
+  if (args.threshold !== undefined && !model.multiLabel) {
+    io.err(`note: --threshold applies to multi-label models; '${args.model}' predicts one class per image\n`);
+  }
   try {
-    const preds = await predictFiles(model, files, { topK: args.topK, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    const preds = await predictFiles(model, files, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
     if (args.output) {
       const path = await writePredictions(args.output, preds, model.labels, io.cwd);
       io.out(`wrote ${preds.length} predictions to ${relative(io.cwd, path)}\n`);

@@ -24,6 +24,7 @@ import type { CliIO } from '../../src/cli/types.js';
 import { builders, recipeHasNoData } from './builders.js';
 import type { ImageClassificationData } from './data/index.js';
 import { ImageClassifier, readFlashJson } from './model.js';
+import { multiLabelMode, multiLabelRun, perLabelTable } from './multi_label.js';
 import { versions, writeFlashJson, type FlashJson } from './run_metadata.js';
 
 export interface TrainImageClassifierArgs {
@@ -92,6 +93,7 @@ export async function buildData(recipe: Recipe, io: CliIO, resolved?: string | B
       augmentations: d.augmentations,
       sampler: d.sampler,
       cacheDir: cacheDir(io.env),
+      multiLabel: multiLabelMode(recipe),
       onWarning: (m) => io.err(`warning: ${m}\n`),
     },
     io.cwd,
@@ -130,8 +132,15 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   if (!args.resume && recipeHasNoData(recipe.data)) say('no data given: training on the bundled Fashion-MNIST demo set (data/demo/fashion_mnist)');
   const backbone = await resolveBackbone(recipe.model.backbone, io.cwd);
   await briefCheck(recipe, io, say);
+  if (recipe.data.sampler === 'balanced' && recipe.model.multi_label === 'true') {
+    throw new FlashUserError('--data.sampler balanced draws by class and multi-label images have several; use --data.sampler none');
+  }
   const data = await buildData(recipe, io, backbone);
   say(`data: ${data.summary()}`);
+  if (recipe.model.multi_label === 'true' && !data.multiLabel) {
+    throw new FlashUserError(`--model.multi_label true needs multi-label data: from_csv with several 0/1 target columns or one column of separated labels (builder: ${recipe.data.builder})`);
+  }
+  const multi = multiLabelRun(recipe, data.multiLabel, say);
   if (data.ignored.length > 0) say(`ignored ${data.ignored.length} non-image file(s), e.g. ${data.ignored[0]}`);
 
   const model = new ImageClassifier({
@@ -142,6 +151,8 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     learningRate: recipe.model.learning_rate,
     weightDecay: recipe.model.weight_decay,
     dropout: recipe.model.dropout,
+    multiLabel: data.multiLabel,
+    threshold: recipe.model.threshold,
     // On --resume the checkpoint's weights replace whatever the backbone starts with.
     pretrained: args.resume ? false : parsePretrained(recipe.model.pretrained),
     backboneLrMult: recipe.finetune.backbone_lr_mult,
@@ -156,7 +167,10 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   await withSeededRandom(recipe.trainer.seed, () => model.setup(data));
   // Class imbalance: inverse-frequency loss weights (auto: when the largest class > 3x the smallest), or oversampling.
   const trainCounts = data.train.classCounts(data.numClasses);
-  if (recipe.data.sampler === 'balanced') {
+  if (data.multiLabel) {
+    // Inverse-frequency weights are defined per class of a one-label image; with several labels per image they are not.
+    say(`class weights: off (multi-label: binary cross-entropy per label; train images per label: ${data.labels.map((l, i) => `${l} ${trainCounts[i]}`).join(', ')})`);
+  } else if (recipe.data.sampler === 'balanced') {
     say(`sampler: balanced — each epoch draws ${data.train.size} train images with every class about equally often; class weights off`);
   } else {
     const weighting = chooseClassWeights(recipe.data.class_weights, trainCounts, data.labels);
@@ -189,6 +203,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   const meta = (status: FlashJson['status'], metrics: Record<string, number>, bestEpoch?: number): FlashJson => ({
     task: 'image_classification',
     labels: data.labels,
+    ...(data.multiLabel ? { multi_label: true, threshold: recipe.model.threshold } : {}),
     input: { ...data.spec, range: [0, 255], layout: 'NHWC' },
     backbone: recipe.model.backbone,
     recipe,
@@ -202,12 +217,12 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   });
   await writeFileAtomic(join(runDir, 'recipe.yaml'), recipeToYaml(recipe));
 
-  const monitor = data.val ? recipe.trainer.monitor : 'train_loss';
-  if (!data.val) say(`no validation split: monitoring train_loss instead of ${recipe.trainer.monitor}`);
+  const monitor = data.val ? multi.monitor : 'train_loss';
+  if (!data.val) say(`no validation split: monitoring train_loss instead of ${multi.monitor}`);
   const checkpoint = new ModelCheckpoint({
     dir: runDir,
     monitor,
-    mode: data.val ? recipe.trainer.monitor_mode : 'min',
+    mode: data.val ? multi.monitorMode : 'min',
     onBest: (logs, epoch) => writeFlashJson(runDir, meta('running', stripEpoch(logs), epoch)),
   });
   const callbacks: Callback[] = [
@@ -216,7 +231,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     checkpoint,
   ];
   if (recipe.trainer.early_stopping_patience != null) {
-    callbacks.push(new EarlyStopping({ monitor, mode: data.val ? recipe.trainer.monitor_mode : 'min', patience: recipe.trainer.early_stopping_patience }));
+    callbacks.push(new EarlyStopping({ monitor, mode: data.val ? multi.monitorMode : 'min', patience: recipe.trainer.early_stopping_patience }));
   }
   callbacks.push(...(args.callbacks ?? []));
   const runLoggers = recipe.trainer.logger.map((name) => loggers.get(name).create(runDir));
@@ -275,7 +290,9 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   model.network().dispose();
   await writeFlashJson(runDir, meta(fit.status, metrics, checkpoint.bestEpoch));
   // The report is a convenience: a failure to draw it is a warning, never a lost run.
-  const reportSplit = data.test ? { name: 'test' as const, split: data.test } : data.val ? { name: 'val' as const, split: data.val } : null;
+  const evalSplit = data.test ? { name: 'test' as const, split: data.test } : data.val ? { name: 'val' as const, split: data.val } : null;
+  // The report's confusion matrix and curves are single-label (it says so); a multi-label run gets its per-label table below.
+  const reportSplit = evalSplit;
   try {
     const report = await writeRunReport(runDir, { split: reportSplit, cwd: io.cwd, loggers: runLoggers, step: fit.history.length, onWarning: (m) => io.err(`warning: ${m}\n`) });
     say(`report: ${relative(io.cwd, report.html)} (plots: ${Object.keys(report.pngs).map((n) => `${n}.png`).join(', ')})`);
@@ -286,6 +303,15 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     }
   } catch (err) {
     io.err(`warning: could not write the run report: ${(err as Error).message}\n`);
+  }
+  if (data.multiLabel && evalSplit) {
+    const reloaded = await ImageClassifier.load(runDir);
+    try {
+      const table = await perLabelTable(reloaded, evalSplit.split, data.batchSize);
+      say(`per-label metrics (best model, ${evalSplit.name} split, threshold ${reloaded.threshold}):\n${table}`);
+    } finally {
+      reloaded.network().dispose();
+    }
   }
   for (const l of runLoggers) await l.finalize?.('success');
   say(`best model (epoch ${checkpoint.bestEpoch}, ${monitor} ${fmt(bestLogs[monitor])}) → ${where}/model.json`);

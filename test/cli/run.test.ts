@@ -59,6 +59,8 @@ test('every alias sets its key', async () => {
     'model.weight_decay': ['0.01', 0.01],
     'model.pretrained': ['true', 'true'],
     'model.dropout': ['0.5', 0.5],
+    'model.multi_label': ['true', 'true'],
+    'model.threshold': ['0.3', 0.3],
     'data.batch_size': ['4', 4],
     'data.image_size': ['64', 64],
     'data.channels': ['1', 1],

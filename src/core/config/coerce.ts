@@ -92,6 +92,7 @@ export function coerceValue(spec: KeySpec, raw: unknown): Coerced {
       return { ok: true, value: raw };
     }
     case 'enum': {
+      if (typeof raw === 'boolean' && spec.boolAsString) raw = String(raw);
       if (typeof raw !== 'string' && typeof raw !== 'number') return fail(spec, raw);
       const s = String(raw).trim();
       const hit = (spec.choices ?? []).find((c) => String(c) === s);

@@ -31,6 +31,10 @@ export interface ModelRecipe {
   weight_decay: number;
   pretrained: string;
   dropout: number;
+  /** auto = from the data (several target columns or delimited labels); 'true'/'false' force it. */
+  multi_label: 'auto' | 'true' | 'false';
+  /** Multi-label: probability from which a label counts as predicted (metrics; predict/serve default). */
+  threshold: number;
 }
 
 export interface DataRecipe {
@@ -184,6 +188,15 @@ export const SCHEMA: RecipeSchema = {
       description: "backbone weights: 'true' (the backbone's own), 'false' (from scratch), a URL or a path",
     },
     dropout: { type: 'number', default: 0, min: 0, below: 1, aliases: ['dropout'], description: 'dropout before the head' },
+    multi_label: {
+      type: 'enum', choices: ['auto', 'true', 'false'], default: 'auto', boolAsString: true, aliases: ['multi_label'],
+      description:
+        "several labels per image (sigmoid head, binary cross-entropy, per-label F1): auto = when the data has several target columns or ';' ',' '|'-separated labels; true also splits one label column on spaces; false refuses multi-label data",
+    },
+    threshold: {
+      type: 'number', default: 0.5, above: 0, below: 1, aliases: ['threshold'],
+      description: 'multi-label: a label is predicted when its probability is at least this (metrics; the default of predict and serve)',
+    },
   },
   data: {
     builder: { type: 'string', default: 'from_folders', description: 'how the data is given: one of the builders of the task (its sub-commands)' },
@@ -209,7 +222,7 @@ export const SCHEMA: RecipeSchema = {
     input_field: { type: 'string', nullable: true, default: null, description: 'column of the CSV files holding image paths' },
     target_fields: {
       type: 'string[]', nullable: true, default: null,
-      description: 'column of the CSV files holding the label (one column: multi-label is not supported yet)',
+      description: "the CSV's label column, or several 0/1 columns, one per label (multi-label); a label column with ';', ',' or '|'-separated labels is multi-label too",
     },
     images_root: { type: 'string', nullable: true, default: null, description: "folder the CSV's image paths are relative to; null = the CSV's own folder" },
     batch_size: { type: 'integer', default: 32, min: 1, aliases: ['batch_size'], description: 'images per batch' },

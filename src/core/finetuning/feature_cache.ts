@@ -20,7 +20,9 @@ export interface FeatureCacheOptions {
  */
 export class FeatureCacheSplit implements DataSplit {
   private feats?: Float32Array;
-  private labels?: Int32Array;
+  private labels?: Int32Array | Float32Array;
+  /** Targets per sample: 1 for class indices, k for multi-label 0/1 rows (kept as float32, their batch dtype). */
+  private yWidth = 1;
   private ids?: string[];
   private width = 0;
 
@@ -44,12 +46,15 @@ export class FeatureCacheSplit implements DataSplit {
   private async build(batchSize: number): Promise<void> {
     const rows: Float32Array[] = [];
     const labels: number[] = [];
+    let multi = false;
     const ids: string[] = [];
     for await (const batch of this.source.batches({ batchSize, shuffle: false, augment: false })) {
       const f = this.options.features(batch.x);
       this.width = f.shape[1] as number;
       rows.push((await f.data()) as Float32Array);
-      labels.push(...((await batch.y.data()) as Int32Array));
+      multi = batch.y.rank === 2;
+      this.yWidth = multi ? (batch.y.shape[1] as number) : 1;
+      labels.push(...((await batch.y.data()) as Int32Array | Float32Array));
       ids.push(...batch.ids);
       tf.dispose([f, batch.x, batch.y]);
     }
@@ -60,7 +65,7 @@ export class FeatureCacheSplit implements DataSplit {
       offset += r.length;
     }
     this.feats = feats;
-    this.labels = Int32Array.from(labels);
+    this.labels = multi ? Float32Array.from(labels) : Int32Array.from(labels);
     this.ids = ids;
     this.options.onBuild?.(ids.length, this.width);
   }
@@ -73,7 +78,8 @@ export class FeatureCacheSplit implements DataSplit {
     }
     if (!this.feats) await this.build(options.batchSize);
     const feats = this.feats as Float32Array;
-    const labels = this.labels as Int32Array;
+    const labels = this.labels as Int32Array | Float32Array;
+    const yw = this.yWidth;
     const ids = this.ids as string[];
     const n = ids.length;
     const order = Array.from({ length: n }, (_, i) => i);
@@ -91,7 +97,10 @@ export class FeatureCacheSplit implements DataSplit {
       idx.forEach((i, k) => x.set(feats.subarray(i * w, (i + 1) * w), k * w));
       yield {
         x: tf.tensor2d(x, [idx.length, w]),
-        y: tf.tensor1d(idx.map((i) => labels[i]), 'int32'),
+        y:
+          labels instanceof Float32Array
+            ? tf.tensor2d(Float32Array.from(idx.flatMap((i) => Array.from(labels.subarray(i * yw, (i + 1) * yw)))), [idx.length, yw], 'float32')
+            : tf.tensor1d(idx.map((i) => labels[i]), 'int32'),
         ids: idx.map((i) => ids[i]),
       };
     }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { computeMetrics } from '../metrics/index.js';
+import { computeMetrics, type MetricInput } from '../metrics/index.js';
 import type { DataSplit, EpochLogs, TaskModule } from './types.js';
 
 /** Every output row of a split, in iteration order, with the ids and integer targets that came with it. */
@@ -8,6 +8,8 @@ export interface SplitOutputs {
   /** [n × numOutputs] row-major probabilities. */
   probs: Float32Array;
   labels: Int32Array;
+  /** Multi-label splits (batches with [b, k] targets): [n × numOutputs] 0/1 targets; `labels` is then all -1. */
+  targets?: Uint8Array;
   /** Mean loss over the split (NaN when the split has no labels). */
   loss: number;
 }
@@ -17,6 +19,7 @@ export async function runSplit(module: TaskModule, split: DataSplit, batchSize: 
   const k = module.numOutputs;
   const probs = new Float32Array(split.size * k);
   const labels = new Int32Array(split.size);
+  let targets: Uint8Array | undefined;
   const ids: string[] = [];
   const net = module.trainingNetwork();
   let n = 0;
@@ -30,18 +33,37 @@ export async function runSplit(module: TaskModule, split: DataSplit, batchSize: 
     const [pv, lv, yv] = await Promise.all([p.data(), l.data(), batch.y.data()]);
     tf.dispose([p, l, batch.x, batch.y]);
     probs.set(pv as Float32Array, n * k);
-    labels.set(yv as Int32Array, n);
+    if (batch.y.rank === 2) {
+      // Multi-label targets: one 0/1 row per sample.
+      targets ??= new Uint8Array(split.size * k);
+      targets.set(yv, n * k);
+      labels.fill(-1, n, n + batch.ids.length);
+    } else {
+      labels.set(yv as Int32Array, n);
+    }
     ids.push(...batch.ids);
     n += batch.ids.length;
     lossSum += lv[0];
   }
-  return { ids, probs: probs.subarray(0, n * k), labels: labels.subarray(0, n), loss: n > 0 ? lossSum / n : NaN };
+  const out: SplitOutputs = { ids, probs: probs.subarray(0, n * k), labels: labels.subarray(0, n), loss: n > 0 ? lossSum / n : NaN };
+  if (targets) out.targets = targets.subarray(0, n * k);
+  return out;
+}
+
+/** What the metrics read of a split's outputs (multi-label targets and the module's threshold when there are). */
+export function metricInput(module: Pick<TaskModule, 'numOutputs' | 'metricThreshold'>, out: SplitOutputs): MetricInput {
+  const input: MetricInput = { probs: out.probs, labels: out.labels, numClasses: module.numOutputs };
+  if (out.targets) {
+    input.targets = out.targets;
+    if (module.metricThreshold !== undefined) input.threshold = module.metricThreshold;
+  }
+  return input;
 }
 
 /** Loss and the module's metrics over a split, keyed with a prefix: `{ val_loss, val_accuracy, … }`. */
 export async function evaluateSplit(module: TaskModule, split: DataSplit, batchSize: number, prefix: string): Promise<EpochLogs> {
   const out = await runSplit(module, split, batchSize);
-  const values = computeMetrics({ probs: out.probs, labels: out.labels, numClasses: module.numOutputs }, module.metricNames);
+  const values = computeMetrics(metricInput(module, out), module.metricNames);
   const logs: EpochLogs = { [`${prefix}_loss`]: out.loss };
   for (const [name, v] of Object.entries(values)) logs[`${prefix}_${name}`] = v;
   return logs;

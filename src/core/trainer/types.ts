@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 
-/** One batch as the trainer sees it: inputs, integer targets, and an id per sample (a file path, say). */
+/** One batch as the trainer sees it: inputs, targets (integer classes [b], or 0/1 rows [b, k] for multi-label) and an id per sample. */
 export interface Batch {
   x: tf.Tensor;
   y: tf.Tensor;
@@ -59,6 +59,8 @@ export interface TaskModule {
   readonly numOutputs: number;
   /** Metric names (from the metrics registry) reported for validation and test. */
   readonly metricNames: string[];
+  /** Multi-label modules: the probability from which metrics count a label as predicted (default 0.5). */
+  readonly metricThreshold?: number;
   /** Creates the optimizer for a training phase. */
   createOptimizer(): tf.Optimizer;
 }

@@ -5,10 +5,13 @@ import { augmentSample, DEFAULT_AUGMENTATIONS, resolveAugmentations } from './au
 import { balancedOrder, type SamplerMode } from './imbalance.js';
 import { deriveSeed, Random } from './random.js';
 
-/** One batch: raw 0–255 float32 pixels [b, h, w, c], int32 label indices [b], and the sample ids. */
+/**
+ * One batch: raw 0–255 float32 pixels [b, h, w, c], the targets and the sample ids. Targets are int32 label
+ * indices [b], or for a multi-label split float32 0/1 rows [b, numLabels] (what binary cross-entropy reads).
+ */
 export interface Batch {
   x: tf.Tensor4D;
-  y: tf.Tensor1D;
+  y: tf.Tensor1D | tf.Tensor2D;
   ids: string[];
 }
 
@@ -42,6 +45,32 @@ export interface DataSplit {
   batches(opts: BatchOptions): AsyncIterable<Batch>;
   readonly ids: string[];
   readonly labels: Int32Array;
+  /** Multi-label splits: the 0/1 targets (see MultiHot). */
+  readonly multiHot?: MultiHot;
+}
+
+/**
+ * Multi-label targets of a split: `hot[i * numLabels + c]` is 1 when sample i carries label c. A sample may carry
+ * none. The split's `labels` then hold each sample's first label (-1 for none), which only steers the stratified
+ * val split; counts, batches and metrics read `hot`.
+ */
+export interface MultiHot {
+  numLabels: number;
+  hot: Uint8Array;
+}
+
+/** MultiHot rows from each sample's label indices; `labels` = the first label of each (-1 for none). */
+export function multiHotFrom(targets: readonly (readonly number[])[], numLabels: number): { multiHot: MultiHot; labels: Int32Array } {
+  const hot = new Uint8Array(targets.length * numLabels);
+  const labels = new Int32Array(targets.length).fill(-1);
+  targets.forEach((t, i) => {
+    for (const c of t) {
+      if (!Number.isInteger(c) || c < 0 || c >= numLabels) throw new Error(`sample ${i}: label ${c} is outside [0, ${numLabels})`);
+      hot[i * numLabels + c] = 1;
+    }
+    if (t.length > 0) labels[i] = Math.min(...t);
+  });
+  return { multiHot: { numLabels, hot }, labels };
 }
 
 /**
@@ -113,9 +142,17 @@ export class ImageSplit implements DataSplit {
     labels: ArrayLike<number>,
     private readonly store: PixelStore,
     private readonly defaults: SplitDefaults = { batchSize: 32, seed: 42, augment: false },
+    /** Multi-label targets (one row per sample); undefined for single-label splits. */
+    readonly multiHot?: MultiHot,
   ) {
     if (ids.length !== labels.length || ids.length !== store.size) {
       throw new Error(`ImageSplit: ${ids.length} ids, ${labels.length} labels and ${store.size} images must match`);
+    }
+    if (multiHot && multiHot.hot.length !== ids.length * multiHot.numLabels) {
+      throw new Error(`ImageSplit: ${multiHot.hot.length} multi-label targets for ${ids.length} samples × ${multiHot.numLabels} labels`);
+    }
+    if (multiHot && (defaults.sampler ?? 'none') === 'balanced') {
+      throw new FlashUserError('--data.sampler balanced draws by class and multi-label images have several; use --data.sampler none');
     }
     this.labels = Int32Array.from(labels);
     resolveAugmentations(defaults.augmentations);
@@ -125,9 +162,14 @@ export class ImageSplit implements DataSplit {
     return this.ids.length;
   }
 
-  /** Samples per label index (labels < 0, i.e. unlabelled, are not counted). */
+  /** Samples per label index (labels < 0, i.e. unlabelled, are not counted); multi-label: samples carrying each label. */
   classCounts(numClasses: number): number[] {
     const counts = new Array<number>(numClasses).fill(0);
+    if (this.multiHot) {
+      const { numLabels: k, hot } = this.multiHot;
+      for (let i = 0; i < hot.length; i++) if (hot[i] && i % k < numClasses) counts[i % k]++;
+      return counts;
+    }
     for (const l of this.labels) if (l >= 0 && l < numClasses) counts[l]++;
     return counts;
   }
@@ -166,6 +208,8 @@ export class ImageSplit implements DataSplit {
       const b = idx.length;
       const xs = new Float32Array(b * per);
       const ys = new Int32Array(b);
+      const k = this.multiHot?.numLabels ?? 0;
+      const hot = this.multiHot ? new Float32Array(b * k) : undefined;
       const ids: string[] = [];
       for (let j = 0; j < b; j++) {
         const i = idx[j];
@@ -174,9 +218,11 @@ export class ImageSplit implements DataSplit {
         else if (flipOnly) copyPixels(xs, j * per, px, this.spec, augRng.float() < 0.5);
         else xs.set(augmentSample(px, this.spec, names, augRng), j * per);
         ys[j] = this.labels[i];
+        if (hot) for (let c = 0; c < k; c++) hot[j * k + c] = this.multiHot!.hot[i * k + c];
         ids.push(this.ids[i]);
       }
-      yield { x: tf.tensor4d(xs, [b, height, width, channels]), y: tf.tensor1d(ys, 'int32'), ids };
+      const y = hot ? tf.tensor2d(hot, [b, k], 'float32') : tf.tensor1d(ys, 'int32');
+      yield { x: tf.tensor4d(xs, [b, height, width, channels]), y, ids };
     }
   }
 
@@ -188,12 +234,15 @@ export class ImageSplit implements DataSplit {
       get: (i) => store.get(indices[i]),
       prefetch: store.prefetch && ((order) => store.prefetch!(order.map((i) => indices[i]))),
     };
+    const mh = this.multiHot;
+    const k = mh?.numLabels ?? 0;
     return new ImageSplit(
       this.spec,
       indices.map((i) => this.ids[i]),
       indices.map((i) => this.labels[i]),
       view,
       defaults,
+      mh && { numLabels: k, hot: Uint8Array.from(indices.flatMap((i) => Array.from(mh.hot.subarray(i * k, (i + 1) * k)))) },
     );
   }
 }
@@ -206,6 +255,7 @@ export function splitFromPixels(
   spec: ImageSpec,
   items: { id: string; pixels: Uint8Array; label: number }[],
   defaults?: Partial<SplitDefaults>,
+  multiHot?: MultiHot,
 ): ImageSplit {
   const per = spec.height * spec.width * spec.channels;
   for (const it of items) {
@@ -219,5 +269,6 @@ export function splitFromPixels(
     items.map((it) => it.label),
     new MemoryPixelStore(items.map((it) => it.pixels)),
     { batchSize: 32, seed: 42, augment: false, ...defaults },
+    multiHot,
   );
 }

@@ -11,7 +11,7 @@ import {
   type Channels,
   type ImageSpec,
 } from './decode.js';
-import { ImageSplit, MemoryPixelStore, type DataSplit, type PixelStore, type SplitDefaults } from './data_split.js';
+import { ImageSplit, MemoryPixelStore, multiHotFrom, type DataSplit, type PixelStore, type SplitDefaults } from './data_split.js';
 import { StreamingPixelStore } from './streaming_store.js';
 import { DiskPixelCache, DiskPixelStore, type DiskCacheStats } from './disk_cache.js';
 import { collectTfDataset, DecodedImage, isTfDataset, tfDatasetChannels } from './tf_dataset.js';
@@ -28,8 +28,10 @@ export interface Sample {
   id: string;
   /** A path, an encoded image, a tensor, or pixels already converted to the build's spec (tf.data elements). */
   source: string | Buffer | tf.Tensor3D | DecodedImage;
-  /** Index into labels; -1 for unlabelled. */
+  /** Index into labels; -1 for unlabelled (multi-label: the first of `targets`, -1 for none). */
   label: number;
+  /** Multi-label samples: every label index the image carries (possibly none). */
+  targets?: number[];
 }
 
 /** One element of a dataset given to `fromDatasets`. */
@@ -78,7 +80,15 @@ export interface DataOptions {
   cacheDir?: string;
   /** With cache 'auto': the most decoded bytes kept in memory before the disk cache is used. Default CACHE_MEMORY_BUDGET. */
   memoryBudget?: number;
+  /**
+   * Multi-label classification (several labels per image, sigmoid head): 'auto' (default) = when the data says so
+   * (several target columns, or a delimited label column); true = treat one label column as multi-label (labels
+   * separated by spaces unless ';', ',' or '|' appear); false = refuse multi-label data. Read by `from_csv`.
+   */
+  multiLabel?: MultiLabelMode;
 }
+
+export type MultiLabelMode = 'auto' | boolean;
 
 export type DataCache = 'memory' | 'none' | 'disk' | 'auto';
 
@@ -249,7 +259,7 @@ interface DecodeContext {
 async function decodeSamples(
   samples: Sample[],
   ctx: DecodeContext,
-): Promise<{ ids: string[]; labels: number[]; store: PixelStore }> {
+): Promise<{ ids: string[]; labels: number[]; targets: number[][]; store: PixelStore }> {
   const empty = new Uint8Array(0);
   const pixels = await mapLimit(samples, DECODE_CONCURRENCY, async (s) => {
     try {
@@ -270,6 +280,7 @@ async function decodeSamples(
   });
   const ids: string[] = [];
   const labels: number[] = [];
+  const targets: number[][] = [];
   const kept: Uint8Array[] = [];
   const files: string[] = [];
   pixels.forEach((p, i) => {
@@ -280,6 +291,7 @@ async function decodeSamples(
     }
     ids.push(samples[i].id);
     labels.push(samples[i].label);
+    targets.push(samples[i].targets ?? []);
     kept.push(p);
     if (ctx.stream || ctx.disk) files.push(samples[i].source as string);
   });
@@ -288,7 +300,7 @@ async function decodeSamples(
     : ctx.stream
       ? new StreamingPixelStore(files, ctx.spec)
       : new MemoryPixelStore(kept);
-  return { ids, labels, store };
+  return { ids, labels, targets, store };
 }
 
 /**
@@ -330,6 +342,8 @@ export interface DataPlan {
   origin: string;
   /** Where the class names came from, for the "need at least 2 classes" message (default: origin). */
   labelOrigin?: string;
+  /** Multi-label: every sample has `targets` (sigmoid head, binary cross-entropy). */
+  multiLabel?: boolean;
 }
 type Plan = DataPlan;
 
@@ -377,6 +391,11 @@ export class ImageClassificationData {
 
   get numClasses(): number {
     return this.labels.length;
+  }
+
+  /** True when images carry any number of labels (from_csv with several target columns or delimited labels). */
+  get multiLabel(): boolean {
+    return this.train.multiHot !== undefined;
   }
 
   /**
@@ -628,7 +647,7 @@ export class ImageClassificationData {
     parts.push(this.val ? `val ${this.val.size}` : 'no val');
     if (this.test) parts.push(`test ${this.test.size}`);
     if (this.predictFiles.length > 0) parts.push(`predict ${this.predictFiles.length}`);
-    parts.push(`${this.numClasses} classes`);
+    parts.push(this.multiLabel ? `${this.numClasses} labels (multi-label; train counts = images carrying each)` : `${this.numClasses} classes`);
     parts.push(`${this.spec.height}×${this.spec.width}×${this.spec.channels}`);
     if (this.skipped.length > 0) parts.push(`${this.skipped.length} undecodable skipped`);
     if (this.ignored.length > 0) parts.push(`${this.ignored.length} non-image ignored`);
@@ -658,7 +677,9 @@ export class ImageClassificationData {
     if (decoded.ids.length === 0) {
       throw new FlashUserError(`no image in ${plan.origin} could be decoded (${skipped.length} skipped)`);
     }
-    let train = new ImageSplit(spec, decoded.ids, decoded.labels, decoded.store, trainDefaults);
+    const k = plan.labels.length;
+    const multiHot = (d: { targets: number[][] }) => (plan.multiLabel ? multiHotFrom(d.targets, k).multiHot : undefined);
+    let train = new ImageSplit(spec, decoded.ids, decoded.labels, decoded.store, trainDefaults, multiHot(decoded));
     let val: ImageSplit | undefined;
     if (plan.val === undefined) {
       if (o.valSplit > 0) {
@@ -671,9 +692,9 @@ export class ImageClassificationData {
         }
       }
     } else {
-      val = await decodeOptional(plan.val, ctx, evalDefaults, 'val', o.onWarning);
+      val = await decodeOptional(plan.val, ctx, evalDefaults, 'val', o.onWarning, plan.multiLabel ? k : undefined);
     }
-    const test = plan.test && (await decodeOptional(plan.test, ctx, evalDefaults, 'test', o.onWarning));
+    const test = plan.test && (await decodeOptional(plan.test, ctx, evalDefaults, 'test', o.onWarning, plan.multiLabel ? k : undefined));
     const counts = train.classCounts(plan.labels.length);
     const missing = plan.labels.filter((_, i) => counts[i] === 0);
     if (missing.length > 0) {
@@ -742,11 +763,13 @@ async function decodeOptional(
   defaults: SplitDefaults,
   what: string,
   onWarning: (m: string) => void,
+  /** Multi-label: the number of labels (targets become MultiHot rows). */
+  numLabels?: number,
 ): Promise<ImageSplit | undefined> {
   const d = await decodeSamples(samples, ctx);
   if (d.ids.length === 0) {
     onWarning(`no ${what} image could be decoded; running without a ${what} split`);
     return undefined;
   }
-  return new ImageSplit(ctx.spec, d.ids, d.labels, d.store, defaults);
+  return new ImageSplit(ctx.spec, d.ids, d.labels, d.store, defaults, numLabels === undefined ? undefined : multiHotFrom(d.targets, numLabels).multiHot);
 }

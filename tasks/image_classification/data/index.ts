@@ -16,6 +16,8 @@ export {
   ImageSplit,
   MemoryPixelStore,
   splitFromPixels,
+  multiHotFrom,
+  type MultiHot,
   type Batch,
   type BatchOptions,
   type DataSplit,
@@ -33,8 +35,9 @@ export {
   type DatasetOptions,
   type FileOptions,
   type FolderOptions,
+  type MultiLabelMode,
   type Sample,
 } from './datamodule.js';
 export { DiskPixelCache, DiskPixelStore, DISK_CACHE_FORMAT, type DiskCacheStats } from './disk_cache.js';
 export { DecodedImage, isTfDataset } from './tf_dataset.js';
-export { readCsvRows, assertSingleTarget, LABEL_DELIMITERS, type CsvOptions, type CsvRow } from './csv.js';
+export { readCsv, readCsvRows, checkTargetFields, labelDelimiterOf, splitLabels, LABEL_DELIMITERS, type CsvOptions, type CsvRow } from './csv.js';

@@ -121,6 +121,9 @@ async function labelledSplit(
   options: ReportOptions,
 ): Promise<{ source: string; split: DataSplit; pixels: Map<string, Uint8Array> } | { note: string }> {
   const cwd = options.cwd ?? process.cwd();
+  if (model.multiLabel) {
+    return { note: "multi-label model: the confusion matrix and per-class curves are single-label; the run's output ends with the per-label table" };
+  }
   if (options.split) return { source: options.split.name, split: options.split.split, pixels: new Map() };
   if (options.split === null) return { note: 'the run has no labelled val or test split to evaluate; run flash report with --folder' };
   if (options.folder) return { source: options.folder, ...(await folderSplit(model, at(cwd, options.folder), options)) };

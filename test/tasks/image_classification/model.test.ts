@@ -23,8 +23,9 @@ test('constructor defaults and option checks', () => {
   const m = new ImageClassifier();
   assert.equal(m.backboneName, 'simple_cnn');
   assert.equal(m.built, false);
-  assert.deepEqual(m.options, { head: 'mlp', optimizer: 'adam', learningRate: null, weightDecay: 0, dropout: 0, metrics: DEFAULT_METRICS });
-  assert.deepEqual(m.metricNames, ['accuracy', 'f1_macro', 'auroc_macro']);
+  assert.deepEqual(m.options, { head: 'mlp', optimizer: 'adam', learningRate: null, weightDecay: 0, dropout: 0 });
+  assert.deepEqual(m.metricNames, DEFAULT_METRICS);
+  assert.deepEqual(DEFAULT_METRICS, ['accuracy', 'f1_macro', 'auroc_macro']);
   assert.deepEqual(new ImageClassifier({ numClasses: 3 }).labels, ['0', '1', '2']);
   assert.throws(() => new ImageClassifier({ backbone: 'simple_cn' }), (e: unknown) => e instanceof FlashUserError && /unknown backbone 'simple_cn' \(did you mean 'simple_cnn'\?\)/.test(e.message));
   assert.throws(() => new ImageClassifier({ head: 'mlp2' }), (e: unknown) => e instanceof FlashUserError && /unknown head/.test(e.message));

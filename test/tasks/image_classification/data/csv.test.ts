@@ -42,7 +42,9 @@ const opts = { inputField: 'image', targetFields: ['label'] };
 
 test('quoted fields: commas, doubled quotes and line breaks inside quotes', async () => {
   const file = await write('quoted.csv', 'id,image,label\n1,"sub dir/odd, ""name"".png","blue, ""dark"" triangle"\n2,"multi\nline.png",cat\n');
-  await rejectsWith(readCsvRows(file, opts), /line 2: label 'blue, "dark" triangle' looks like several labels separated by ','; multi-label classification is not supported yet/);
+  // A ',' inside a quoted label makes the column a list (multi-label); with multi_label false it is refused.
+  await rejectsWith(readCsvRows(file, { ...opts, multiLabel: false }), /line 2: the label looks like several labels separated by ','.*multi_label is false/);
+  assert.deepEqual((await readCsvRows(file, opts)).map((r) => r.targets), [['blue', '"dark" triangle'], ['cat']]);
   const ok = await write('quoted_ok.csv', 'id,image,label\n1,"sub dir/odd, ""name"".png","the ""dark"" one"\n2,"multi\nline.png",cat\n3,x.png,dog\n');
   const rows = await readCsvRows(ok, opts);
   assert.deepEqual(rows, [
@@ -76,8 +78,9 @@ test('CSV errors are one line naming the file, column and line', async () => {
   const cols = await write('cols.csv', 'path,labels\na.png,cat\n');
   await rejectsWith(readCsvRows(cols, opts), /^input_field: no column 'image' in '.*cols\.csv'; its columns: path, labels$/);
   await rejectsWith(readCsvRows(cols, { inputField: 'path', targetFields: ['label'] }), /^target_fields: no column 'label' in '.*cols\.csv' \(did you mean 'labels'\?\)/);
-  await rejectsWith(readCsvRows(cols, { inputField: 'path', targetFields: ['labels', 'path'] }), /several target fields \(labels, path\) mean multi-label classification, which flash does not support yet/);
-  await rejectsWith(readCsvRows(await write('semi.csv', 'image,label\na.png,cat;dog\n'), opts), /line 2: label 'cat;dog' looks like several labels separated by ';'/);
+  await rejectsWith(readCsvRows(cols, { inputField: 'path', targetFields: ['labels', 'path'], multiLabel: false }), /several target fields \(labels, path\) mean multi-label classification, but --model.multi_label is false/);
+  await rejectsWith(readCsvRows(cols, { inputField: 'path', targetFields: ['labels', 'path'] }), /line 2: column labels holds 'cat'; each target column is one label, 1 \(has it\) or 0/);
+  await rejectsWith(readCsvRows(await write('semi.csv', 'image,label\na.png,cat;dog\n'), { ...opts, multiLabel: false }), /line 2: the label looks like several labels separated by ';'/);
   await rejectsWith(readCsvRows(await write('empty_label.csv', 'image,label\na.png,cat\nb.png,\n'), opts), /line 3: empty label \(the label\)/);
   await rejectsWith(readCsvRows(await write('ragged.csv', 'image,label\na.png,cat,extra\n'), opts), /^cannot parse CSV file '.*ragged\.csv': Invalid Record Length/);
   await rejectsWith(readCsvRows(await write('open.csv', 'image,label\n"a.png,cat\n'), opts), /^cannot parse CSV file '.*open\.csv': Quote Not Closed/);
@@ -127,5 +130,6 @@ test('the from_csv builder reads data.* keys relative to cwd and says which opti
   const plan = await b.plan(d, {}, tmp);
   assert.deepEqual(plan.labels, ['circle', 'square']);
   await rejectsWith(b.plan({ ...d, input_field: null }, {}, tmp), /missing required option '--input_field'/);
-  await rejectsWith(b.plan({ ...d, target_fields: ['y', 'file'] }, {}, tmp), /multi-label classification, which flash does not support yet/);
+  await rejectsWith(b.plan({ ...d, target_fields: ['y', 'file'] }, {}, tmp), /line 2: column y holds 'circle'; each target column is one label/);
+  await rejectsWith(b.plan({ ...d, target_fields: ['y', 'file'] }, { multiLabel: false }, tmp), /several target fields \(y, file\) mean multi-label classification, but --model.multi_label is false/);
 });
