@@ -128,7 +128,11 @@ export const SERVE_PAGE = `<!doctype html>
         return;
       }
       render(data);
-      setStatus((f.name ? f.name + ': ' : '') + data.label + ' (' + (data.score * 100).toFixed(1) + '%)');
+      // Multi-label answers list every label at or above the threshold (possibly none).
+      const said = data.labels
+        ? (data.labels.length ? data.labels.map((l) => l.label + ' (' + (l.score * 100).toFixed(1) + '%)').join(', ') : 'no label at or above ' + data.threshold)
+        : data.label + ' (' + (data.score * 100).toFixed(1) + '%)';
+      setStatus((f.name ? f.name + ': ' : '') + said);
     } catch (e) {
       setStatus('Request failed: ' + e, true);
     }

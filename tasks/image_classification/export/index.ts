@@ -41,11 +41,14 @@ export async function exportCommand(args: ExportArgs): Promise<string> {
     await writeJsonAtomic(join(tmp, 'metadata.json'), {
       task: meta.task,
       labels: meta.labels,
+      multi_label: meta.multi_label ?? false,
+      ...(meta.multi_label ? { threshold: meta.threshold ?? 0.5 } : {}),
       input: meta.input,
       preprocessing:
         'flatten transparency onto white, resize to input.width × input.height (squash, no crop), ' +
         (meta.input.channels === 1 ? 'grayscale' : 'RGB') +
-        ', raw 0–255 pixels as float32 NHWC; scaling and normalisation are layers inside the model; output = class probabilities in label order',
+        ', raw 0–255 pixels as float32 NHWC; scaling and normalisation are layers inside the model; output = ' +
+        (meta.multi_label ? 'one independent (sigmoid) probability per label, in label order; a label is predicted at probability >= threshold' : 'class probabilities in label order'),
       backbone: meta.backbone,
       metrics: meta.metrics,
       versions: meta.versions,

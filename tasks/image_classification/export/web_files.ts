@@ -41,7 +41,16 @@ export async function loadClassifier(base = new URL('.', import.meta.url).href) 
       .slice(0, topK);
   }
 
-  return { model, metadata, classify };
+  /**
+   * Multi-label models: every label whose probability is at least \`threshold\` (default: the model's), most
+   * probable first: [{ label, score }]. For a single-label model, the most probable class.
+   */
+  async function labelsOf(source, threshold = metadata.threshold ?? 0.5) {
+    const all = await classify(source, metadata.labels.length);
+    return metadata.multi_label ? all.filter((p) => p.score >= threshold) : all.slice(0, 1);
+  }
+
+  return { model, metadata, classify, labelsOf };
 }
 `;
 
@@ -70,7 +79,8 @@ export const INDEX_HTML = `<!doctype html>
   const status = document.getElementById('meta');
   const clf = await loadClassifier();
   const { labels, input } = clf.metadata;
-  status.textContent = labels.length + ' classes · ' + input.width + '×' + input.height + '×' + input.channels;
+  const multi = Boolean(clf.metadata.multi_label);
+  status.textContent = labels.length + (multi ? ' labels (multi-label)' : ' classes') + ' · ' + input.width + '×' + input.height + '×' + input.channels;
   document.body.dataset.ready = 'true';
   document.getElementById('file').addEventListener('change', async (event) => {
     const file = event.target.files[0];
@@ -78,7 +88,7 @@ export const INDEX_HTML = `<!doctype html>
     const img = document.getElementById('preview');
     img.src = URL.createObjectURL(file);
     await img.decode();
-    const top = await clf.classify(img, 3);
+    const top = await clf.classify(img, multi ? labels.length : 3);
     const list = document.getElementById('results');
     list.replaceChildren(...top.map(({ label, score }) => {
       const li = document.createElement('li');
@@ -88,7 +98,8 @@ export const INDEX_HTML = `<!doctype html>
       li.querySelector('.score').textContent = score.toFixed(3);
       return li;
     }));
-    document.body.dataset.top = top[0].label;
+    // Multi-label: every label at or above the threshold (possibly none); single-label: the best class.
+    document.body.dataset.top = multi ? (await clf.labelsOf(img)).map((p) => p.label).join(';') : top[0].label;
   });
 </script>
 </body>

@@ -16,6 +16,8 @@ import { binaryCrossEntropyWithLogits, ImageClassifier } from '../../../tasks/im
 import { formatPredictions, predictFiles, predictionTable } from '../../../tasks/image_classification/predict.js';
 import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
 import { multiLabelRun } from '../../../tasks/image_classification/multi_label.js';
+import { createImageServer } from '../../../tasks/image_classification/serve.js';
+import { exportCommand } from '../../../tasks/image_classification/export/index.js';
 import { makeTempDir, removeDir } from '../../helpers/images.js';
 import { ML_LABELS, writeMultiLabelSet, type MultiLabelSet } from '../../helpers/multi_label.js';
 
@@ -137,6 +139,34 @@ test('from_csv multi-label trains well above chance; save → reload gives ident
   const jsonl = formatPredictions(preds, loaded.labels, 'jsonl').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(jsonl, json);
   assert.match(predictionTable(preds), /^file +labels \(probability >= 0\.5\)\n/);
+
+  // flash serve answers in the same shape, with ?threshold= per request; /metadata says multi-label.
+  const { app } = await createImageServer(loaded, { runDir: result.runDir });
+  try {
+    const bytes = await fs.readFile(files[4]);
+    const r = await app.inject({ method: 'POST', url: '/predict', payload: bytes, headers: { 'content-type': 'image/png' } });
+    assert.equal(r.statusCode, 200, r.body);
+    const served = r.json();
+    assert.deepEqual(served.labels.map((l: { label: string }) => l.label), preds[4].labels!.map((l) => l.label));
+    assert.equal(served.label, preds[4].label);
+    assert.equal(served.threshold, 0.5);
+    const lowServed = (await app.inject({ method: 'POST', url: '/predict?threshold=0.01', payload: bytes, headers: { 'content-type': 'image/png' } })).json();
+    assert.equal(lowServed.threshold, 0.01);
+    assert.ok(lowServed.labels.length >= served.labels.length);
+    assert.equal((await app.inject({ method: 'POST', url: '/predict?threshold=3', payload: bytes, headers: { 'content-type': 'image/png' } })).statusCode, 400);
+    const md = (await app.inject({ method: 'GET', url: '/metadata' })).json();
+    assert.equal(md.multi_label, true);
+    assert.equal(md.threshold, 0.5);
+  } finally {
+    await app.close();
+  }
+  // flash export: metadata.json tells the page (and any consumer) that outputs are per-label sigmoids.
+  const io2 = { out: () => undefined, err: () => undefined, isTTY: false, cwd: tmp, env: {} };
+  await exportCommand({ model: result.runDir, out: path.join(tmp, 'web'), io: io2 });
+  const exported = JSON.parse(await fs.readFile(path.join(tmp, 'web', 'metadata.json'), 'utf8'));
+  assert.equal(exported.multi_label, true);
+  assert.equal(exported.threshold, 0.5);
+  assert.match(exported.preprocessing, /sigmoid/);
   plain.dispose();
   loaded.network().dispose();
   again.network().dispose();
