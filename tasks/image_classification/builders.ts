@@ -4,7 +4,7 @@ import { isArchiveSource, materializeDataset } from '../../src/core/data/index.j
 import { FlashUserError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/package_root.js';
 import { Registry } from '../../src/core/registry.js';
-import { ImageClassificationData, type DataOptions, type DataPlan } from './data/index.js';
+import { ImageClassificationData, labelDelimiterOf, splitLabels, type DataOptions, type DataPlan, type FileTarget, type MultiLabelMode } from './data/index.js';
 
 /** A way of building the task's data from the recipe's `data` section (Flash's `from_*` constructors). */
 export interface DataBuilder {
@@ -60,20 +60,42 @@ const fromFolders = builder(
     }),
 );
 
+/**
+ * from_files targets as typed: plain class names, or — when a target holds ';', ',' or '|' (or multi_label is
+ * true) — lists of labels split as from_csv splits a label column (a lone ';' is an image with no label). The
+ * val/test targets follow the train targets' kind and separator.
+ */
+function fileTargets(
+  targets: string[] | null,
+  what: string,
+  multiLabel: MultiLabelMode,
+  delimiter?: string,
+): { targets?: FileTarget[]; delimiter?: string } {
+  if (targets == null) return {};
+  const cells = targets.map((value, i) => ({ line: i + 1, value }));
+  const delim = delimiter ?? labelDelimiterOf(cells, multiLabel, `${what}_targets`, 'item');
+  return delim === undefined ? { targets } : { targets: targets.map((t) => splitLabels(t, delim)), delimiter: delim };
+}
+
 const fromFiles = builder(
-  'lists of image paths with one target each (--train_files a.jpg b.jpg --train_targets cat dog)',
+  "lists of image paths with one target each (--train_files a.jpg b.jpg --train_targets cat dog); targets like 'cat;dog' = multi-label",
   ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files', 'val_split'],
-  (d, common, cwd) =>
-    ImageClassificationData.planFiles({
+  async (d, common, cwd) => {
+    const mode = common.multiLabel ?? 'auto';
+    const train = fileTargets(d.train_targets, 'train', mode);
+    // Single-label train targets: val/test lists are refused by planFiles, with a message saying so.
+    const follow = train.delimiter ? { mode: true as const, delimiter: train.delimiter } : { mode: 'auto' as const, delimiter: undefined };
+    return ImageClassificationData.planFiles({
       ...common,
       trainFiles: allAt(cwd, d.train_files) ?? [],
-      trainTargets: d.train_targets ?? [],
+      trainTargets: train.targets ?? [],
       valFiles: allAt(cwd, d.val_files),
-      valTargets: d.val_targets ?? undefined,
+      valTargets: fileTargets(d.val_targets, 'val', follow.mode, follow.delimiter).targets,
       testFiles: allAt(cwd, d.test_files),
-      testTargets: d.test_targets ?? undefined,
+      testTargets: fileTargets(d.test_targets, 'test', follow.mode, follow.delimiter).targets,
       predictFiles: allAt(cwd, d.predict_files),
-    }),
+    });
+  },
 );
 
 const fromCsv = builder(

@@ -49,20 +49,20 @@ const ZERO = new Set(['0', '0.0', 'false', 'no', '']);
  * when multiLabel is true and none is found, or undefined for plain single-label cells. Two different delimiters
  * in one column, or a delimiter with multiLabel false, are user errors naming the file and line.
  */
-export function labelDelimiterOf(cells: { line: number; value: string }[], multiLabel: MultiLabelMode, where: string): string | undefined {
+export function labelDelimiterOf(cells: { line: number; value: string }[], multiLabel: MultiLabelMode, where: string, unit = 'line'): string | undefined {
   let found: { delim: string; line: number } | undefined;
   for (const cell of cells) {
     for (const d of LABEL_DELIMITERS) {
       if (!cell.value.includes(d)) continue;
       if (found && found.delim !== d) {
-        throw new FlashUserError(`${where} line ${cell.line}: labels separated by '${d}', but line ${found.line} uses '${found.delim}'; use one separator in the column`);
+        throw new FlashUserError(`${where} ${unit} ${cell.line}: labels separated by '${d}', but ${unit} ${found.line} uses '${found.delim}'; use one separator in the column`);
       }
       found ??= { delim: d, line: cell.line };
     }
   }
   if (found && multiLabel === false) {
     throw new FlashUserError(
-      `${where} line ${found.line}: the label looks like several labels separated by '${found.delim}', but --model.multi_label is false (one label per row)`,
+      `${where} ${unit} ${found.line}: the label looks like several labels separated by '${found.delim}', but --model.multi_label is false (one label per row)`,
     );
   }
   return found?.delim ?? (multiLabel === true ? ' ' : undefined);

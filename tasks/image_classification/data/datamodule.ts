@@ -112,13 +112,17 @@ export interface FolderOptions extends DataOptions {
   predictFolder?: string;
 }
 
+/** A file's target: a class name, or for multi-label data the list of its label names (possibly empty). */
+export type FileTarget = string | readonly string[];
+
 export interface FileOptions extends DataOptions {
   trainFiles: string[];
-  trainTargets: string[];
+  /** One class name per file; a list of names per file (any of them) makes the data multi-label. */
+  trainTargets: FileTarget[];
   valFiles?: string[];
-  valTargets?: string[];
+  valTargets?: FileTarget[];
   testFiles?: string[];
-  testTargets?: string[];
+  testTargets?: FileTarget[];
   predictFiles?: string[];
 }
 
@@ -473,8 +477,8 @@ export class ImageClassificationData {
     const pairs = async (
       what: string,
       files: string[] | undefined,
-      targets: string[] | undefined,
-    ): Promise<{ file: string; target: string }[] | undefined> => {
+      targets: FileTarget[] | undefined,
+    ): Promise<{ file: string; target: FileTarget }[] | undefined> => {
       if (files === undefined && targets === undefined) return undefined;
       if (files === undefined || targets === undefined) {
         throw new FlashUserError(`${what}_files and ${what}_targets must be given together`);
@@ -493,13 +497,27 @@ export class ImageClassificationData {
         }
         if (!ok) throw new FlashUserError(`'${file}' is not a file`);
       });
-      return files.map((file, i) => ({ file, target: String(targets[i]).normalize('NFC') }));
+      return files.map((file, i) => {
+        const t = targets[i];
+        return { file, target: Array.isArray(t) ? [...new Set(t.map((n) => String(n).normalize('NFC')))] : String(t).normalize('NFC') };
+      });
     };
     const train = (await pairs('train', opts.trainFiles ?? [], opts.trainTargets ?? []))!;
     if (train.length === 0) throw new FlashUserError('train_files is empty: give at least one image per class');
-    const labels = [...new Set(train.map((p) => p.target))].sort(compareNames);
-    const toSamples = (list: { file: string; target: string }[] | undefined, what: string): Sample[] | undefined =>
-      list?.map((p) => ({ id: p.file, source: p.file, label: labelIndex(labels, p.target, `${what}_targets`) }));
+    // Multi-label when any train target is a list of names (a plain name then counts as a list of one).
+    const multiLabel = train.some((p) => Array.isArray(p.target));
+    if (multiLabel && opts.multiLabel === false) throw new FlashUserError('train_targets gives lists of labels, but multiLabel is false');
+    const names = (t: FileTarget): readonly string[] => (Array.isArray(t) ? t : [t as string]);
+    const labels = [...new Set(train.flatMap((p) => (multiLabel ? names(p.target) : [p.target as string])))].sort(compareNames);
+    const toSamples = (list: { file: string; target: FileTarget }[] | undefined, what: string): Sample[] | undefined =>
+      list?.map((p) => {
+        if (!multiLabel) {
+          if (Array.isArray(p.target)) throw new FlashUserError(`${what}_targets gives a list of labels for '${p.file}', but train_targets has one class per file`);
+          return { id: p.file, source: p.file, label: labelIndex(labels, p.target as string, `${what}_targets`) };
+        }
+        const targets = names(p.target).map((n) => labelIndex(labels, n, `${what}_targets`)).sort((a, b) => a - b);
+        return { id: p.file, source: p.file, label: targets.length ? targets[0] : -1, targets };
+      });
     const val = await pairs('val', opts.valFiles, opts.valTargets);
     const test = await pairs('test', opts.testFiles, opts.testTargets);
     return {
@@ -511,6 +529,7 @@ export class ImageClassificationData {
       ignored: [],
       origin: 'train_files',
       labelOrigin: 'train_targets',
+      ...(multiLabel ? { multiLabel: true } : {}),
     };
   }
 

@@ -35,6 +35,7 @@ export {
   type DatasetOptions,
   type FileOptions,
   type FolderOptions,
+  type FileTarget,
   type MultiLabelMode,
   type Sample,
 } from './datamodule.js';

@@ -118,3 +118,24 @@ test('fromCsv multi-label: multi-hot batches through the val split and shuffling
     /--data.sampler balanced draws by class and multi-label images have several/,
   );
 });
+
+test('from_files: lists of labels per file (TypeScript), or separated targets on the command line', async () => {
+  const { builders } = await import('../../../../tasks/image_classification/builders.js');
+  const { SCHEMA } = await import('../../../../src/core/config/schema.js');
+  const files = set.rows.slice(0, 6).map((r) => path.join(tmp, r.file));
+  const plan = await ImageClassificationData.planFiles({ trainFiles: files, trainTargets: set.rows.slice(0, 6).map((r) => r.labels) });
+  assert.equal(plan.multiLabel, true);
+  assert.deepEqual(plan.labels, ['circle', 'square', 'triangle']);
+  assert.deepEqual(plan.train.map((s) => s.targets), [[], [0], [1], [2], [0, 1], [0, 2]]);
+  await rejectsWith(
+    ImageClassificationData.planFiles({ trainFiles: files.slice(0, 2), trainTargets: ['a', 'b'], valFiles: files.slice(0, 1), valTargets: [['a', 'b']] }),
+    /val_targets gives a list of labels for '.*', but train_targets has one class per file/,
+  );
+  const defaults = Object.fromEntries(Object.entries(SCHEMA.data).map(([k, spec]) => [k, spec.default])) as never as import('../../../../src/core/config/index.js').DataRecipe;
+  const d = { ...defaults, builder: 'from_files', train_files: files.slice(0, 4), train_targets: [';', 'circle', 'square;triangle', 'triangle'] };
+  const cli = await builders.get('from_files').plan(d, {}, tmp);
+  assert.deepEqual(cli.train.map((s) => s.targets), [[], [0], [1, 2], [2]]);
+  await rejectsWith(builders.get('from_files').plan({ ...d, train_targets: ['a;b', 'a|b', 'a', 'b'] }, {}, tmp), /^train_targets item 2: labels separated by '\|', but item 1 uses ';'/);
+  const plain = await builders.get('from_files').plan({ ...d, train_targets: ['a', 'b', 'a', 'b'] }, {}, tmp);
+  assert.equal(plain.multiLabel, undefined);
+});
