@@ -178,3 +178,28 @@ test('model.multi_label takes true/false from a recipe file (YAML booleans) as w
   assert.equal(resolveRecipe({ task: 'image_classification', overrides: { model: { multi_label: 'false' } } }).model.multi_label, 'false');
   assert.equal(resolveRecipe({ task: 'image_classification' }).model.multi_label, 'auto');
 });
+
+test('a multi-label run resumes (multi-hot data, sigmoid model and val_f1_macro monitor again)', async () => {
+  const recipe = defaultRecipe('image_classification');
+  recipe.data.builder = 'from_csv';
+  recipe.data.train_file = held.tagsCsv;
+  recipe.data.input_field = 'image';
+  recipe.data.target_fields = ['tags'];
+  recipe.data.image_size = 8;
+  recipe.data.val_split = 0.3;
+  recipe.trainer.max_epochs = 1;
+  recipe.trainer.backend = 'wasm';
+  recipe.trainer.quiet = true;
+  recipe.trainer.output_dir = path.join(tmp, 'run-resume');
+  const io = { out: () => undefined, err: () => undefined, isTTY: false, cwd: tmp, env: {} };
+  await trainImageClassifier({ recipe, io });
+  recipe.trainer.max_epochs = 2;
+  const said: string[] = [];
+  const resumed = await trainImageClassifier({ recipe, io: { ...io, out: (t: string) => void said.push(t) }, resume: recipe.trainer.output_dir });
+  assert.equal(resumed.fit.history.length, 2);
+  assert.ok('val_f1_macro' in resumed.fit.history[1]);
+  assert.match(said.join(''), /resuming .* after epoch 1/);
+  const loaded = await ImageClassifier.load(resumed.runDir);
+  assert.equal(loaded.multiLabel, true);
+  loaded.network().dispose();
+});
