@@ -24,7 +24,7 @@ export { train, predict, evaluate } from './commands/index.js';
 export { backbones, type BackboneSpec } from '../backbones/index.js';
 export { loadBackbone, backboneFromModel, type LoadedBackbone, type UserBackbone } from '../backbones/saved.js';
 export { tasks } from '../tasks/index.js';
-export { ImageClassifier, type ImageClassifierOptions } from '../tasks/image_classification/model.js';
+export { ImageClassifier, binaryCrossEntropyWithLogits, DEFAULT_METRICS, DEFAULT_MULTI_LABEL_METRICS, type ImageClassifierOptions } from '../tasks/image_classification/model.js';
 export { ImageClassificationData } from '../tasks/image_classification/data/index.js';
 export { trainImageClassifier } from '../tasks/image_classification/train.js';
 export { predictFiles, formatPredictions, type Prediction } from '../tasks/image_classification/predict.js';

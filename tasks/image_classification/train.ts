@@ -316,7 +316,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   for (const l of runLoggers) await l.finalize?.('success');
   say(`best model (epoch ${checkpoint.bestEpoch}, ${monitor} ${fmt(bestLogs[monitor])}) → ${where}/model.json`);
   say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => LOGGER_FILES[l.name] ?? l.name).join(', ')}, last/ for --resume)`);
-  say(`predict with: flash predict --model ${where} --folder <images>`);
+  say(`predict with: flash predict --model ${where} --folder <images>${data.multiLabel ? ` --threshold ${recipe.model.threshold}` : ''}`);
   return { runDir, fit, metrics };
 }
 
