@@ -34,7 +34,7 @@ const common = ['--input_field', 'image', '--image_size', '16', '--batch_size', 
 test('train from_csv with several target columns, then predict --threshold prints every label over it', async () => {
   const train = await runFlash(
     ['image_classification', 'from_csv', '--train_file', 'train_columns.csv', '--val_file', 'held_columns.csv', '--target_fields', 'circle', 'square', 'triangle', ...common,
-      '--max_epochs', '12', '--learning_rate', '0.01', '--augment', 'false', '--output_dir', 'run'],
+      '--max_epochs', '15', '--learning_rate', '0.01', '--augment', 'false', '--output_dir', 'run'],
     { cwd: dir },
   );
   assert.equal(train.code, 0, train.stdout + train.stderr);
@@ -50,14 +50,23 @@ test('train from_csv with several target columns, then predict --threshold print
   const lines = table.stdout.trim().split('\n');
   assert.match(lines[0], /^file +labels \(probability >= 0\.5\)$/);
   assert.equal(lines.length, held.rows.length + 2);
-  // A two-shape image lists both of its shapes (most images do once trained).
-  const pairs = held.rows.filter((r) => r.labels.length === 2);
-  const listedBoth = pairs.filter((r) => {
-    const line = lines.find((l) => l.startsWith(r.file))!;
-    return r.labels.every((l) => new RegExp(`\\b${l} \\d\\.\\d{3}`).test(line));
-  });
-  assert.ok(listedBoth.length >= pairs.length / 2, `${listedBoth.length}/${pairs.length}\n${table.stdout}`);
-  assert.ok(lines.some((l) => l.endsWith('(none)')), 'an image without shapes predicts no label');
+  // Each row lists the labels at or above 0.5 with their probabilities, or (none); read back, they match the
+  // true label sets about as well as training measured (micro F1 over the printed decisions).
+  let tp = 0;
+  let wrong = 0;
+  for (const r of held.rows) {
+    const line = lines.find((l) => l.startsWith(r.file));
+    assert.ok(line, `${r.file} in\n${table.stdout}`);
+    const rest = line.slice(r.file.length).trim();
+    const listed = rest === '(none)' ? [] : rest.split(', ').map((cell) => {
+      const m = /^(\w+) (\d\.\d{3})$/.exec(cell);
+      assert.ok(m && Number(m[2]) >= 0.5, `'${cell}' in '${line}'`);
+      return m[1];
+    });
+    tp += listed.filter((l) => (r.labels as string[]).includes(l)).length;
+    wrong += listed.filter((l) => !(r.labels as string[]).includes(l)).length + r.labels.filter((l) => !listed.includes(l)).length;
+  }
+  assert.ok((2 * tp) / (2 * tp + wrong) > 0.7, `micro F1 of the printed labels ${(2 * tp) / (2 * tp + wrong)}\n${table.stdout}`);
 
   const csv = await runFlash(['predict', '--model', 'run', '--folder', 'held', '--output', 'preds.csv', '--threshold', '0.3', '--backend', 'wasm'], { cwd: dir });
   assert.equal(csv.code, 0, csv.stderr);

@@ -86,7 +86,7 @@ test('from_csv multi-label trains well above chance; save → reload gives ident
   recipe.data.batch_size = 16;
   recipe.data.augment = false;
   recipe.model.learning_rate = 0.01;
-  recipe.trainer.max_epochs = 12;
+  recipe.trainer.max_epochs = 15;
   recipe.trainer.backend = 'wasm';
   recipe.trainer.quiet = true;
   recipe.trainer.output_dir = path.join(tmp, 'run');
