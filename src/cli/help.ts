@@ -10,7 +10,7 @@ export type ListGroup = (typeof LIST_GROUPS)[number];
 /** Other commands, with the line `flash --help` shows. */
 export const COMMANDS = {
   predict: 'predict with a trained model: flash predict --model runs/X (--files a.jpg b.png | --folder DIR)',
-  evaluate: 'evaluate a trained model on labelled class folders: flash evaluate --model runs/X --folder DIR',
+  evaluate: 'evaluate a trained model on labelled class folders or a labelled CSV: flash evaluate --model runs/X --folder DIR',
   serve: 'serve a trained model over HTTP with a web page: flash serve --model runs/X [--port 8000]',
   report: 'write a run\'s report.html and plots: flash report runs/X [--folder DIR]',
   compare: 'compare runs side by side: flash compare runs/A runs/B [--out curves.png]',
@@ -59,7 +59,7 @@ export function generalHelp(deps: CliDeps): string {
     '  flash <task> [--section.key value ...] [<builder> [--option value ...]]',
     '  flash <task> --from_folders DIR',
     '  flash predict --model RUN_DIR (--files FILE ... | --folder DIR) [--top_k 3] [--threshold 0.5] [--output preds.json|.jsonl|.csv]',
-    '  flash evaluate --model RUN_DIR --folder DIR [--output metrics.json]',
+    '  flash evaluate --model RUN_DIR (--folder DIR | --csv labels.csv) [--output metrics.json]',
     '  flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--max_body 10MB]',
     '  flash report RUN_DIR [--folder DIR]',
     '  flash compare RUN_DIR RUN_DIR ... [--out curves.png]',
@@ -132,10 +132,11 @@ export function predictHelp(): string {
 
 export function evaluateHelp(): string {
   return [
-    'flash evaluate: accuracy, macro F1, AUROC and a per-class table on labelled class folders',
+    'flash evaluate: accuracy, macro F1, AUROC and a per-class table on labelled class folders or a CSV (multi-label: micro/macro F1, Hamming and subset accuracy, per label)',
     '',
     'Usage:',
     '  flash evaluate --model RUN_DIR --folder DIR [options]',
+    '  flash evaluate --model RUN_DIR --csv labels.csv [options]',
     '',
     'Options:',
     table(EVALUATE_OPTIONS.map(([n, , d]) => [`--${n}`, d])),
@@ -161,7 +162,11 @@ export const PREDICT_OPTIONS: [string, 'string' | 'array', string][] = [
 
 export const EVALUATE_OPTIONS: [string, 'string' | 'array', string][] = [
   ['model', 'string', 'run folder (or model folder) of a trained model (required)'],
-  ['folder', 'string', 'folder of class sub-folders to evaluate on (required)'],
+  ['folder', 'string', 'folder of class sub-folders to evaluate on (this or --csv)'],
+  ['csv', 'string', "labelled CSV to evaluate on, laid out as for from_csv (multi-label models: 0/1 columns or separated labels)"],
+  ['input_field', 'string', "--csv: the image-path column (default: the run's data.input_field)"],
+  ['target_fields', 'array', "--csv: the label column(s) (default: the run's data.target_fields)"],
+  ['images_root', 'string', "--csv: folder the image paths are relative to (default: the CSV's folder)"],
   ['output', 'string', 'write the metrics to a .json file too'],
   ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
   ['batch_size', 'string', 'images per batch (default: 32)'],

@@ -251,15 +251,30 @@ async function evaluate(tokens: string[], deps: CliDeps): Promise<void> {
   const { parsed, problems, str, int } = parseCommand(tokens, EVALUATE_OPTIONS, false);
   const model = str('model');
   const folder = str('folder');
+  const csv = str('csv');
+  const inputField = str('input_field');
+  const imagesRoot = str('images_root');
+  const targets = parsed.values.get('target_fields');
+  const targetFields = Array.isArray(targets) ? targets : undefined;
+  if (parsed.values.has('target_fields') && !targetFields?.length) problems.push('--target_fields: expected at least one column');
   const batchSize = int('batch_size', 32, 1);
   const backend = str('backend') ?? 'auto';
   const output = str('output');
   if (model === undefined && !parsed.values.has('model')) problems.push("missing required option '--model' (a run folder, e.g. runs/image_classification-…)");
-  if (folder === undefined && !parsed.values.has('folder')) problems.push("missing required option '--folder' (a folder of class sub-folders)");
+  if (folder === undefined && csv === undefined && !parsed.values.has('folder') && !parsed.values.has('csv')) {
+    problems.push("missing required option '--folder' (a folder of class sub-folders) or '--csv' (a labelled CSV)");
+  }
+  if (folder !== undefined && csv !== undefined) problems.push('give --folder or --csv, not both');
+  if (csv === undefined && (inputField ?? targetFields ?? imagesRoot) !== undefined) problems.push('--input_field, --target_fields and --images_root go with --csv');
   if (output !== undefined && !/\.json$/i.test(output)) problems.push(`--output: expected a .json file, got '${output}'`);
   checkBackend(backend, deps, problems);
   fail(problems);
-  const args: EvaluateArgs = { model: model!, folder: folder!, backend, batchSize, io };
+  const args: EvaluateArgs = { model: model!, backend, batchSize, io };
+  if (folder !== undefined) args.folder = folder;
+  if (csv !== undefined) args.csv = csv;
+  if (inputField !== undefined) args.inputField = inputField;
+  if (targetFields !== undefined) args.targetFields = targetFields;
+  if (imagesRoot !== undefined) args.imagesRoot = imagesRoot;
   if (output !== undefined) args.output = output;
   await deps.commands.evaluate(args);
 }

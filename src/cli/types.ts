@@ -65,7 +65,15 @@ export interface PredictArgs {
 
 export interface EvaluateArgs {
   model: string;
-  folder: string;
+  /** A folder of class sub-folders (single-label models); or `csv`. */
+  folder?: string;
+  /** A labelled CSV laid out as for from_csv (the only way to score a multi-label model). */
+  csv?: string;
+  /** The CSV's columns; default: the run's data.input_field / data.target_fields. */
+  inputField?: string;
+  targetFields?: string[];
+  /** Folder the CSV's image paths are relative to; default: the CSV's folder. */
+  imagesRoot?: string;
   backend: string;
   batchSize: number;
   /** .json file for the metrics; printed when absent. */

@@ -1,7 +1,9 @@
 import { computeMetrics, perClassReport, type ClassReportRow } from '../../src/core/metrics/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
-import { runSplit } from '../../src/core/trainer/evaluate.js';
-import { scanClassFolders, splitFromPixels } from './data/index.js';
+import { didYouMean } from '../../src/core/suggest.js';
+import { metricInput, runSplit } from '../../src/core/trainer/evaluate.js';
+import { multiHotFrom, readCsv, scanClassFolders, splitFromPixels } from './data/index.js';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ImageClassifier } from './model.js';
 import { decodeForModel, table, type PredictOptions } from './predict.js';
 
@@ -9,6 +11,9 @@ export interface EvaluationResult {
   metrics: Record<string, number>;
   perClass: ClassReportRow[];
   count: number;
+  /** Multi-label models: metrics thresholded at `threshold`; support = images carrying each label. */
+  multiLabel?: boolean;
+  threshold?: number;
 }
 
 /** Scores a trained classifier on a folder of class sub-folders whose names are among the model's labels. */
@@ -16,7 +21,7 @@ export async function evaluateFolder(model: ImageClassifier, folder: string, opt
   if (model.multiLabel) {
     // Class folders give each image one label, which would score a multi-label model against half-true targets.
     throw new FlashUserError(
-      `'${folder}': flash evaluate reads class folders (one label per image) and this model is multi-label; train with --test_file labels.csv to score it on labelled data`,
+      `'${folder}': class folders give one label per image and this model is multi-label; evaluate a labelled CSV instead (flash evaluate --model RUN --csv labels.csv)`,
     );
   }
   const scanned = await scanClassFolders(folder);
@@ -34,9 +39,63 @@ export async function evaluateFolder(model: ImageClassifier, folder: string, opt
   return { metrics, perClass: perClassReport(input, model.labels), count: decoded.length };
 }
 
-/** The evaluation as text: overall metrics, then precision/recall/F1/support/AUROC per class. */
+/** The columns of an evaluation CSV: the run's own `input_field` and `target_fields` unless given. */
+export interface CsvFields {
+  inputField: string;
+  targetFields: string[];
+}
+
+/**
+ * Scores a trained classifier on a labelled CSV laid out as for `from_csv` (image paths relative to the CSV's
+ * folder, or to `imagesRoot`): one label column for a single-label model; for a multi-label model 0/1 columns or
+ * one column of separated labels, thresholded at the model's threshold. Labels must be the model's.
+ */
+export async function evaluateCsv(
+  model: ImageClassifier,
+  csv: string,
+  fields: CsvFields,
+  options: PredictOptions & { imagesRoot?: string } = {},
+): Promise<EvaluationResult> {
+  const { rows } = await readCsv(csv, { ...fields, multiLabel: model.multiLabel ? true : 'auto' });
+  const index = new Map(model.labels.map((l, i) => [l, i]));
+  const known = (name: string, line: number): number => {
+    const i = index.get(name);
+    if (i === undefined) throw new FlashUserError(`'${csv}' line ${line}: label '${name}' is not one of the model's labels${didYouMean(name, model.labels)} (${model.labels.join(', ')})`);
+    return i;
+  };
+  const listed = rows.find((r) => (r.targets?.length ?? 0) > 1);
+  if (!model.multiLabel && listed) throw new FlashUserError(`'${csv}' line ${listed.line}: several labels in one row, but this model predicts one class per image`);
+  const root = options.imagesRoot ?? dirname(csv);
+  // Decoding keeps the order and drops undecodable files, so each item carries its row number as its label.
+  const items = rows.map((r, i) => ({ file: isAbsolute(r.input) ? r.input : resolvePath(root, r.input), label: i }));
+  const decoded = await decodeForModel(model, items, options);
+  if (decoded.length === 0) throw new FlashUserError(`no decodable images in '${csv}'`);
+  const k = model.labels.length;
+  let split;
+  if (model.multiLabel) {
+    const targets = decoded.map((d) => (rows[d.label].targets ?? [rows[d.label].target!]).map((n) => known(n, rows[d.label].line)));
+    split = splitFromPixels(model.spec!, decoded, undefined, multiHotFrom(targets, k).multiHot);
+  } else {
+    split = splitFromPixels(
+      model.spec!,
+      decoded.map((d) => {
+        const r = rows[d.label];
+        const name = r.target ?? r.targets?.[0];
+        if (name === undefined) throw new FlashUserError(`'${csv}' line ${r.line}: empty label`);
+        return { ...d, label: known(name, r.line) };
+      }),
+    );
+  }
+  const out = await runSplit(model, split, options.batchSize ?? 32, true);
+  const input = metricInput(model, out);
+  const metrics = { loss: out.loss, ...computeMetrics(input, model.metricNames) };
+  return { metrics, perClass: perClassReport(input, model.labels), count: decoded.length, ...(model.multiLabel ? { multiLabel: true, threshold: model.threshold } : {}) };
+}
+
+/** The evaluation as text: overall metrics, then precision/recall/F1/support/AUROC per class (per label, multi-label). */
 export function evaluationText(result: EvaluationResult): string {
   const overall = Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' · ');
   const rows = result.perClass.map((r) => [r.label, r.precision.toFixed(3), r.recall.toFixed(3), r.f1.toFixed(3), String(r.support), Number.isNaN(r.auroc) ? 'n/a' : r.auroc.toFixed(3)]);
-  return `${result.count} images · ${overall}\n\n${table(['class', 'precision', 'recall', 'f1', 'support', 'auroc'], rows)}`;
+  const head = result.multiLabel ? `${result.count} images · multi-label, threshold ${result.threshold} · ${overall}` : `${result.count} images · ${overall}`;
+  return `${head}\n\n${table([result.multiLabel ? 'label' : 'class', 'precision', 'recall', 'f1', 'support', 'auroc'], rows)}`;
 }

@@ -7,8 +7,8 @@ import type { TaskEntry } from '../types.js';
 import { builders } from './builders.js';
 import { checkCommand } from './check.js';
 import { listImageFiles } from './data/index.js';
-import { evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
-import { ImageClassifier } from './model.js';
+import { evaluateCsv, evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
+import { ImageClassifier, readFlashJson } from './model.js';
 import { predictFiles, predictionTable, writePredictions, type Prediction } from './predict.js';
 import { trainImageClassifier } from './train.js';
 
@@ -45,7 +45,20 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<EvaluationRes
   io.err(`${describeBackend(backend)}\n`);
   const model = await ImageClassifier.load(resolve(io.cwd, args.model));
   try {
-    const result = await evaluateFolder(model, resolve(io.cwd, args.folder), { batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    const options = { batchSize: args.batchSize, onWarning: (m: string) => io.err(`warning: ${m}\n`) };
+    let result: EvaluationResult;
+    if (args.csv !== undefined) {
+      // The run's own CSV columns unless given: a test CSV usually has the train CSV's layout.
+      const data = (await readFlashJson(resolve(io.cwd, args.model))).recipe?.data;
+      const inputField = args.inputField ?? data?.input_field ?? undefined;
+      const targetFields = args.targetFields ?? data?.target_fields ?? undefined;
+      if (!inputField || !targetFields) {
+        throw new FlashUserError(`--csv: give --input_field and --target_fields (run '${args.model}' was not trained from a CSV)`);
+      }
+      result = await evaluateCsv(model, resolve(io.cwd, args.csv), { inputField, targetFields }, { ...options, imagesRoot: args.imagesRoot && resolve(io.cwd, args.imagesRoot) });
+    } else {
+      result = await evaluateFolder(model, resolve(io.cwd, args.folder!), options);
+    }
     io.out(evaluationText(result));
     if (args.output) await writeJsonAtomic(resolve(io.cwd, args.output), result);
     return result;

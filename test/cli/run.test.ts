@@ -263,7 +263,14 @@ test('evaluate: flags mapped to the command; --folder and --model are required',
   assert.deepEqual({ ...cli.evaluated[0], io: undefined }, { model: 'runs/x', folder: 'data/test', backend: 'auto', batchSize: 32, output: 'm.json', io: undefined });
   const { code, err } = await failing(['evaluate', '--model', 'runs/x']);
   assert.equal(code, 2);
-  assert.equal(err, "error: missing required option '--folder' (a folder of class sub-folders)\n");
+  assert.equal(err, "error: missing required option '--folder' (a folder of class sub-folders) or '--csv' (a labelled CSV)\n");
+  // --csv with its column flags (a multi-label model is scored on a CSV).
+  assert.equal(await runCli(['evaluate', '--model', 'runs/x', '--csv', 't.csv', '--target_fields', 'a', 'b', '--input_field', 'img'], cli.deps), 0);
+  assert.deepEqual({ ...cli.evaluated[1], io: undefined }, { model: 'runs/x', csv: 't.csv', inputField: 'img', targetFields: ['a', 'b'], backend: 'auto', batchSize: 32, io: undefined });
+  const both = await failing(['evaluate', '--model', 'runs/x', '--csv', 't.csv', '--folder', 'd']);
+  assert.match(both.err, /give --folder or --csv, not both/);
+  const stray = await failing(['evaluate', '--model', 'runs/x', '--folder', 'd', '--input_field', 'img']);
+  assert.match(stray.err, /--input_field, --target_fields and --images_root go with --csv/);
 });
 
 test('list: generated from the registries', async () => {

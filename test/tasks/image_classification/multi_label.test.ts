@@ -17,6 +17,7 @@ import { formatPredictions, predictFiles, predictionTable } from '../../../tasks
 import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
 import { multiLabelRun } from '../../../tasks/image_classification/multi_label.js';
 import { createImageServer } from '../../../tasks/image_classification/serve.js';
+import { evaluateCsv, evaluateFolder, evaluationText } from '../../../tasks/image_classification/evaluate.js';
 import { exportCommand } from '../../../tasks/image_classification/export/index.js';
 import { makeTempDir, removeDir } from '../../helpers/images.js';
 import { ML_LABELS, writeMultiLabelSet, type MultiLabelSet } from '../../helpers/multi_label.js';
@@ -139,6 +140,23 @@ test('from_csv multi-label trains well above chance; save → reload gives ident
   const jsonl = formatPredictions(preds, loaded.labels, 'jsonl').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(jsonl, json);
   assert.match(predictionTable(preds), /^file +labels \(probability >= 0\.5\)\n/);
+
+  // flash evaluate --csv: either CSV layout scores the val images exactly as training did.
+  const byTags = await evaluateCsv(loaded, held.tagsCsv, { inputField: 'image', targetFields: ['tags'] });
+  const byColumns = await evaluateCsv(loaded, held.columnsCsv, { inputField: 'image', targetFields: [...ML_LABELS] });
+  assert.deepEqual(byTags, byColumns);
+  assert.equal(byTags.count, held.rows.length);
+  assert.ok(Math.abs(byTags.metrics.f1_micro - result.metrics.val_f1_micro) < 1e-9, `${byTags.metrics.f1_micro} vs ${result.metrics.val_f1_micro}`);
+  assert.ok(Math.abs(byTags.metrics.loss - result.metrics.val_loss) < 1e-4);
+  assert.deepEqual(byTags.perClass.map((r) => r.support), [6, 6, 6]);
+  assert.match(evaluationText(byTags), /^14 images · multi-label, threshold 0\.5 · loss [\d.]+ · f1_micro [\d.]+ · f1_macro/);
+  const typo = path.join(tmp, 'typo.csv');
+  await fs.writeFile(typo, `image,tags\n${held.rows[1].file},circel\n`);
+  await assert.rejects(
+    evaluateCsv(loaded, typo, { inputField: 'image', targetFields: ['tags'] }),
+    (e: unknown) => e instanceof FlashUserError && /typo\.csv' line 2: label 'circel' is not one of the model's labels \(did you mean 'circle'\?\)/.test(e.message),
+  );
+  await assert.rejects(evaluateFolder(loaded, path.join(tmp, 'held')), (e: unknown) => e instanceof FlashUserError && /evaluate a labelled CSV instead/.test(e.message));
 
   // flash serve answers in the same shape, with ?threshold= per request; /metadata says multi-label.
   const { app } = await createImageServer(loaded, { runDir: result.runDir });
