@@ -123,3 +123,23 @@ test('predictFiles skips undecodable files with a warning naming them; strict ma
   await assert.rejects(predictFiles(model, [bad], { strict: true }), (e: unknown) => e instanceof FlashUserError && e.message.includes(bad));
   model.network().dispose();
 });
+
+test('evaluateCsv scores a single-label model on a one-column CSV: the same numbers as its predictions give', async () => {
+  const { evaluateCsv } = await import('../../../tasks/image_classification/evaluate.js');
+  const { computeMetrics } = await import('../../../src/core/metrics/index.js');
+  const data = makeToyData({ perClass: 2, size: 12, channels: 3 });
+  const model = new ImageClassifier({ numClasses: 2 });
+  model.setup(data);
+  const truth = [0, 1, 1, 0];
+  const csv = path.join(tmp, 'eval.csv');
+  await fs.writeFile(csv, `path,y\n${files.map((f, i) => `${path.basename(f)},${model.labels[truth[i]]}`).join('\n')}\n`);
+  const result = await evaluateCsv(model, csv, { inputField: 'path', targetFields: ['y'] });
+  const preds = await predictFiles(model, files);
+  const expected = computeMetrics({ probs: Float32Array.from(preds.flatMap((p) => p.probs)), labels: Int32Array.from(truth), numClasses: 2 }, model.metricNames);
+  for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(result.metrics[k] - v) < 1e-6, k);
+  assert.equal(result.count, 4);
+  assert.equal(result.multiLabel, undefined);
+  await fs.writeFile(csv, `path,y\n${path.basename(files[0])},${model.labels.join(';')}\n`);
+  await assert.rejects(evaluateCsv(model, csv, { inputField: 'path', targetFields: ['y'] }), (e: unknown) => e instanceof FlashUserError && /line 2: several labels in one row, but this model predicts one class per image/.test(e.message));
+  model.network().dispose();
+});
