@@ -140,7 +140,7 @@ export const SCHEMA: RecipeSchema = {
   trainer: {
     max_epochs: { type: 'integer', default: 5, min: 1, aliases: ['max_epochs'], description: 'number of training epochs' },
     seed: { type: 'integer', default: 42, min: 0, aliases: ['seed'], description: 'random seed for weight init, the validation split, shuffling and augmentation (dropout masks are not seeded)' },
-    monitor: { type: 'string', default: 'val_accuracy', aliases: ['monitor'], description: 'metric that picks the best checkpoint and drives early stopping' },
+    monitor: { type: 'string', default: 'val_accuracy', aliases: ['monitor'], description: 'metric that picks the best checkpoint and drives early stopping (multi-label runs use val_f1_macro in place of val_accuracy)' },
     monitor_mode: {
       type: 'enum', choices: ['auto', 'max', 'min'], default: 'auto',
       description: "whether the monitored metric should go up or down; auto = min for *loss, else max",

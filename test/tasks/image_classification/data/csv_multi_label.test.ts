@@ -91,33 +91,36 @@ test('planCsv: labels are the sorted union; val CSVs use the train CSV delimiter
   );
 });
 
-test('fromCsv multi-label: multi-hot batches through the val split and shuffling; counts per label; balanced sampler refused', async () => {
-  const data = await ImageClassificationData.fromCsv({ trainFile: set.columnsCsv, inputField: 'image', targetFields: ['circle', 'square', 'triangle'], imageSize: 8, valSplit: 0.3, batchSize: 4 });
-  assert.equal(data.multiLabel, true);
-  assert.equal(data.train.size + data.val!.size, 14);
-  assert.ok(data.val!.size >= 3);
-  const truth = new Map(set.rows.map((r) => [path.join(tmp, r.file), ['circle', 'square', 'triangle'].map((l) => (r.labels.includes(l as never) ? 1 : 0))]));
-  for (const split of [data.train, data.val!]) {
-    let seen = 0;
-    for await (const b of split.batches({ shuffle: true, epoch: 3 })) {
-      assert.deepEqual(b.y.shape, [b.ids.length, 3]);
-      assert.equal(b.y.dtype, 'float32');
-      const rows = (await b.y.array()) as number[][];
-      b.ids.forEach((id, i) => assert.deepEqual(rows[i], truth.get(id), id));
-      seen += b.ids.length;
-      tf.dispose([b.x, b.y]);
+for (const cache of ['memory', 'none'] as const) {
+  test(`fromCsv multi-label (cache ${cache}): multi-hot batches through the val split and shuffling; counts per label; balanced sampler refused`, async () => {
+    const data = await ImageClassificationData.fromCsv({ trainFile: set.columnsCsv, inputField: 'image', targetFields: ['circle', 'square', 'triangle'], imageSize: 8, valSplit: 0.3, batchSize: 4, cache });
+    assert.equal(data.cache.mode, cache);
+    assert.equal(data.multiLabel, true);
+    assert.equal(data.train.size + data.val!.size, 14);
+    assert.ok(data.val!.size >= 3);
+    const truth = new Map(set.rows.map((r) => [path.join(tmp, r.file), ['circle', 'square', 'triangle'].map((l) => (r.labels.includes(l as never) ? 1 : 0))]));
+    for (const split of [data.train, data.val!]) {
+      let seen = 0;
+      for await (const b of split.batches({ shuffle: true, epoch: 3 })) {
+        assert.deepEqual(b.y.shape, [b.ids.length, 3]);
+        assert.equal(b.y.dtype, 'float32');
+        const rows = (await b.y.array()) as number[][];
+        b.ids.forEach((id, i) => assert.deepEqual(rows[i], truth.get(id), id));
+        seen += b.ids.length;
+        tf.dispose([b.x, b.y]);
+      }
+      assert.equal(seen, split.size);
     }
-    assert.equal(seen, split.size);
-  }
-  const counts = data.train.classCounts(3);
-  const expected = [0, 1, 2].map((c) => data.train.ids.filter((id) => truth.get(id)![c] === 1).length);
-  assert.deepEqual(counts, expected);
-  assert.match(data.summary(), /3 labels \(multi-label/);
-  await rejectsWith(
-    ImageClassificationData.fromCsv({ trainFile: set.columnsCsv, inputField: 'image', targetFields: ['circle', 'square', 'triangle'], imageSize: 8, sampler: 'balanced' }),
-    /--data.sampler balanced draws by class and multi-label images have several/,
-  );
-});
+    const counts = data.train.classCounts(3);
+    const expected = [0, 1, 2].map((c) => data.train.ids.filter((id) => truth.get(id)![c] === 1).length);
+    assert.deepEqual(counts, expected);
+    assert.match(data.summary(), /3 labels \(multi-label/);
+    await rejectsWith(
+      ImageClassificationData.fromCsv({ trainFile: set.columnsCsv, inputField: 'image', targetFields: ['circle', 'square', 'triangle'], imageSize: 8, sampler: 'balanced' }),
+      /--data.sampler balanced draws by class and multi-label images have several/,
+    );
+  });
+}
 
 test('from_files: lists of labels per file (TypeScript), or separated targets on the command line', async () => {
   const { builders } = await import('../../../../tasks/image_classification/builders.js');
