@@ -187,6 +187,8 @@ export interface CsvOptions extends DataOptions {
 /** The image paths of rows, each checked to be a file; errors name the CSV line. */
 async function resolveFiles(csv: string, rows: CsvRow[], root: string): Promise<string[]> {
   const files = rows.map((r) => (path.isAbsolute(r.input) ? r.input : path.resolve(root, r.input)));
+  // Checked 16 at a time; the error names the first bad row in file order, whichever stat finishes first.
+  const problems: (string | undefined)[] = new Array(rows.length);
   let next = 0;
   const worker = async () => {
     while (next < rows.length) {
@@ -195,12 +197,15 @@ async function resolveFiles(csv: string, rows: CsvRow[], root: string): Promise<
       try {
         ok = (await fs.stat(files[i])).isFile();
       } catch {
-        throw new FlashUserError(`${named(csv)} line ${rows[i].line}: image '${rows[i].input}' not found (looked for '${files[i]}')`);
+        problems[i] = `${named(csv)} line ${rows[i].line}: image '${rows[i].input}' not found (looked for '${files[i]}')`;
+        continue;
       }
-      if (!ok) throw new FlashUserError(`${named(csv)} line ${rows[i].line}: '${files[i]}' is not a file`);
+      if (!ok) problems[i] = `${named(csv)} line ${rows[i].line}: '${files[i]}' is not a file`;
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, rows.length) }, worker));
+  const first = problems.find((p) => p !== undefined);
+  if (first !== undefined) throw new FlashUserError(first);
   return files;
 }
 
