@@ -111,7 +111,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
   private spareOptimizer?: tf.Optimizer;
   /** True while the current phase trains nothing in the backbone (BatchNorm included). */
   private backboneFrozen = false;
-  private featureCache?: FeatureCacheSplit;
+  private readonly featureCaches: FeatureCacheSplit[] = [];
   private headNet?: tf.LayersModel;
   private featureNet?: tf.LayersModel;
   /** Hidden-layer settings of the backbone's default head (empty when the user named the head). */
@@ -246,7 +246,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
     this.net = net;
     this.headNet = undefined;
     this.featureNet = undefined;
-    this.featureCache?.invalidate();
+    for (const c of this.featureCaches) c.invalidate();
     this.logitsNet = tf.model({ inputs: net.inputs, outputs: net.getLayer('logits').output as tf.SymbolicTensor });
     net.setUserDefinedMetadata({ flash: { task: 'image_classification', labels: this.labels, input: this.spec, multi_label: this.multiLabel, threshold: this.threshold } });
   }
@@ -302,21 +302,23 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 
   private featureCacheActive(): boolean {
-    return this.featureCache !== undefined && this.backboneFrozen && this.backboneDeterministic();
+    return this.featureCaches.length > 0 && this.backboneFrozen && this.backboneDeterministic();
   }
 
   /**
-   * Wraps a training split (given without augmentation) so that while a phase keeps the whole backbone frozen,
-   * the backbone runs once over it and the head trains from the stored features. Pass the result to the
-   * trainer as the data module's train split.
+   * Wraps a split that is read without augmentation (the training split with augmentation off, or the
+   * validation split) so that while a phase keeps the whole backbone frozen, the backbone runs once over it and
+   * the head trains (or is validated) from the stored features. Pass the result to the trainer in place of the
+   * split.
    */
   withFeatureCache(split: DataSplit, onBuild?: (samples: number, features: number) => void): DataSplit {
-    this.featureCache = new FeatureCacheSplit(split, {
+    const cache = new FeatureCacheSplit(split, {
       features: (x) => tf.tidy(() => this.featureNetwork().apply(x, { training: false }) as tf.Tensor),
       active: () => this.featureCacheActive(),
       onBuild,
     });
-    return this.featureCache;
+    this.featureCaches.push(cache);
+    return cache;
   }
 
   loss(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {

@@ -248,13 +248,17 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   const frozenSomewhere = !bnTrains && phases.some((p) => p.plan.unfrozen === 0);
   let fitData: DataModuleLike = data;
   // (The balanced sampler draws a new order of the source split every epoch: no cache.)
-  if (frozenSomewhere && !recipe.data.augment && recipe.data.sampler !== 'balanced') {
-    const train = model.withFeatureCache(data.train, (n, f) =>
-      say(`feature cache: the backbone is frozen and augmentation is off, so it ran once over the ${n} training images; the head trains from their ${f} cached features`),
-    );
-    fitData = { train, val: data.val, test: data.test, batchSize: data.batchSize };
-  } else if (frozenSomewhere) {
-    say('note: with --data.augment false the frozen backbone would run once and the head train from cached features');
+  if (frozenSomewhere) {
+    const cacheTrain = !recipe.data.augment && recipe.data.sampler !== 'balanced';
+    const train = cacheTrain
+      ? model.withFeatureCache(data.train, (n, f) =>
+          say(`feature cache: the backbone is frozen and augmentation is off, so it ran once over the ${n} training images; the head trains from their ${f} cached features`),
+        )
+      : data.train;
+    // Validation images are never augmented, so while the backbone is frozen their features are computed once too.
+    const val = data.val ? model.withFeatureCache(data.val) : undefined;
+    fitData = { train, val, test: data.test, batchSize: data.batchSize };
+    if (recipe.data.augment) say('note: with --data.augment false the frozen backbone would run once and the head train from cached features');
   }
   const onAbort = () => trainer.interrupt();
   args.signal?.addEventListener('abort', onAbort);

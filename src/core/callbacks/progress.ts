@@ -31,7 +31,7 @@ export class ProgressCallback implements Callback {
   }
 
   onEpochStart(ctx: FitContext): void {
-    this.started = Date.now();
+    this.started = performance.now();
     this.lossSum = 0;
     this.seen = 0;
     if (!this.options.bar) return;
@@ -56,7 +56,9 @@ export class ProgressCallback implements Callback {
   onEpochEnd(ctx: FitContext, logs: EpochLogs): void {
     this.bar?.stop();
     this.bar = undefined;
-    const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
+    // Two decimals under 10 s, so short epochs (a head training from cached features) are still comparable.
+    const elapsed = (performance.now() - this.started) / 1000;
+    const seconds = elapsed.toFixed(elapsed < 10 ? 2 : 1);
     this.write(`epoch ${ctx.epoch + 1}/${ctx.maxEpochs} (${seconds}s) ${formatLogs(logs)}`);
   }
 

@@ -144,7 +144,7 @@ test('ProgressCallback without a bar writes one line per epoch', () => {
   }
   progress.onFitEnd();
   assert.equal(lines.length, 2);
-  assert.match(lines[0], /^epoch 1\/100 \(\d+\.\ds\) train_loss 0\.5000 · val_accuracy 0\.7500$/);
+  assert.match(lines[0], /^epoch 1\/100 \(\d+\.\d\d?s\) train_loss 0\.5000 · val_accuracy 0\.7500$/);
   assert.match(lines[1], /^epoch 2\/100 /);
 });
 

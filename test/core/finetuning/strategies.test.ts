@@ -192,6 +192,30 @@ describe('feature cache', () => {
     wa.flat().forEach((v, i) => assert.ok(Math.abs(v - wb.flat()[i]) < 1e-5, `head weight ${i}: ${v} vs ${wb.flat()[i]}`));
     assert.ok(fit.history[1].val_accuracy >= 0, 'validation runs on images through the whole network');
   });
+
+  it('validation images (never augmented) go through the frozen backbone once too, with the same val metrics', async () => {
+    const data = makeToyData({ size: 8, perClass: 8, batchSize: 4 });
+    assert.ok(data.val && data.val.size > 0);
+    const a = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2, optimizer: 'sgd' });
+    a.setup(data);
+    const b = new ImageClassifier({ backbone: 'simple_cnn', numClasses: 2, optimizer: 'sgd' });
+    b.setup(data);
+    b.loadWeightsFrom(a.network());
+    const phases = () => strategies.get('freeze')({ ...base, maxEpochs: 3 });
+    const plain = await new Trainer({ maxEpochs: 3, phases: phases() }).fit(a, data);
+    let calls = 0;
+    const featureNet = b.featureNetwork();
+    const apply = featureNet.apply.bind(featureNet);
+    featureNet.apply = ((x: tf.Tensor, k?: tf.serialization.ConfigDict) => (calls++, apply(x, k))) as typeof featureNet.apply;
+    const perEpoch: number[] = [];
+    const cached = await new Trainer({ maxEpochs: 3, phases: phases(), callbacks: [{ onEpochEnd: () => void perEpoch.push(calls) }] })
+      .fit(b, { ...data, val: b.withFeatureCache(data.val) });
+    // Only val is cached here (a cached training split shuffles in its own order, so the runs would differ); the
+    // feature network runs for the val cache only: over every val batch in epoch 1, never again.
+    const valBatches = Math.ceil(data.val.size / 4);
+    assert.deepEqual(perEpoch, [valBatches, valBatches, valBatches]);
+    cached.history.forEach((h, e) => assert.ok(Math.abs(h.val_loss - plain.history[e].val_loss) < 1e-5, `epoch ${e + 1}: val_loss ${h.val_loss} vs ${plain.history[e].val_loss}`));
+  });
 });
 
 describe('trainer.finetune', () => {
