@@ -6,23 +6,12 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 as rng } from '../../src/core/random.js';
 
 export const ML_LABELS = ['circle', 'square', 'triangle'] as const;
 export type MlLabel = (typeof ML_LABELS)[number];
 
 const COLOURS: Record<MlLabel, string> = { circle: 'rgb(220,30,30)', square: 'rgb(30,190,30)', triangle: 'rgb(30,30,220)' };
-
-/** A tiny seeded generator (mulberry32), so the data set is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** SVG body of one shape centred at (cx, cy) with half-size r. */
 function shapeSvg(label: MlLabel, cx: number, cy: number, r: number): string {
