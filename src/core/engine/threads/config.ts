@@ -1,0 +1,63 @@
+/**
+ * How many threads the engine uses on a wasm backend, and that backend's worker pool. Both live in
+ * per-backend WeakMaps: a re-created backend starts over, and disposing a backend stops its workers.
+ */
+import { availableParallelism } from 'node:os';
+import { EnginePool } from './pool.js';
+
+const settings = new WeakMap<object, number>();
+const pools = new WeakMap<object, EnginePool>();
+const hooked = new WeakSet<object>();
+
+/** Threads the engine uses when none were set: all cores. */
+export function defaultEngineThreads(): number {
+  return availableParallelism();
+}
+
+/** Sets the engine's thread count for this wasm backend (1 = main thread only); restarts its pool if it changes. */
+export function setEngineThreads(backend: object, threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`flash engine: threads must be an integer ≥ 1, got ${threads}`);
+  if (engineThreads(backend) !== threads) shutdownEngineThreads(backend);
+  settings.set(backend, threads);
+}
+
+/** The engine's thread count for this backend (set, or all cores). */
+export function engineThreads(backend: object): number {
+  return settings.get(backend) ?? defaultEngineThreads();
+}
+
+/** The backend's worker pool, started on first use; undefined with one thread. */
+export function poolFor(backend: object): EnginePool | undefined {
+  const threads = engineThreads(backend);
+  if (threads < 2) return undefined;
+  let pool = pools.get(backend);
+  if (!pool || pool.isDisposed) {
+    pool = new EnginePool(threads);
+    pools.set(backend, pool);
+    hookDispose(backend);
+  }
+  return pool;
+}
+
+/** Stops this backend's workers now (a later split op starts new ones). */
+export function shutdownEngineThreads(backend: object): void {
+  pools.get(backend)?.dispose();
+  pools.delete(backend);
+}
+
+/** Disposing the backend (tf.removeBackend, tf.engine().reset()) also stops its workers. */
+function hookDispose(target: object): void {
+  const backend = target as { dispose?: () => void };
+  if (hooked.has(backend) || typeof backend.dispose !== 'function') return;
+  hooked.add(backend);
+  const dispose = backend.dispose.bind(backend);
+  backend.dispose = () => {
+    shutdownEngineThreads(backend);
+    dispose();
+  };
+}
+
+/** Ops this backend's pool has split so far (0 without a pool); for tests and benchmarks. */
+export function splitOpCount(backend: object): number {
+  return pools.get(backend)?.jobsRun ?? 0;
+}
