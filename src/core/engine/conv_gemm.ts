@@ -53,18 +53,20 @@ export function convForwardRows(h: Heap, g: ConvGeom, xPtr: number, wPtr: number
 }
 
 /**
- * dW[KH*KW*Ci, Co] = Σ over rows [m0, m1) of im2col(x)ᵀ · dy (written, not accumulated; zero for an empty
- * range). `dyPtr` points at row m0, `xPtr` at image 0 of `g`.
+ * dW[KH*KW*Ci, Co] (+)= Σ over rows [m0, m1) of im2col(x)ᵀ · dy: written (zero for an empty range), or
+ * added to dW with `accumulate`. `dyPtr` points at row m0, `xPtr` at image 0 of `g`.
  */
-export function convFilterGradRows(h: Heap, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number, m0: number, m1: number): void {
+export function convFilterGradRows(h: Heap, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number, m0: number, m1: number,
+  accumulate = false): void {
   const { K } = convDims(g);
   const e = h.e;
+  const acc = accumulate ? 1 : 0;
   if (m1 <= m0) {
-    e.fill_zero(dwPtr, K * g.Co);
+    if (!accumulate) e.fill_zero(dwPtr, K * g.Co);
     return;
   }
   if (isPointwise(g)) {
-    h.scratch(SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(K, g.Co, m1 - m0, xPtr + m0 * K * 4, 1, K, dyPtr, g.Co, 1, dwPtr, g.Co, 0, ws));
+    h.scratch(SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(K, g.Co, m1 - m0, xPtr + m0 * K * 4, 1, K, dyPtr, g.Co, 1, dwPtr, g.Co, acc, ws));
     return;
   }
   const rows = chunkRows(K, m1 - m0);
@@ -73,7 +75,7 @@ export function convFilterGradRows(h: Heap, g: ConvGeom, xPtr: number, dyPtr: nu
     for (let c0 = m0; c0 < m1; c0 += rows) {
       const c1 = Math.min(m1, c0 + rows);
       e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, c0, c1, col);
-      e.sgemm(K, g.Co, c1 - c0, col, 1, K, dyPtr + (c0 - m0) * g.Co * 4, g.Co, 1, dwPtr, g.Co, c0 > m0 ? 1 : 0, ws);
+      e.sgemm(K, g.Co, c1 - c0, col, 1, K, dyPtr + (c0 - m0) * g.Co * 4, g.Co, 1, dwPtr, g.Co, c0 > m0 ? 1 : acc, ws);
     }
   });
 }

@@ -25,7 +25,7 @@ import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig
 
 export { foldBatchNorm } from './fold_batch_norm.js';
 export { DataParallelTrainer, type DataParallelOptions } from './data_parallel.js';
-export { defaultEngineThreads, engineThreads, setEngineThreads, shutdownEngineThreads, splitOpCount } from './threads/config.js';
+export { defaultEngineThreads, engineThreads, setEngineThreads, shutdownEngineThreads, engineThreadStats, type EngineThreadStats } from './threads/config.js';
 export { PARALLEL_MIN_FLOPS } from './threads/split.js';
 
 const BACKEND = 'wasm';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { simpleCnn } from '../../../backbones/simple_cnn.js';
 import { buildResNet } from '../../../backbones/resnet.js';
-import { PARALLEL_MIN_FLOPS, setEngineThreads, splitOpCount } from '../../../src/core/engine/index.js';
+import { PARALLEL_MIN_FLOPS, setEngineThreads, engineThreadStats, type EngineThreadStats } from '../../../src/core/engine/index.js';
 import { EnginePool } from '../../../src/core/engine/threads/pool.js';
 import { assertClose, on, random, setup } from './helpers.js';
 
@@ -23,39 +23,75 @@ before(async () => {
 after(() => setEngineThreads(wasm, 1)); // stops the pool
 
 type Inputs = Record<string, { shape: number[]; values: Float32Array }>;
+interface Case { kernel: string; inputs: Inputs; attrs: object; flops: number; what: string }
 
-/** Runs a kernel on wasm with 1 and 2 engine threads and on cpu; checks all agree and whether it split. */
-async function compareThreads(kernel: string, inputs: Inputs, attrs: object, flops: number, what: string): Promise<void> {
-  const run = () => {
+function runCase(c: Case): Promise<Float32Array[]> {
+  return on('wasm', () => {
     const ts: tf.NamedTensorMap = {};
-    for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.values, v.shape);
-    return tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
-  };
+    for (const [k, v] of Object.entries(c.inputs)) ts[k] = tf.tensor(v.values, v.shape);
+    return tf.engine().runKernel(c.kernel, ts, c.attrs as tf.NamedAttrMap) as tf.Tensor;
+  });
+}
+
+/** Starts a fresh 2-thread pool on the wasm backend; with `ready`, waits until its worker is up. */
+async function twoThreads(ready: boolean): Promise<void> {
   setEngineThreads(wasm, 1);
-  const [one] = await on('wasm', run);
   setEngineThreads(wasm, 2);
-  const before = splitOpCount(wasm);
-  const tensors = tf.memory().numTensors;
-  const [two] = await on('wasm', run);
-  assert.equal(tf.memory().numTensors, tensors, `${what}: tensors leaked`);
-  const split = splitOpCount(wasm) > before;
-  assert.equal(split, flops >= PARALLEL_MIN_FLOPS, `${what}: ${flops} FLOPs, split: ${split}`);
-  const [want] = await on('cpu', run);
-  assertClose(two, one, TOL, `${what}: 2 threads vs 1`);
-  assertClose(two, want, TOL, `${what}: 2 threads vs cpu`);
+  if (!ready) return;
+  // (A split op starts the pool.)
+  await runCase({ kernel: 'BatchMatMul', inputs: { a: { shape: [128, 256], values: random(128 * 256, 1) }, b: { shape: [256, 128], values: random(256 * 128, 2) } }, attrs: {}, flops: 0, what: '' });
+  for (let i = 0; i < 600 && !engineThreadStats(wasm).workersReady; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(engineThreadStats(wasm).workersReady, 'the worker started');
+}
+
+/**
+ * Runs each case on wasm with 1 engine thread, with 2 threads (worker up), with 2 threads on a just-started
+ * pool (the main thread takes over the tasks of a worker not up yet), and on cpu: all agree, ops above
+ * PARALLEL_MIN_FLOPS are split and others not, no tensor leaks.
+ */
+async function compareThreads(cases: Case[]): Promise<void> {
+  setEngineThreads(wasm, 1);
+  const one: Float32Array[] = [];
+  for (const c of cases) one.push((await runCase(c))[0]);
+  await twoThreads(true);
+  const stats0 = engineThreadStats(wasm);
+  for (const [i, c] of cases.entries()) {
+    const before = engineThreadStats(wasm).splitOps;
+    const tensors = tf.memory().numTensors;
+    const [two] = await runCase(c);
+    assert.equal(tf.memory().numTensors, tensors, `${c.what}: tensors leaked`);
+    const split = engineThreadStats(wasm).splitOps > before;
+    assert.equal(split, c.flops >= PARALLEL_MIN_FLOPS, `${c.what}: ${c.flops} FLOPs, split: ${split}`);
+    assertClose(two, one[i], TOL, `${c.what}: 2 threads vs 1`);
+    const [want] = await on('cpu', () => {
+      const ts: tf.NamedTensorMap = {};
+      for (const [k, v] of Object.entries(c.inputs)) ts[k] = tf.tensor(v.values, v.shape);
+      return tf.engine().runKernel(c.kernel, ts, c.attrs as tf.NamedAttrMap) as tf.Tensor;
+    });
+    assertClose(two, want, TOL, `${c.what}: 2 threads vs cpu`);
+  }
+  assert.ok(engineThreadStats(wasm).workerTasks > stats0.workerTasks, 'the worker ran tasks');
+  for (const [i, c] of cases.entries()) {
+    if (c.flops < PARALLEL_MIN_FLOPS) continue;
+    await twoThreads(false);
+    const [late] = await runCase(c);
+    assertClose(late, one[i], TOL, `${c.what}: 2 threads, worker starting, vs 1`);
+  }
 }
 
 describe('engine ops split across 2 threads equal 1 thread and cpu', () => {
   it('Conv2D, FusedConv2D, Conv2DBackpropFilter, Conv2DBackpropInput (odd batches, below and above the threshold)', async () => {
     let seed = 1;
+    const cases: Case[] = [];
     // [batch, size, inChannels, outChannels, kernel, stride]
     const shapes: [number, number, number, number, number, number][] = [
-      [3, 12, 16, 32, 3, 1], // above
-      [5, 9, 8, 24, 3, 2], // stride 2
-      [1, 10, 16, 32, 3, 1], // one image: forward/filter grad split by rows, input grad cannot split
+      [3, 12, 16, 32, 3, 1],
+      [5, 9, 8, 24, 3, 2],
+      [1, 10, 16, 32, 3, 1], // one image: forward and filter grad split by rows; the input grad cannot split
       [7, 8, 24, 40, 1, 1], // pointwise
       [3, 11, 3, 16, 7, 2], // stem-like: 3 input channels (engine conv when threaded)
-      [2, 4, 4, 8, 3, 1], // below
+      [9, 20, 16, 16, 3, 1], // several tasks per worker (> 2 × 1024 rows)
+      [2, 4, 4, 8, 3, 1], // below the threshold
     ];
     for (const [B, S, Ci, Co, K, s] of shapes)
       for (const pad of ['same', 'valid']) {
@@ -68,23 +104,28 @@ describe('engine ops split across 2 threads equal 1 thread and cpu', () => {
         const flops = 2 * B * O * O * K * K * Ci * Co;
         const what = `x=${x.shape} k=${K} s=${s} co=${Co} ${pad}`;
         const conv = { strides: [s, s], pad, dataFormat: 'NHWC', dilations: [1, 1] };
-        await compareThreads('Conv2D', { x, filter }, conv, flops, `forward ${what}`);
-        await compareThreads('FusedConv2D', { x, filter, bias }, { ...conv, activation: 'relu' }, flops, `fused forward ${what}`);
-        await compareThreads('Conv2DBackpropFilter', { x, dy }, { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: filter.shape }, flops, `filter grad ${what}`);
-        await compareThreads('Conv2DBackpropInput', { dy, filter }, { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: x.shape }, B > 1 ? flops : 0, `input grad ${what}`);
+        cases.push(
+          { kernel: 'Conv2D', inputs: { x, filter }, attrs: conv, flops, what: `forward ${what}` },
+          { kernel: 'FusedConv2D', inputs: { x, filter, bias }, attrs: { ...conv, activation: 'relu' }, flops, what: `fused forward ${what}` },
+          { kernel: 'Conv2DBackpropFilter', inputs: { x, dy }, attrs: { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: filter.shape }, flops, what: `filter grad ${what}` },
+          { kernel: 'Conv2DBackpropInput', inputs: { dy, filter }, attrs: { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: x.shape }, flops: B > 1 ? flops : 0, what: `input grad ${what}` },
+        );
       }
+    await compareThreads(cases);
   });
 
   it('BatchMatMul split by rows and by columns, with transposes', async () => {
     let seed = 200;
+    const cases: Case[] = [];
     // [M, K, N]: M ≥ N splits rows, M < N columns; the last is below the threshold.
     for (const [M, K, N] of [[301, 97, 70], [37, 300, 413], [64, 200, 10], [10, 30, 20]])
       for (const ta of [false, true])
         for (const tb of [false, true]) {
           const a = { shape: ta ? [K, M] : [M, K], values: random(M * K, seed++) };
           const b = { shape: tb ? [N, K] : [K, N], values: random(K * N, seed++) };
-          await compareThreads('BatchMatMul', { a, b }, { transposeA: ta, transposeB: tb }, 2 * M * N * K, `matmul ${M}x${K}x${N} ta=${ta} tb=${tb}`);
+          cases.push({ kernel: 'BatchMatMul', inputs: { a, b }, attrs: { transposeA: ta, transposeB: tb }, flops: 2 * M * N * K, what: `matmul ${M}x${K}x${N} ta=${ta} tb=${tb}` });
         }
+    await compareThreads(cases);
   });
 });
 
@@ -111,11 +152,11 @@ describe('whole-model gradients with 2 engine threads equal 1 thread', () => {
       const x = tf.tensor4d(random(batch * size * size * channels, 11), [batch, size, size, channels]);
       const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1], 'int32'), 3).toFloat();
       const one = await grads(model, x, y, 1);
-      const splitBefore = splitOpCount(wasm);
+      const splitBefore = engineThreadStats(wasm).splitOps;
       const tensors = tf.memory().numTensors;
       const two = await grads(model, x, y, 2);
       assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
-      assert.ok(splitOpCount(wasm) > splitBefore, 'some ops were split');
+      assert.ok(engineThreadStats(wasm).splitOps > splitBefore, 'some ops were split');
       for (const k of Object.keys(one)) assertClose(two[k], one[k], TOL, `${name}: ${k}`);
       tf.dispose([x, y]);
       model.dispose();
@@ -124,11 +165,37 @@ describe('whole-model gradients with 2 engine threads equal 1 thread', () => {
 });
 
 describe('the thread pool', () => {
-  it('reports a failing worker as an error and shuts down', () => {
-    const pool = new EnginePool(2);
+  it('runs every task exactly once, on the worker or (when the worker is late) on the main thread', () => {
+    const pool = new EnginePool(2); // just started: the worker may not be up yet, so the main thread may take over
     const job = pool.job();
-    job.heap(0).e.fill_zero(2 ** 32 - 64, 1 << 20); // out of bounds: the worker traps
-    assert.throws(() => job.run(() => undefined, 0), /flash engine: worker 1 failed: .*out of bounds/i);
+    const out = job.alloc(4 * 4);
+    const ranOn: string[] = [];
+    for (let t = 0; t < 4; t++) {
+      job.task(0, {
+        worker: (h) => h.e.bias_act(out + t * 4, 1, 1, 0, 0), // a no-op call: something to run
+        main: () => ranOn.push(`main ${t}`),
+        collect: () => ranOn.push(`worker ${t}`),
+      });
+    }
+    job.run(() => undefined, 0);
+    assert.deepEqual(ranOn.map((r) => Number(r.split(' ')[1])).sort(), [0, 1, 2, 3], ranOn.join(', '));
+    assert.equal(pool.tasks.worker + pool.tasks.stolen, 4);
+    pool.dispose();
+  });
+
+  it('reports a failing worker as an error and shuts down', async () => {
+    const pool = new EnginePool(2);
+    for (let i = 0; i < 600 && !pool.booted; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(pool.booted, 'worker started');
+    const job = pool.job();
+    job.task(0, {
+      worker: (h) => h.e.fill_zero(2 ** 32 - 64, 1 << 20), // out of bounds: the worker traps
+      main: () => { throw new Error('the main thread took the task'); },
+      collect: () => undefined,
+    });
+    // The main thread's share takes a second, so the (started) worker claims its task first.
+    const sleep = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    assert.throws(() => job.run(sleep, 0), /flash engine: worker 1 failed: .*out of bounds/i);
     assert.ok(pool.isDisposed);
     assert.throws(() => pool.job(), /shut down/);
   });

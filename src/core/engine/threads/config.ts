@@ -57,7 +57,19 @@ function hookDispose(target: object): void {
   };
 }
 
-/** Ops this backend's pool has split so far (0 without a pool); for tests and benchmarks. */
-export function splitOpCount(backend: object): number {
-  return pools.get(backend)?.jobsRun ?? 0;
+/** What this backend's pool has done so far (zeros without one); for tests and benchmarks. */
+export interface EngineThreadStats {
+  /** Ops split across threads. */
+  splitOps: number;
+  /** Workers' tasks that a worker ran. */
+  workerTasks: number;
+  /** Workers' tasks that the main thread took over because the worker had not started them (a busy machine). */
+  stolenTasks: number;
+  /** Whether the pool's workers are up (they start asynchronously). */
+  workersReady: boolean;
+}
+
+export function engineThreadStats(backend: object): EngineThreadStats {
+  const pool = pools.get(backend);
+  return { splitOps: pool?.jobsRun ?? 0, workerTasks: pool?.tasks.worker ?? 0, stolenTasks: pool?.tasks.stolen ?? 0, workersReady: pool?.booted ?? false };
 }

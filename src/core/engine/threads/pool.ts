@@ -3,37 +3,48 @@
  * for a shared memory) on one `WebAssembly.Memory` shared with the main thread.
  *
  * tfjs-backend-wasm's heap is not shared, so a worker cannot see tensors: for each split op the main thread
- * copies the worker's inputs into the shared memory, hands the worker a list of engine calls (recorded by
- * running the same TS loop code against a recorder, see `Job.heap`), computes its own share in place, then
- * waits and copies the worker's outputs back. Synchronisation is `Atomics.notify`/`Atomics.wait` on a small
- * control block per worker: a kernel must return synchronously, and a message round trip would need the
- * event loop.
+ * copies the workers' inputs into the shared memory and hands each worker a few tasks (lists of engine
+ * calls, recorded by running the same TS loop code against a recorder, see `Job.task`), computes its own
+ * share in place, then waits and copies the workers' outputs back. Synchronisation is
+ * `Atomics.notify`/`Atomics.wait` on a small control block per worker: a kernel must return synchronously,
+ * and a message round trip would need the event loop.
+ *
+ * Every task can also run on the main thread (on the tfjs heap). Each one is claimed with a compare-and-swap
+ * before it runs; the worker claims its tasks from the first, the main thread, once done with its own
+ * share, from the last. So a worker that the OS has not scheduled (a busy machine) costs only the copies:
+ * the main thread takes its tasks, and does not wait for a worker that claimed none.
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { EngineExports, Heap } from '../native.js';
 import { sharedWasmPath } from '../native.js';
 
-// Control block (Int32Array) fields.
-const STATE = 0; // main sets RUN; the worker answers DONE or FAILED
-const COUNT = 1; // f64 entries in the call list
-const SEQ = 2; // bumped by the main thread for each job (the worker sleeps on it)
+// Control block (Int32Array) fields. A job is numbered by SEQ; a task's claim is 3·seq (free),
+// 3·seq + 1 (worker) or 3·seq + 2 (main thread), so a worker that wakes late for an old job claims nothing.
+const SEQ = 0; // bumped by the main thread for each job (the worker sleeps on it)
+const DONE_AT = 1; // the last job the worker finished
+const FAILED_AT = 2; // the last job in which a task threw
 const QUIT = 3; // 1: leave the loop
 const BOOT = 4; // 0 starting, 1 ready, 2 failed to start
-const MSG_LEN = 5; // error message length; UTF-16 code units from MSG
-const MSG = 8;
+const TASKS = 5; // tasks in this job
+const MSG_LEN = 6; // error message length; UTF-16 code units from MSG
+const MAX_TASKS = 16;
+const START = 8; // MAX_TASKS + 1 call-list offsets (task t: entries START[t] .. START[t + 1])
+const CLAIM = START + MAX_TASKS + 1; // MAX_TASKS claims
+const MSG = CLAIM + MAX_TASKS;
 const CTL_INTS = MSG + 1024;
-const RUN = 1, DONE = 2, FAILED = 3;
 
 /** f64 entries in a worker's call list: ~3,000 engine calls, far more than one op records. */
 const CALL_LIST_ENTRIES = 1 << 16;
 /** Shared-memory addresses below this stay unused (engine.c's nominal stack area). */
 const BASE = 1 << 20;
-/** The most a worker may take for one call list before the main thread gives up on it. */
+/** The least time a worker gets for one job before the main thread gives up on it. */
 const MIN_TIMEOUT_MS = 120_000;
+/** Engine exports the recorder offers (the ones the split loops call). */
+const RECORDED = ['sgemm', 'im2col', 'col2im', 'fill_zero', 'bias_act'] as const;
 
-// The worker: instantiate the engine on the shared memory, then run call lists until told to quit. Plain
-// CommonJS source (eval), so it needs no file path and runs the same from sources (tsx) and from dist/.
+// The worker: instantiate the engine on the shared memory, then run the tasks it can claim until told to quit.
+// Plain CommonJS source (eval), so it needs no file path and runs the same from sources (tsx) and from dist/.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const c = new Int32Array(workerData.ctl);
@@ -50,29 +61,32 @@ try {
 } catch (err) {
   fail(err);
   Atomics.store(c, ${BOOT}, 2);
-  Atomics.store(c, ${STATE}, ${FAILED});
-  Atomics.notify(c, ${STATE});
 }
+Atomics.notify(c, ${DONE_AT});
 if (fns) {
   const a = new Float64Array(workerData.calls);
   let seen = 0;
   for (;;) {
     Atomics.wait(c, ${SEQ}, seen);
-    seen = Atomics.load(c, ${SEQ});
+    const s = Atomics.load(c, ${SEQ});
+    seen = s;
     if (Atomics.load(c, ${QUIT})) break;
     try {
-      const n = c[${COUNT}];
-      for (let i = 0; i < n;) {
-        const f = fns[a[i]], k = a[i + 1];
-        f(...a.subarray(i + 2, i + 2 + k));
-        i += 2 + k;
+      const n = Math.min(c[${TASKS}], ${MAX_TASKS});
+      for (let t = 0; t < n; t++) {
+        if (Atomics.compareExchange(c, ${CLAIM} + t, 3 * s, 3 * s + 1) !== 3 * s) continue;
+        for (let i = c[${START} + t], end = c[${START} + t + 1]; i < end;) {
+          const f = fns[a[i]], k = a[i + 1];
+          f(...a.subarray(i + 2, i + 2 + k));
+          i += 2 + k;
+        }
       }
-      Atomics.store(c, ${STATE}, ${DONE});
     } catch (err) {
       fail(err);
-      Atomics.store(c, ${STATE}, ${FAILED});
+      Atomics.store(c, ${FAILED_AT}, s);
     }
-    Atomics.notify(c, ${STATE});
+    Atomics.store(c, ${DONE_AT}, s);
+    Atomics.notify(c, ${DONE_AT});
   }
 }
 `;
@@ -94,15 +108,16 @@ export class EnginePool {
   private readonly slots: Slot[] = [];
   private readonly names: string[];
   private disposed = false;
+  private seq = 0;
   /** Jobs run so far. */
   jobsRun = 0;
+  /** Tasks the workers ran / the main thread took over from them (how often workers were late). */
+  readonly tasks = { worker: 0, stolen: 0 };
 
   constructor(threads: number) {
     this.threads = threads;
     sharedModule ??= new WebAssembly.Module(readFileSync(sharedWasmPath()));
     const module = sharedModule;
-    const declared = WebAssembly.Module.imports(module).find((i) => i.kind === 'memory');
-    if (!declared) throw new Error('flash engine: engine_shared.wasm imports no memory');
     this.names = WebAssembly.Module.exports(module).filter((x) => x.kind === 'function').map((x) => x.name);
     this.memory = new WebAssembly.Memory({ initial: (BASE >> 16) + 16, maximum: 65536, shared: true });
     for (let i = 0; i < threads - 1; i++) {
@@ -125,13 +140,13 @@ export class EnginePool {
     return this.slots.length;
   }
 
-  /** A new job: one call list per worker over a fresh shared-memory layout. */
+  /** A new job: tasks for the workers over a fresh shared-memory layout. */
   job(): Job {
     if (this.disposed) throw new Error('flash engine: the thread pool was shut down');
     return new Job(this);
   }
 
-  /** Stops the workers (they also never keep the process alive). Idempotent. */
+  /** Stops the workers (they never keep the process alive either). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -147,6 +162,11 @@ export class EnginePool {
     return this.disposed;
   }
 
+  /** Whether every worker has instantiated its engine (they start asynchronously; jobs need not wait). */
+  get booted(): boolean {
+    return this.slots.every((s) => Atomics.load(s.ctl, BOOT) === 1);
+  }
+
   /** @internal Index of an engine export in the workers' function table. */
   functionIndex(name: string): number {
     const i = this.names.indexOf(name);
@@ -154,62 +174,110 @@ export class EnginePool {
     return i;
   }
 
-  /** @internal Posts call lists to the workers that have one. */
-  post(lists: number[][]): void {
-    lists.forEach((list, w) => {
-      if (list.length === 0) return;
-      const s = this.slots[w];
-      if (list.length > s.calls.length) throw new Error(`flash engine: call list too long (${list.length} entries)`);
-      s.calls.set(list);
-      s.ctl[COUNT] = list.length;
-      Atomics.store(s.ctl, STATE, RUN);
-      Atomics.add(s.ctl, SEQ, 1);
-      Atomics.notify(s.ctl, SEQ);
+  /**
+   * @internal Runs one job: posts each worker's tasks, runs `mine`, takes over the tasks no worker has
+   * claimed yet (`steal(w, t)`) and waits for the workers that claimed some. Returns, per worker, which
+   * tasks that worker ran.
+   */
+  execute(lists: number[][], starts: number[][], mine: () => void, steal: (w: number, t: number) => void,
+    timeoutMs: number): boolean[][] {
+    const s = ++this.seq;
+    this.jobsRun++;
+    this.slots.forEach((slot, w) => {
+      const c = slot.ctl;
+      if (Atomics.load(c, BOOT) === 2) this.fail(`worker ${w + 1} failed to start: ${message(c)}`);
+      if (slot.error) this.fail(`worker ${w + 1} died: ${slot.error.message}`);
+      const n = starts[w].length - 1;
+      if (lists[w].length > slot.calls.length) throw new Error(`flash engine: call list too long (${lists[w].length} entries)`);
+      slot.calls.set(lists[w]);
+      for (let t = 0; t <= n; t++) c[START + t] = starts[w][t];
+      for (let t = 0; t < n; t++) c[CLAIM + t] = 3 * s;
+      c[TASKS] = n;
+      Atomics.store(c, SEQ, s); // (seq-cst: the worker sees everything above once it sees the new SEQ)
+      Atomics.notify(c, SEQ);
     });
-  }
-
-  /** @internal Waits for the posted lists; throws (and shuts the pool down) if a worker failed. */
-  wait(lists: number[][], timeoutMs: number): void {
+    let mineError: unknown;
+    try {
+      mine();
+    } catch (err) {
+      mineError = err;
+    }
+    // Take over the tasks still free, last first, until meeting the worker (or the end, if it never woke).
+    const ran = this.slots.map((slot, w) => {
+      const c = slot.ctl;
+      const n = starts[w].length - 1;
+      for (let t = n - 1; t >= 0; t--) {
+        if (Atomics.compareExchange(c, CLAIM + t, 3 * s, 3 * s + 2) !== 3 * s) break;
+        this.tasks.stolen++;
+        if (!mineError) {
+          try {
+            steal(w, t);
+          } catch (err) {
+            mineError = err;
+          }
+        }
+      }
+      return Array.from({ length: n }, (_, t) => Atomics.load(c, CLAIM + t) === 3 * s + 1);
+    });
+    // Wait for the workers that claimed tasks; whatever happened on this thread, they must finish first.
     const limit = Math.max(MIN_TIMEOUT_MS, timeoutMs);
     const deadline = Date.now() + limit;
-    let failure: string | undefined;
-    lists.forEach((list, w) => {
-      if (list.length === 0) return;
-      const s = this.slots[w];
-      while (Atomics.load(s.ctl, STATE) === RUN && Atomics.load(s.ctl, BOOT) !== 2 && !s.error) {
-        if (Date.now() > deadline) {
-          failure ??= `worker ${w + 1} did not finish within ${Math.round(limit / 1000)} s`;
-          break;
-        }
-        Atomics.wait(s.ctl, STATE, RUN, 100);
+    this.slots.forEach((slot, w) => {
+      if (!ran[w].includes(true)) return;
+      const c = slot.ctl;
+      this.tasks.worker += ran[w].filter(Boolean).length;
+      for (;;) {
+        const done = Atomics.load(c, DONE_AT);
+        if (done === s) break;
+        if (slot.error) this.fail(`worker ${w + 1} died: ${slot.error.message}`);
+        if (Date.now() > deadline) this.fail(`worker ${w + 1} did not finish within ${Math.round(limit / 1000)} s`);
+        Atomics.wait(c, DONE_AT, done, 100);
       }
-      const state = Atomics.load(s.ctl, STATE);
-      if (s.error) failure ??= `worker ${w + 1} died: ${s.error.message}`;
-      else if (state === FAILED || Atomics.load(s.ctl, BOOT) === 2) {
-        const n = s.ctl[MSG_LEN];
-        failure ??= `worker ${w + 1} failed: ${String.fromCharCode(...s.ctl.subarray(MSG, MSG + n))}`;
-      }
+      if (Atomics.load(c, FAILED_AT) === s) this.fail(`worker ${w + 1} failed: ${message(c)}`);
     });
-    if (failure) {
-      this.dispose();
-      throw new Error(`flash engine: ${failure}`);
-    }
+    if (mineError) throw mineError;
+    return ran;
   }
+
+  private fail(why: string): never {
+    this.dispose();
+    throw new Error(`flash engine: ${why}`);
+  }
+}
+
+function message(c: Int32Array): string {
+  return String.fromCharCode(...c.subarray(MSG, MSG + c[MSG_LEN]));
 }
 
 interface CopyIn { memory: WebAssembly.Memory; src: number; dst: number; bytes: number }
 
+/** A share of a split op that a worker runs, or the main thread when it gets there first. */
+export interface Task {
+  /** Issues the engine calls on shared-memory copies (a worker's run). */
+  worker(h: Heap): void;
+  /** The same work on the tfjs heap, in place (the main thread's run). */
+  main(): void;
+  /** After a worker's run: brings its output back. */
+  collect(): void;
+}
+
 /**
  * One split op: a bump layout in the shared memory (inputs, outputs, the workers' scratch), the inputs to
- * copy there and one call list per worker. Build it, `run` it (your share runs in between), read the outputs.
+ * copy there and each worker's tasks. Build it, then `run` it with the main thread's own share.
  */
 export class Job {
   private top = BASE;
   private readonly copies: CopyIn[] = [];
   private readonly lists: number[][];
+  private readonly starts: number[][];
+  private readonly tasks: Task[][];
+  private readonly heaps: Heap[];
 
   constructor(private readonly pool: EnginePool) {
     this.lists = Array.from({ length: pool.workers }, () => []);
+    this.starts = Array.from({ length: pool.workers }, () => [0]);
+    this.tasks = Array.from({ length: pool.workers }, () => []);
+    this.heaps = this.lists.map((list) => this.recorder(list));
   }
 
   /** `bytes` of shared memory for this job (64-byte aligned). */
@@ -227,20 +295,18 @@ export class Job {
     return dst;
   }
 
-  /** A Heap whose calls are recorded for worker `w` (0-based) and whose scratch is job memory. */
-  heap(w: number): Heap {
-    const list = this.lists[w];
-    const e: Record<string, (...args: number[]) => void> = {};
-    for (const name of ['sgemm', 'im2col', 'col2im', 'fill_zero', 'bias_act', 'depthwise_filter_grad', 'depthwise_input_grad']) {
-      const fi = this.pool.functionIndex(name);
-      e[name] = (...args: number[]) => { list.push(fi, args.length, ...args); };
-    }
-    return { e: e as unknown as EngineExports, scratch: (floats, fn) => fn(this.alloc(floats * 4)) };
+  /** Adds a task for worker `w` (0-based); a worker runs its tasks in order. */
+  task(w: number, task: Task): void {
+    if (this.tasks[w].length >= MAX_TASKS) throw new Error('flash engine: too many tasks for one worker');
+    task.worker(this.heaps[w]);
+    this.starts[w].push(this.lists[w].length);
+    this.tasks[w].push(task);
   }
 
   /**
    * Grows the shared memory, copies the inputs, starts the workers, runs `mine` (the main thread's share)
-   * and waits for the workers. `flops` (all workers) only scales the give-up timeout.
+   * and any task no worker has started, waits, and collects the workers' outputs. `flops` (the whole op)
+   * only scales the give-up timeout.
    */
   run(mine: () => void, flops: number): void {
     const memory = this.pool.memory;
@@ -248,21 +314,33 @@ export class Job {
     if (this.top > have) memory.grow(Math.ceil((this.top - have) / 65536));
     const shared = new Uint8Array(memory.buffer);
     for (const c of this.copies) shared.set(new Uint8Array(c.memory.buffer, c.src, c.bytes), c.dst);
-    this.pool.post(this.lists);
-    this.pool.jobsRun++;
-    let mineError: unknown;
-    try {
-      mine();
-    } catch (err) {
-      mineError = err;
-    }
-    // Always wait, even when the main share threw: the workers must be idle before the next job.
-    this.pool.wait(this.lists, flops / 1e5);
-    if (mineError) throw mineError;
+    const ran = this.pool.execute(this.lists, this.starts, mine, (w, t) => this.tasks[w][t].main(), flops / 1e5);
+    ran.forEach((flags, w) => flags.forEach((r, t) => { if (r) this.tasks[w][t].collect(); }));
   }
 
-  /** Copies `bytes` of job memory at `src` to `dst` in `memory` (after `run`). */
+  /** Copies `bytes` of job memory at `src` to `dst` in `memory` (from a task's `collect`). */
   output(src: number, memory: WebAssembly.Memory, dst: number, bytes: number): void {
     new Uint8Array(memory.buffer, dst, bytes).set(new Uint8Array(this.pool.memory.buffer, src, bytes));
+  }
+
+  /** A Heap that records calls into `list`; its scratch blocks are reused by later tasks of the same worker. */
+  private recorder(list: number[]): Heap {
+    const e: Record<string, (...args: number[]) => void> = {};
+    for (const name of RECORDED) {
+      const fi = this.pool.functionIndex(name);
+      e[name] = (...args: number[]) => { list.push(fi, args.length, ...args); };
+    }
+    const free: { p: number; bytes: number }[] = [];
+    const scratch = <T>(floats: number, fn: (p: number) => T): T => {
+      const bytes = Math.max(4, floats * 4);
+      const i = free.findIndex((b) => b.bytes >= bytes);
+      const block = i >= 0 ? free.splice(i, 1)[0] : { p: this.alloc(bytes), bytes };
+      try {
+        return fn(block.p);
+      } finally {
+        free.push(block);
+      }
+    };
+    return { e: e as unknown as EngineExports, scratch };
   }
 }
