@@ -37,7 +37,9 @@ export function makeBatchMatMulConfig(stock: KernelConfig | undefined): KernelCo
     for (let i = 0; i < batch; i++) {
       const ai = batchA === 1 ? 0 : i, bi = batchB === 1 ? 0 : i;
       const A = { ptr: pa + ai * M * K * 4, si: sai, sj: sap }, B = { ptr: pb + bi * K * N * 4, si: sbp, sj: sbj };
-      if (parallelGemm(backend, M, N, K, A, B, pc + i * M * N * 4)) continue;
+      // (Operands are cached in the workers' memory by dataId, so only whole ones: batch 1.)
+      const keys = { a: batchA === 1 ? a.dataId : undefined, b: batchB === 1 ? b.dataId : undefined };
+      if (parallelGemm(backend, M, N, K, A, B, pc + i * M * N * 4, keys)) continue;
       withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(M, N, K, A.ptr, sai, sap, B.ptr, sbp, sbj, pc + i * M * N * 4, N, 0, ws));
     }
     return out;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { convDims, convFilterGradRows, convForwardRows, convInputGradImages, type ConvGeom } from './conv_gemm.js';
 import { heapOf, ptr, type WasmBackendLike } from './native.js';
-import { parallelConvFilterGrad, parallelConvForward, parallelConvInputGrad } from './threads/split.js';
+import { parallelConvFilterGrad, parallelConvForward, parallelConvInputGrad, type WeightKeys } from './threads/split.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -25,8 +25,8 @@ export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeom {
 
 /** y[B*OH*OW, Co] = im2col(x) · W (+ bias, activation), written at `yPtr`; split across the engine's threads when big. */
 export function conv2dForwardInto(backend: WasmBackendLike, g: ConvGeom, xPtr: number, wPtr: number, yPtr: number,
-  biasPtr: number, act: number): void {
-  if (parallelConvForward(backend, g, xPtr, wPtr, yPtr, biasPtr, act)) return;
+  biasPtr: number, act: number, keys: WeightKeys = {}): void {
+  if (parallelConvForward(backend, g, xPtr, wPtr, yPtr, biasPtr, act, keys)) return;
   convForwardRows(heapOf(backend), g, xPtr, wPtr, yPtr, biasPtr, act, 0, convDims(g).M);
 }
 
@@ -37,8 +37,9 @@ export function conv2dFilterGradInto(backend: WasmBackendLike, g: ConvGeom, xPtr
 }
 
 /** dx = col2im(dy · W^T), written at `dxPtr`. */
-export function conv2dInputGradInto(backend: WasmBackendLike, g: ConvGeom, dyPtr: number, wPtr: number, dxPtr: number): void {
-  if (parallelConvInputGrad(backend, g, dyPtr, wPtr, dxPtr)) return;
+export function conv2dInputGradInto(backend: WasmBackendLike, g: ConvGeom, dyPtr: number, wPtr: number, dxPtr: number,
+  keys: WeightKeys = {}): void {
+  if (parallelConvInputGrad(backend, g, dyPtr, wPtr, dxPtr, keys)) return;
   convInputGradImages(heapOf(backend), g, dyPtr, wPtr, dxPtr);
 }
 
@@ -77,7 +78,7 @@ export function makeConv2DBackpropInputConfig(stock: KernelConfig | undefined): 
     }
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const out = backend.makeOutput(inputShape, 'float32');
-    conv2dInputGradInto(backend, convGeometry(info), ptr(backend, dy), ptr(backend, filter), ptr(backend, out));
+    conv2dInputGradInto(backend, convGeometry(info), ptr(backend, dy), ptr(backend, filter), ptr(backend, out), { filter: filter.dataId });
     return out;
   };
   return { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };

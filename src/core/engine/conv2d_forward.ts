@@ -38,7 +38,8 @@ function makeConfig(kernelName: 'Conv2D' | 'FusedConv2D', stock: KernelConfig | 
     const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast');
     const out = backend.makeOutput([...info.outShape], 'float32');
     if (sizeOf(info.outShape) === 0) return out;
-    conv2dForwardInto(backend, convGeometry(info), ptr(backend, x), ptr(backend, filter), ptr(backend, out), bias ? ptr(backend, bias) : 0, act);
+    conv2dForwardInto(backend, convGeometry(info), ptr(backend, x), ptr(backend, filter), ptr(backend, out), bias ? ptr(backend, bias) : 0, act,
+      { filter: filter.dataId, bias: bias?.dataId });
     return out;
   };
   return { kernelName, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -164,6 +164,47 @@ describe('whole-model gradients with 2 engine threads equal 1 thread', () => {
   }
 });
 
+describe('the weight cache', () => {
+  it('reuses a variable\'s copy across ops and sees a new value after assign', async () => {
+    await twoThreads(true);
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(random(3 * 12 * 12 * 16, 31), [3, 12, 12, 16]);
+    const w = tf.variable(tf.tensor4d(random(3 * 3 * 16 * 32, 32), [3, 3, 16, 32]));
+    const expected = async () => (await on('cpu', () => tf.conv2d(tf.tensor4d(x.dataSync(), x.shape), tf.tensor4d(w.dataSync(), w.shape as [number, number, number, number]), 1, 'same')))[0];
+    for (let step = 0; step < 3; step++) {
+      const want = await expected();
+      for (let i = 0; i < 2; i++) {
+        const [got] = await on('wasm', () => tf.conv2d(x, w, 1, 'same'));
+        assertClose(got, want, TOL, `step ${step}, call ${i}`);
+      }
+      tf.tidy(() => w.assign(w.mul(-0.5).add(0.1)));
+    }
+    tf.dispose([x, w]);
+  });
+
+  it('starts over when full, never while a job uses it', () => {
+    const pool = new EnginePool(2, { cacheBytes: 1 << 20 });
+    const mem = new WebAssembly.Memory({ initial: 32 });
+    const k1 = {}, k2 = {}, k3 = {}, k4 = {};
+    const n = 400_000; // bytes: two fit in the 1 MiB cache, three do not
+    const job1 = pool.job();
+    const p1 = job1.cachedInput(k1, mem, 0, n);
+    job1.run(() => undefined, 0);
+    const job2 = pool.job();
+    assert.equal(job2.cachedInput(k1, mem, 0, n), p1, 'hit');
+    assert.equal(job2.cachedInput(k2, mem, 0, n), p1 + n, 'added');
+    assert.ok(job2.cachedInput(k4, mem, 0, n) >= p1 + (1 << 20), 'full while job2 uses it: a plain copy');
+    job2.run(() => undefined, 0);
+    const job3 = pool.job();
+    assert.equal(job3.cachedInput(k3, mem, 0, n), p1, 'full: the cache started over');
+    job3.run(() => undefined, 0);
+    const job4 = pool.job();
+    assert.equal(job4.cachedInput(k3, mem, 0, n), p1, 'k3 hit');
+    assert.equal(job4.cachedInput(k1, mem, 0, n), p1 + n, 'k1 was dropped: copied again');
+    pool.dispose();
+  });
+});
+
 describe('the thread pool', () => {
   it('runs every task exactly once, on the worker or (when the worker is late) on the main thread', () => {
     const pool = new EnginePool(2); // just started: the worker may not be up yet, so the main thread may take over

@@ -38,6 +38,17 @@ const CTL_INTS = MSG + 1024;
 const CALL_LIST_ENTRIES = 1 << 16;
 /** Shared-memory addresses below this stay unused (engine.c's nominal stack area). */
 const BASE = 1 << 20;
+/**
+ * Bytes of shared memory (from BASE) that keep copies of weights between ops, keyed by the tensor's dataId
+ * (tfjs never writes into an existing tensor): inference copies each filter once, training once per step
+ * instead of once per op. Jobs lay out their memory above it. (Only touched pages cost memory.)
+ */
+const CACHE_BYTES = 128 << 20;
+
+export interface EnginePoolOptions {
+  /** Size of the weight cache (default 128 MiB). */
+  cacheBytes?: number;
+}
 /** The least time a worker gets for one job before the main thread gives up on it. */
 const MIN_TIMEOUT_MS = 120_000;
 /** Engine exports the recorder offers (the ones the split loops call). */
@@ -113,9 +124,12 @@ export class EnginePool {
   jobsRun = 0;
   /** Tasks the workers ran / the main thread took over from them (how often workers were late). */
   readonly tasks = { worker: 0, stolen: 0 };
+  /** @internal The weight cache: entries of the current generation are valid. */
+  readonly cache: { entries: WeakMap<object, { p: number; bytes: number; gen: number }>; top: number; gen: number; bytes: number };
 
-  constructor(threads: number) {
+  constructor(threads: number, options: EnginePoolOptions = {}) {
     this.threads = threads;
+    this.cache = { entries: new WeakMap(), top: BASE, gen: 0, bytes: Math.ceil((options.cacheBytes ?? CACHE_BYTES) / 64) * 64 };
     sharedModule ??= new WebAssembly.Module(readFileSync(sharedWasmPath()));
     const module = sharedModule;
     this.names = WebAssembly.Module.exports(module).filter((x) => x.kind === 'function').map((x) => x.name);
@@ -266,7 +280,10 @@ export interface Task {
  * copy there and each worker's tasks. Build it, then `run` it with the main thread's own share.
  */
 export class Job {
-  private top = BASE;
+  private top: number;
+  private usesCache = false;
+  /** Cache entries this job adds; valid once `run` has copied them. */
+  private readonly newEntries: [object, { p: number; bytes: number; gen: number }][] = [];
   private readonly copies: CopyIn[] = [];
   private readonly lists: number[][];
   private readonly starts: number[][];
@@ -274,6 +291,7 @@ export class Job {
   private readonly heaps: Heap[];
 
   constructor(private readonly pool: EnginePool) {
+    this.top = BASE + pool.cache.bytes;
     this.lists = Array.from({ length: pool.workers }, () => []);
     this.starts = Array.from({ length: pool.workers }, () => [0]);
     this.tasks = Array.from({ length: pool.workers }, () => []);
@@ -295,6 +313,31 @@ export class Job {
     return dst;
   }
 
+  /**
+   * Like `input`, for a tensor whose contents never change (a weight): `key` is its dataId. Copied only if
+   * the cache has no copy yet. (The cache starts over when full, unless this job already uses it.)
+   */
+  cachedInput(key: object, memory: WebAssembly.Memory, src: number, bytes: number): number {
+    const cache = this.pool.cache;
+    const hit = cache.entries.get(key);
+    if (hit && hit.gen === cache.gen && hit.bytes === bytes) {
+      this.usesCache = true;
+      return hit.p;
+    }
+    const size = Math.ceil(Math.max(bytes, 4) / 64) * 64;
+    if (cache.top + size > BASE + cache.bytes) {
+      if (this.usesCache || size > cache.bytes / 2) return this.input(memory, src, bytes);
+      cache.gen++;
+      cache.top = BASE;
+    }
+    const p = cache.top;
+    cache.top += size;
+    this.newEntries.push([key, { p, bytes, gen: cache.gen }]);
+    this.usesCache = true;
+    this.copies.push({ memory, src, dst: p, bytes });
+    return p;
+  }
+
   /** Adds a task for worker `w` (0-based); a worker runs its tasks in order. */
   task(w: number, task: Task): void {
     if (this.tasks[w].length >= MAX_TASKS) throw new Error('flash engine: too many tasks for one worker');
@@ -314,6 +357,7 @@ export class Job {
     if (this.top > have) memory.grow(Math.ceil((this.top - have) / 65536));
     const shared = new Uint8Array(memory.buffer);
     for (const c of this.copies) shared.set(new Uint8Array(c.memory.buffer, c.src, c.bytes), c.dst);
+    for (const [key, entry] of this.newEntries) this.pool.cache.entries.set(key, entry);
     const ran = this.pool.execute(this.lists, this.starts, mine, (w, t) => this.tasks[w][t].main(), flops / 1e5);
     ran.forEach((flags, w) => flags.forEach((r, t) => { if (r) this.tasks[w][t].collect(); }));
   }

@@ -6,10 +6,11 @@
  * the order of float additions. Each function returns false (and does nothing) when the op is too small
  * to pay for the copies and the hand-off, or there is only one thread; the caller then runs it serially.
  */
+import * as tf from '@tensorflow/tfjs';
 import { convDims, convFilterGradRows, convForwardRows, convInputGradImages, type ConvGeom } from '../conv_gemm.js';
 import { heapMemory, heapOf, SGEMM_WORKSPACE_FLOATS, withScratch, type Heap, type WasmBackendLike } from '../native.js';
 import { poolFor } from './config.js';
-import type { EnginePool } from './pool.js';
+import type { EnginePool, Job } from './pool.js';
 
 /**
  * Smallest op (FLOPs) worth splitting: ~0.1 ms of one thread's GEMM, several times the cost of waking a
@@ -41,6 +42,23 @@ function taskRanges(r0: number, r1: number, minRows: number, align = 1): [number
   return out;
 }
 
+/** dataIds of an op's weights (unchanging tensors: their shared-memory copies are reused across ops). */
+export interface WeightKeys { filter?: object; bias?: object }
+
+/**
+ * An operand's copy in the job's memory: from the pool's cache when it holds a variable's current value (a
+ * weight, read again by the next op or batch). Other tensors are copied each time: caching activations would
+ * only push the weights out.
+ */
+function weight(job: Job, key: object | undefined, mem: WebAssembly.Memory, src: number, bytes: number): number {
+  return key && isVariableData(key) ? job.cachedInput(key, mem, src, bytes) : job.input(mem, src, bytes);
+}
+
+function isVariableData(dataId: object): boolean {
+  for (const v of Object.values(tf.engine().state.registeredVariables)) if (v.dataId === dataId) return true;
+  return false;
+}
+
 function poolForOp(backend: WasmBackendLike, flops: number): EnginePool | undefined {
   if (flops < PARALLEL_MIN_FLOPS) return undefined;
   return poolFor(backend);
@@ -54,7 +72,7 @@ function imagesOf(g: ConvGeom, m0: number, m1: number): [number, number] {
 
 /** Conv2D forward (+ bias, activation), split by output rows. */
 export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr: number, wPtr: number, yPtr: number,
-  biasPtr: number, act: number): boolean {
+  biasPtr: number, act: number, keys: WeightKeys = {}): boolean {
   const { M, K } = convDims(g);
   const flops = 2 * M * K * g.Co;
   const pool = poolForOp(backend, flops);
@@ -63,8 +81,8 @@ export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr:
   const job = pool.job();
   const ohw = g.OH * g.OW, img = g.H * g.W * g.Ci * 4, row = g.Co * 4;
   const b = shares(M, pool.threads, 4);
-  const w = job.input(mem, wPtr, K * row);
-  const bias = biasPtr ? job.input(mem, biasPtr, row) : 0;
+  const w = weight(job, keys.filter, mem, wPtr, K * row);
+  const bias = biasPtr ? weight(job, keys.bias, mem, biasPtr, row) : 0;
   for (let p = 1; p < pool.threads; p++) {
     if (b[p + 1] <= b[p]) continue;
     const [i0, i1] = imagesOf(g, b[p], b[p + 1]);
@@ -125,7 +143,8 @@ export function parallelConvFilterGrad(backend: WasmBackendLike, g: ConvGeom, xP
 }
 
 /** Conv2D input gradient, split by image (col2im scatters into neighbouring rows of the same image). */
-export function parallelConvInputGrad(backend: WasmBackendLike, g: ConvGeom, dyPtr: number, wPtr: number, dxPtr: number): boolean {
+export function parallelConvInputGrad(backend: WasmBackendLike, g: ConvGeom, dyPtr: number, wPtr: number, dxPtr: number,
+  keys: WeightKeys = {}): boolean {
   const { M, K } = convDims(g);
   const flops = 2 * M * K * g.Co;
   const pool = poolForOp(backend, flops);
@@ -134,7 +153,7 @@ export function parallelConvInputGrad(backend: WasmBackendLike, g: ConvGeom, dyP
   const job = pool.job();
   const ohw = g.OH * g.OW, imgIn = g.H * g.W * g.Ci * 4, imgOut = ohw * g.Co * 4;
   const b = shares(g.B, Math.min(pool.threads, g.B));
-  const w = job.input(mem, wPtr, K * g.Co * 4);
+  const w = weight(job, keys.filter, mem, wPtr, K * g.Co * 4);
   for (let p = 1; p + 1 < b.length; p++) {
     if (b[p + 1] <= b[p]) continue;
     const dy = job.input(mem, dyPtr + b[p] * imgOut, (b[p + 1] - b[p]) * imgOut);
@@ -165,7 +184,8 @@ function span(x: Strided, i0: number, i1: number, j0: number, j1: number): { src
  * (one task per worker). Each worker gets the part of A and B its share reads (the covering byte range;
  * with a transposed operand that can be all of it).
  */
-export function parallelGemm(backend: WasmBackendLike, M: number, N: number, K: number, A: Strided, B: Strided, cPtr: number): boolean {
+export function parallelGemm(backend: WasmBackendLike, M: number, N: number, K: number, A: Strided, B: Strided, cPtr: number,
+  keys: { a?: object; b?: object } = {}): boolean {
   const flops = 2 * M * N * K;
   const pool = poolForOp(backend, flops);
   const byRows = M >= N;
@@ -174,7 +194,7 @@ export function parallelGemm(backend: WasmBackendLike, M: number, N: number, K: 
   const job = pool.job();
   const b = shares(byRows ? M : N, pool.threads, byRows ? 4 : 8);
   const whole = byRows ? span(B, 0, K, 0, N) : span(A, 0, M, 0, K);
-  const shared = job.input(mem, whole.src, whole.bytes);
+  const shared = weight(job, byRows ? keys.b : keys.a, mem, whole.src, whole.bytes);
   const gemm = (h: Heap, m: number, n: number, a: number, bp: number, c: number, ldc: number) =>
     h.scratch(SGEMM_WORKSPACE_FLOATS, (ws) => h.e.sgemm(m, n, K, a, A.si, A.sj, bp, B.si, B.sj, c, ldc, 0, ws));
   for (let p = 1; p < pool.threads; p++) {
