@@ -33,10 +33,13 @@ function runCase(c: Case): Promise<Float32Array[]> {
   });
 }
 
-/** Starts a fresh 2-thread pool on the wasm backend; with `ready`, waits until its worker is up. */
+/**
+ * Starts a fresh 2-thread pool on the wasm backend. With `ready`, waits until its worker is up, and the main
+ * thread never takes over the worker's tasks (so the worker runs them even on a busy machine).
+ */
 async function twoThreads(ready: boolean): Promise<void> {
   setEngineThreads(wasm, 1);
-  setEngineThreads(wasm, 2);
+  setEngineThreads(wasm, 2, { takeOver: !ready });
   if (!ready) return;
   // (A split op starts the pool.)
   await runCase({ kernel: 'BatchMatMul', inputs: { a: { shape: [128, 256], values: random(128 * 256, 1) }, b: { shape: [256, 128], values: random(256 * 128, 2) } }, attrs: {}, flops: 0, what: '' });
@@ -77,6 +80,7 @@ async function compareThreads(cases: Case[]): Promise<void> {
     const [late] = await runCase(c);
     assertClose(late, one[i], TOL, `${c.what}: 2 threads, worker starting, vs 1`);
   }
+  setEngineThreads(wasm, 2);
 }
 
 describe('engine ops split across 2 threads equal 1 thread and cpu', () => {
@@ -109,6 +113,27 @@ describe('engine ops split across 2 threads equal 1 thread and cpu', () => {
           { kernel: 'FusedConv2D', inputs: { x, filter, bias }, attrs: { ...conv, activation: 'relu' }, flops, what: `fused forward ${what}` },
           { kernel: 'Conv2DBackpropFilter', inputs: { x, dy }, attrs: { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: filter.shape }, flops, what: `filter grad ${what}` },
           { kernel: 'Conv2DBackpropInput', inputs: { dy, filter }, attrs: { strides: [s, s], pad, dataFormat: 'NHWC', inputShape: x.shape }, flops: B > 1 ? flops : 0, what: `input grad ${what}` },
+        );
+      }
+    await compareThreads(cases);
+  });
+
+  it('depthwise gradients (filter and input), with multipliers and strides', async () => {
+    let seed = 300;
+    const cases: Case[] = [];
+    // [batch, size, channels, multiplier, stride]
+    for (const [B, S, C, mult, s] of [[5, 32, 64, 1, 1], [7, 40, 32, 2, 2], [9, 24, 48, 1, 1], [2, 6, 8, 1, 1]])
+      for (const pad of ['same', 'valid']) {
+        const O = pad === 'same' ? Math.ceil(S / s) : Math.ceil((S - 2) / s);
+        const x = { shape: [B, S, S, C], values: random(B * S * S * C, seed++) };
+        const dy = { shape: [B, O, O, C * mult], values: random(B * O * O * C * mult, seed++) };
+        const filter = { shape: [3, 3, C, mult], values: random(9 * C * mult, seed++) };
+        const attrs = { strides: [s, s], dilations: [1, 1], pad };
+        const flops = 2 * B * O * O * 9 * C * mult;
+        const what = `x=${x.shape} m=${mult} s=${s} ${pad}`;
+        cases.push(
+          { kernel: 'DepthwiseConv2dNativeBackpropFilter', inputs: { x, dy }, attrs: { ...attrs, filterShape: filter.shape }, flops, what: `dw filter grad ${what}` },
+          { kernel: 'DepthwiseConv2dNativeBackpropInput', inputs: { dy, filter }, attrs: { ...attrs, inputShape: x.shape }, flops, what: `dw input grad ${what}` },
         );
       }
     await compareThreads(cases);

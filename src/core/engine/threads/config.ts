@@ -3,9 +3,9 @@
  * per-backend WeakMaps: a re-created backend starts over, and disposing a backend stops its workers.
  */
 import { availableParallelism } from 'node:os';
-import { EnginePool } from './pool.js';
+import { EnginePool, type EnginePoolOptions } from './pool.js';
 
-const settings = new WeakMap<object, number>();
+const settings = new WeakMap<object, { threads: number; options: EnginePoolOptions }>();
 const pools = new WeakMap<object, EnginePool>();
 const hooked = new WeakSet<object>();
 
@@ -14,16 +14,20 @@ export function defaultEngineThreads(): number {
   return availableParallelism();
 }
 
-/** Sets the engine's thread count for this wasm backend (1 = main thread only); restarts its pool if it changes. */
-export function setEngineThreads(backend: object, threads: number): void {
+/**
+ * Sets the engine's thread count for this wasm backend (1 = main thread only; `options` tune its pool, for
+ * tests); restarts its pool if anything changes.
+ */
+export function setEngineThreads(backend: object, threads: number, options: EnginePoolOptions = {}): void {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`flash engine: threads must be an integer ≥ 1, got ${threads}`);
-  if (engineThreads(backend) !== threads) shutdownEngineThreads(backend);
-  settings.set(backend, threads);
+  const old = settings.get(backend);
+  if (engineThreads(backend) !== threads || JSON.stringify(old?.options ?? {}) !== JSON.stringify(options)) shutdownEngineThreads(backend);
+  settings.set(backend, { threads, options });
 }
 
 /** The engine's thread count for this backend (set, or all cores). */
 export function engineThreads(backend: object): number {
-  return settings.get(backend) ?? defaultEngineThreads();
+  return settings.get(backend)?.threads ?? defaultEngineThreads();
 }
 
 /** The backend's worker pool, started on first use; undefined with one thread. */
@@ -32,7 +36,7 @@ export function poolFor(backend: object): EnginePool | undefined {
   if (threads < 2) return undefined;
   let pool = pools.get(backend);
   if (!pool || pool.isDisposed) {
-    pool = new EnginePool(threads);
+    pool = new EnginePool(threads, settings.get(backend)?.options);
     pools.set(backend, pool);
     hookDispose(backend);
   }

@@ -48,11 +48,13 @@ const CACHE_BYTES = 128 << 20;
 export interface EnginePoolOptions {
   /** Size of the weight cache (default 128 MiB). */
   cacheBytes?: number;
+  /** Whether the main thread takes over tasks a worker has not started (default true; false for tests). */
+  takeOver?: boolean;
 }
 /** The least time a worker gets for one job before the main thread gives up on it. */
 const MIN_TIMEOUT_MS = 120_000;
 /** Engine exports the recorder offers (the ones the split loops call). */
-const RECORDED = ['sgemm', 'im2col', 'col2im', 'fill_zero', 'bias_act'] as const;
+const RECORDED = ['sgemm', 'im2col', 'col2im', 'fill_zero', 'bias_act', 'depthwise_filter_grad', 'depthwise_input_grad'] as const;
 
 // The worker: instantiate the engine on the shared memory, then run the tasks it can claim until told to quit.
 // Plain CommonJS source (eval), so it needs no file path and runs the same from sources (tsx) and from dist/.
@@ -120,6 +122,7 @@ export class EnginePool {
   private readonly names: string[];
   private disposed = false;
   private seq = 0;
+  private readonly takeOver: boolean;
   /** Jobs run so far. */
   jobsRun = 0;
   /** Tasks the workers ran / the main thread took over from them (how often workers were late). */
@@ -130,6 +133,7 @@ export class EnginePool {
   constructor(threads: number, options: EnginePoolOptions = {}) {
     this.threads = threads;
     this.cache = { entries: new WeakMap(), top: BASE, gen: 0, bytes: Math.ceil((options.cacheBytes ?? CACHE_BYTES) / 64) * 64 };
+    this.takeOver = options.takeOver ?? true;
     sharedModule ??= new WebAssembly.Module(readFileSync(sharedWasmPath()));
     const module = sharedModule;
     this.names = WebAssembly.Module.exports(module).filter((x) => x.kind === 'function').map((x) => x.name);
@@ -217,29 +221,30 @@ export class EnginePool {
       mineError = err;
     }
     // Take over the tasks still free, last first, until meeting the worker (or the end, if it never woke).
-    const ran = this.slots.map((slot, w) => {
-      const c = slot.ctl;
-      const n = starts[w].length - 1;
-      for (let t = n - 1; t >= 0; t--) {
-        if (Atomics.compareExchange(c, CLAIM + t, 3 * s, 3 * s + 2) !== 3 * s) break;
-        this.tasks.stolen++;
-        if (!mineError) {
+    // After that every task is claimed: the worker claims in order, so it has passed all below the meeting point.
+    if (this.takeOver) {
+      this.slots.forEach((slot, w) => {
+        for (let t = starts[w].length - 2; t >= 0; t--) {
+          if (Atomics.compareExchange(slot.ctl, CLAIM + t, 3 * s, 3 * s + 2) !== 3 * s) break;
+          this.tasks.stolen++;
+          if (mineError) continue;
           try {
             steal(w, t);
           } catch (err) {
             mineError = err;
           }
         }
-      }
-      return Array.from({ length: n }, (_, t) => Atomics.load(c, CLAIM + t) === 3 * s + 1);
-    });
-    // Wait for the workers that claimed tasks; whatever happened on this thread, they must finish first.
+      });
+    }
+    // Wait for the workers that claimed tasks (without take-over: every worker with tasks), whatever
+    // happened on this thread: they must be done before the next job reuses the memory.
     const limit = Math.max(MIN_TIMEOUT_MS, timeoutMs);
     const deadline = Date.now() + limit;
-    this.slots.forEach((slot, w) => {
-      if (!ran[w].includes(true)) return;
+    const ran = this.slots.map((slot, w) => {
       const c = slot.ctl;
-      this.tasks.worker += ran[w].filter(Boolean).length;
+      const n = starts[w].length - 1;
+      const claimed = () => Array.from({ length: n }, (_, t) => Atomics.load(c, CLAIM + t) === 3 * s + 1);
+      if (n === 0 || (this.takeOver && !claimed().includes(true))) return claimed();
       for (;;) {
         const done = Atomics.load(c, DONE_AT);
         if (done === s) break;
@@ -248,6 +253,9 @@ export class EnginePool {
         Atomics.wait(c, DONE_AT, done, 100);
       }
       if (Atomics.load(c, FAILED_AT) === s) this.fail(`worker ${w + 1} failed: ${message(c)}`);
+      const flags = claimed();
+      this.tasks.worker += flags.filter(Boolean).length;
+      return flags;
     });
     if (mineError) throw mineError;
     return ran;

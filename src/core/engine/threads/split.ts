@@ -227,3 +227,85 @@ export function parallelGemm(backend: WasmBackendLike, M: number, N: number, K: 
     : gemm(heapOf(backend), M, b[1], A.ptr, B.ptr, cPtr, N), flops);
   return true;
 }
+
+/**
+ * Depthwise conv geometry as engine.c takes it: B, H, W, C, mult, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl.
+ * (Both depthwise gradients are independent per image, so they split by image.)
+ */
+export type DepthwiseGeom = readonly [number, number, number, number, number, number, number, number, number,
+  number, number, number, number, number, number];
+
+/** The geometry after B (the engine's depthwise functions take B, then these). */
+type Rest = [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+function depthwiseShares(pool: EnginePool, g: DepthwiseGeom): { b: number[]; tasks: (p: number) => [number, number][] } {
+  const [B, , , , , OH, OW] = g;
+  const b = shares(B, Math.min(pool.threads, B));
+  return { b, tasks: (p) => taskRanges(b[p], b[p + 1], Math.ceil(MIN_TASK_ROWS / (OH * OW))) };
+}
+
+/** Depthwise filter gradient, split by image; each worker task and each taken-over task adds a partial dW. */
+export function parallelDepthwiseFilterGrad(backend: WasmBackendLike, g: DepthwiseGeom, xPtr: number, dyPtr: number, dwPtr: number): boolean {
+  const [B, H, W, C, mult, OH, OW, KH, KW] = g;
+  const flops = 2 * B * OH * OW * KH * KW * C * mult;
+  const pool = poolForOp(backend, flops);
+  if (!pool || B < 2) return false;
+  const mem = heapMemory(backend);
+  const job = pool.job();
+  const imgIn = H * W * C * 4, imgOut = OH * OW * C * mult * 4, n = KH * KW * C * mult;
+  const { b, tasks } = depthwiseShares(pool, g);
+  const rest = g.slice(1) as unknown as Rest;
+  const partials: number[] = [];
+  const add = (src: number) => heapOf(backend).e.bias_act(dwPtr, 1, n, src, 0); // dW += partial
+  for (let p = 1; p + 1 < b.length; p++) {
+    const x = job.input(mem, xPtr + b[p] * imgIn, (b[p + 1] - b[p]) * imgIn);
+    const dy = job.input(mem, dyPtr + b[p] * imgOut, (b[p + 1] - b[p]) * imgOut);
+    for (const [i0, i1] of tasks(p)) {
+      const partial = job.alloc(n * 4);
+      job.task(p - 1, {
+        worker: (h) => h.e.depthwise_filter_grad(x + (i0 - b[p]) * imgIn, dy + (i0 - b[p]) * imgOut, i1 - i0, ...rest, partial),
+        main: () => withScratch(backend, n, (tmp) => {
+          heapOf(backend).e.depthwise_filter_grad(xPtr + i0 * imgIn, dyPtr + i0 * imgOut, i1 - i0, ...rest, tmp);
+          add(tmp);
+        }),
+        collect: () => { partials.push(partial); },
+      });
+    }
+  }
+  job.run(() => heapOf(backend).e.depthwise_filter_grad(xPtr, dyPtr, b[1], ...rest, dwPtr), flops);
+  withScratch(backend, n, (tmp) => {
+    for (const src of partials) {
+      job.output(src, heapMemory(backend), tmp, n * 4);
+      add(tmp);
+    }
+  });
+  return true;
+}
+
+/** Depthwise input gradient, split by image. */
+export function parallelDepthwiseInputGrad(backend: WasmBackendLike, g: DepthwiseGeom, dyPtr: number, fPtr: number, dxPtr: number,
+  keys: WeightKeys = {}): boolean {
+  const [B, H, W, C, mult, OH, OW, KH, KW] = g;
+  const flops = 2 * B * OH * OW * KH * KW * C * mult;
+  const pool = poolForOp(backend, flops);
+  if (!pool || B < 2) return false;
+  const mem = heapMemory(backend);
+  const job = pool.job();
+  const imgIn = H * W * C * 4, imgOut = OH * OW * C * mult * 4;
+  const rest = g.slice(1) as unknown as Rest;
+  const { b, tasks } = depthwiseShares(pool, g);
+  const f = weight(job, keys.filter, mem, fPtr, KH * KW * C * mult * 4);
+  for (let p = 1; p + 1 < b.length; p++) {
+    const dy = job.input(mem, dyPtr + b[p] * imgOut, (b[p + 1] - b[p]) * imgOut);
+    for (const [i0, i1] of tasks(p)) {
+      const dx = job.alloc((i1 - i0) * imgIn);
+      job.task(p - 1, {
+        worker: (h) => h.e.depthwise_input_grad(dy + (i0 - b[p]) * imgOut, f, i1 - i0, ...rest, dx),
+        main: () => heapOf(backend).e.depthwise_input_grad(dyPtr + i0 * imgOut, fPtr, i1 - i0, ...rest, dxPtr + i0 * imgIn),
+        collect: () => job.output(dx, heapMemory(backend), dxPtr + i0 * imgIn, (i1 - i0) * imgIn),
+      });
+    }
+  }
+  job.run(() => heapOf(backend).e.depthwise_input_grad(dyPtr, fPtr, b[1], ...rest, dxPtr), flops);
+  return true;
+}
