@@ -199,14 +199,19 @@ export class EnginePool {
    */
   execute(lists: number[][], starts: number[][], mine: () => void, steal: (w: number, t: number) => void,
     timeoutMs: number): boolean[][] {
-    const s = ++this.seq;
-    this.jobsRun++;
+    // (Checked before any worker starts: a worker must never run while its job is abandoned.)
     this.slots.forEach((slot, w) => {
       const c = slot.ctl;
       if (Atomics.load(c, BOOT) === 2) this.fail(`worker ${w + 1} failed to start: ${message(c)}`);
       if (slot.error) this.fail(`worker ${w + 1} died: ${slot.error.message}`);
-      const n = starts[w].length - 1;
       if (lists[w].length > slot.calls.length) throw new Error(`flash engine: call list too long (${lists[w].length} entries)`);
+    });
+    const s = ++this.seq;
+    this.jobsRun++;
+    this.slots.forEach((slot, w) => {
+      const c = slot.ctl;
+      const n = starts[w].length - 1;
+      if (n === 0) return; // (nothing to do: let it sleep)
       slot.calls.set(lists[w]);
       for (let t = 0; t <= n; t++) c[START + t] = starts[w][t];
       for (let t = 0; t < n; t++) c[CLAIM + t] = 3 * s;
