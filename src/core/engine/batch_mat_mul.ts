@@ -1,8 +1,8 @@
 /**
  * `BatchMatMul` for the wasm backend: the packed SIMD GEMM of engine.wasm, where transposes are free
  * (they are only strides). The stock kernel transposes operands first and is ~1.5 GFLOP/s on the dense
- * layers' backward products; this one runs at GEMM speed, split across the engine's threads when big. Batch broadcasting other than "same batch" or
- * "one side has batch 1", and non-float32 inputs, go to the stock kernel.
+ * layers' backward products; this one runs at GEMM speed, split across the engine's threads when big. Batch
+ * broadcasting other than "same batch" or "one side has batch 1", and non-float32 inputs, go to the stock kernel.
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { engineFor, ptr, SGEMM_WORKSPACE_FLOATS, sizeOf, withScratch, type WasmBackendLike } from './native.js';
