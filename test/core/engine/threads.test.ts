@@ -250,7 +250,7 @@ describe('the thread pool', () => {
   });
 
   it('reports a failing worker as an error and shuts down', async () => {
-    const pool = new EnginePool(2);
+    const pool = new EnginePool(2, { takeOver: false }); // (the worker runs its task however busy the machine)
     for (let i = 0; i < 600 && !pool.booted; i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(pool.booted, 'worker started');
     const job = pool.job();
@@ -259,9 +259,7 @@ describe('the thread pool', () => {
       main: () => { throw new Error('the main thread took the task'); },
       collect: () => undefined,
     });
-    // The main thread's share takes a second, so the (started) worker claims its task first.
-    const sleep = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-    assert.throws(() => job.run(sleep, 0), /flash engine: worker 1 failed: .*out of bounds/i);
+    assert.throws(() => job.run(() => undefined, 0), /flash engine: worker 1 failed: .*out of bounds/i);
     assert.ok(pool.isDisposed);
     assert.throws(() => pool.job(), /shut down/);
   });
