@@ -3,16 +3,20 @@
  * flash's engine kernels) and cpu backend, against PyTorch on the same cores when python3 can import torch.
  *
  *   node dist/bench/engine.js [--network small_cnn|mobilenet_v2_035|resnet18|all] [--backend wasm|cpu|all]
- *                             [--mode train|infer|all] [--seconds 3] [--threads N] [--no-torch] [--no-fold]
- *                             [--kernels] [--profile]
+ *                             [--mode train|infer|all] [--seconds 3] [--threads N] [--data-parallel N]
+ *                             [--no-torch] [--no-fold] [--kernels] [--profile]
  *
  * Prints one JSON line per (network, backend, mode): network, backend, mode, batch, images_per_s, plus steps,
  * seconds, other_cpu_cores (CPU the *other* processes used during the timed loop, in cores, from /proc/stat
  * minus this process's /proc/self/stat), contended (other_cpu_cores > 0.2) and images_per_cpu_s (per second of
- * this process's CPU time: the single-threaded engine's uncontended rate). PyTorch rows (backend
- * "pytorch") come from bench/torch_reference.py; flash rows then carry ratio_vs_pytorch.
- * --threads N trains on wasm data-parallel over N worker threads (data_parallel.ts). --kernels prints each engine
- * kernel family's GFLOP/s; --profile prints the slowest kernels of a train step.
+ * this process's CPU time, worker threads included). PyTorch rows (backend "pytorch") come from
+ * bench/torch_reference.py; flash rows then carry ratio_vs_pytorch.
+ * --threads N (default 1) is the wasm engine's thread count (threads/: big convs and GEMMs split across N
+ * threads, exact; training and inference); wasm rows carry `threads`, `split_ops_per_step` and
+ * `stolen_task_share` (workers' tasks the main thread took over because the worker had not started them).
+ * --data-parallel N instead trains on wasm data-parallel over N worker threads (data_parallel.ts; ghost BatchNorm),
+ * each with a one-thread engine. --kernels prints each engine kernel family's GFLOP/s (wall time and per CPU
+ * second); --profile prints the slowest kernels of a train step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +27,7 @@ import { simpleCnn } from '../backbones/simple_cnn.js';
 import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
 import { resnet18 } from '../backbones/resnet.js';
 import type { BackboneSpec } from '../backbones/types.js';
-import { foldBatchNorm, registerWasmTrainingKernels, stockWasmKernel } from '../src/core/engine/index.js';
+import { foldBatchNorm, registerWasmTrainingKernels, setEngineThreads, engineThreadStats, stockWasmKernel } from '../src/core/engine/index.js';
 import { DataParallelTrainer } from '../src/core/engine/data_parallel.js';
 import { packageRoot } from '../src/core/engine/native.js';
 
@@ -73,9 +77,10 @@ function buildModel(def: NetworkDef): tf.LayersModel {
   return model;
 }
 
-async function measure(name: string, backend: string, mode: 'train' | 'infer', seconds: number, threads = 1): Promise<Row> {
+async function measure(name: string, backend: string, mode: 'train' | 'infer', seconds: number, threads: number, dataParallel: number): Promise<Row> {
   const def = NETWORKS[name];
   await tf.setBackend(backend);
+  if (backend === 'wasm') setEngineThreads(tf.backend(), dataParallel > 1 ? 1 : threads);
   const model = buildModel(def);
   // Inference runs on the BatchNorm-folded model, as flash's predict/evaluate/export do (--no-fold: as built).
   const fold = mode === 'infer' && !flag('no-fold');
@@ -83,7 +88,7 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const x = tf.randomUniform([def.batch, def.size, def.size, def.channels]);
   const y = tf.oneHot(tf.randomUniform([def.batch], 0, 10, 'int32') as tf.Tensor1D, 10).toFloat();
   const optimizer = tf.train.adam(1e-3);
-  const trainer = mode === 'train' && threads > 1 ? await DataParallelTrainer.create(model, { threads }) : undefined;
+  const trainer = mode === 'train' && dataParallel > 1 ? await DataParallelTrainer.create(model, { threads: dataParallel }) : undefined;
   const step = trainer
     ? async () => { await trainer.trainStep(optimizer, x, y); }
     : mode === 'train'
@@ -102,6 +107,7 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const minSteps = slowCpu ? 1 : 3;
   for (let i = 0; i < warmup; i++) await step();
   const [busy0, self0] = cpuJiffies();
+  const stats0 = engineThreadStats(tf.backend());
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let steps = 0;
@@ -113,6 +119,9 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   const cpu = process.cpuUsage(c0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const [busy1, self1] = cpuJiffies();
+  const stats1 = engineThreadStats(tf.backend());
+  const splitPerStep = (stats1.splitOps - stats0.splitOps) / steps;
+  const workerTasks = stats1.workerTasks - stats0.workerTasks, stolen = stats1.stolenTasks - stats0.stolenTasks;
   const other = Math.max(0, (busy1 - busy0 - (self1 - self0)) / HZ / elapsed);
   await trainer?.dispose();
   tf.dispose([x, y]);
@@ -120,7 +129,11 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   if (inferModel !== model) inferModel.layers.forEach((l) => { if (!model.layers.includes(l)) l.dispose(); });
   model.dispose();
   return {
-    network: name, backend, mode, ...(mode === 'train' ? { threads } : {}), batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
+    network: name, backend, mode,
+    ...(backend === 'wasm' ? { threads: dataParallel > 1 ? 1 : threads, split_ops_per_step: +splitPerStep.toFixed(1) } : {}),
+    // Share of the workers' tasks the main thread had to take over (workers not scheduled in time).
+    ...(workerTasks + stolen > 0 ? { stolen_task_share: +(stolen / (workerTasks + stolen)).toFixed(3) } : {}),
+    ...(dataParallel > 1 && mode === 'train' ? { data_parallel: dataParallel } : {}), batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
     steps, seconds: Number(elapsed.toFixed(3)), image_size: def.size, other_cpu_cores: Number(other.toFixed(3)),
     contended: other > 0.2,
     ...(mode === 'infer' ? { bn_folded: fold && inferModel !== model } : {}),
@@ -157,12 +170,16 @@ function torchRows(py: string, networks: string[], modes: string[], seconds: num
 // ---------------------------------------------------------------------------------------------------------
 // --kernels: GFLOP/s of each engine kernel family on shapes from the benchmark networks.
 
-/** Seconds of this process's CPU time per call (CPU time, not wall time: the kernels are single-threaded,
- *  and on a shared machine wall time mostly measures the neighbours). */
-function timeIt(f: () => tf.Tensor | tf.Tensor[], minSeconds = 0.5): number {
+/**
+ * Seconds per call: `cpu`, this process's CPU time (all its threads; with one engine thread, the number that
+ * a shared machine's neighbours barely move) and `wall` (what a split kernel gains; contended when others run).
+ */
+function timeIt(f: () => tf.Tensor | tf.Tensor[], minSeconds = 0.5): { cpu: number; wall: number; other: number } {
   tf.dispose(f());
   let n = 0;
+  const [busy0, self0] = cpuJiffies();
   const c0 = process.cpuUsage();
+  const t0 = performance.now();
   const cpuSeconds = () => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1e6; };
   while (n < 2 || cpuSeconds() < minSeconds) {
     const out = f();
@@ -170,7 +187,17 @@ function timeIt(f: () => tf.Tensor | tf.Tensor[], minSeconds = 0.5): number {
     tf.dispose(out);
     n++;
   }
-  return cpuSeconds() / n;
+  const wall = (performance.now() - t0) / 1000;
+  const [busy1, self1] = cpuJiffies();
+  return { cpu: cpuSeconds() / n, wall: wall / n, other: Math.max(0, (busy1 - busy0 - (self1 - self0)) / HZ / wall) };
+}
+
+/** A --kernels row's timing fields: ms and GFLOP/s by wall time, GFLOP/s per CPU second. */
+function rate(t: { cpu: number; wall: number; other: number }, flops: number): Row {
+  return {
+    ms: +(t.wall * 1e3).toFixed(2), gflops: +(flops / t.wall / 1e9).toFixed(2), gflops_per_cpu_s: +(flops / t.cpu / 1e9).toFixed(2),
+    other_cpu_cores: +t.other.toFixed(2), contended: t.other > 0.2,
+  };
 }
 
 function kernelRows(backend: string): Row[] {
@@ -197,13 +224,13 @@ function kernelRows(backend: string): Row[] {
     const stockFwd = stock ? timeIt(() => {
       const info = stock.kernelFunc({ inputs: { x, filter: w }, backend: tf.backend(), attrs: { ...attrs, dilations: [1, 1] } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
       return tf.engine().makeTensorFromTensorInfo(info);
-    }) : NaN;
+    }) : { cpu: NaN, wall: NaN, other: NaN };
     const filt = timeIt(run('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [K, K, Ci, Co] }));
     const inp = timeIt(run('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [B, H, W, Ci] }));
-    rows.push({ kernel: 'Conv2D (tfjs-backend-wasm XNNPACK, replaced)', backend, shape, ms: +(stockFwd * 1e3).toFixed(2), gflops: +(flops / stockFwd / 1e9).toFixed(2) });
-    rows.push({ kernel: 'Conv2D', backend, shape, ms: +(fwd * 1e3).toFixed(2), gflops: +(flops / fwd / 1e9).toFixed(2) });
-    rows.push({ kernel: 'Conv2DBackpropFilter', backend, shape, ms: +(filt * 1e3).toFixed(2), gflops: +(flops / filt / 1e9).toFixed(2) });
-    rows.push({ kernel: 'Conv2DBackpropInput', backend, shape, ms: +(inp * 1e3).toFixed(2), gflops: +(flops / inp / 1e9).toFixed(2) });
+    rows.push({ kernel: 'Conv2D (tfjs-backend-wasm XNNPACK, replaced)', backend, shape, ...rate(stockFwd, flops) });
+    rows.push({ kernel: 'Conv2D', backend, shape, ...rate(fwd, flops) });
+    rows.push({ kernel: 'Conv2DBackpropFilter', backend, shape, ...rate(filt, flops) });
+    rows.push({ kernel: 'Conv2DBackpropInput', backend, shape, ...rate(inp, flops) });
     tf.dispose([x, dy, w]);
   }
   const dw = [
@@ -219,8 +246,8 @@ function kernelRows(backend: string): Row[] {
     const shape = `${label}: x[${B},${H},${W},${C}] s${s}`;
     const filt = timeIt(run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, C, 1] }));
     const inp = timeIt(run('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [B, H, W, C] }));
-    rows.push({ kernel: 'DepthwiseConv2dNativeBackpropFilter', backend, shape, ms: +(filt * 1e3).toFixed(2), gflops: +(flops / filt / 1e9).toFixed(2) });
-    rows.push({ kernel: 'DepthwiseConv2dNativeBackpropInput', backend, shape, ms: +(inp * 1e3).toFixed(2), gflops: +(flops / inp / 1e9).toFixed(2) });
+    rows.push({ kernel: 'DepthwiseConv2dNativeBackpropFilter', backend, shape, ...rate(filt, flops) });
+    rows.push({ kernel: 'DepthwiseConv2dNativeBackpropInput', backend, shape, ...rate(inp, flops) });
     tf.dispose([x, dy, w]);
   }
   {
@@ -228,17 +255,18 @@ function kernelRows(backend: string): Row[] {
     const x = tf.randomNormal([B, H, W, C]), dy = tf.randomNormal([B, H, W, C]);
     const m = tf.randomNormal([C]), v = tf.randomUniform([C], 0.5, 2), sc = tf.randomNormal([C]);
     const t = timeIt(run('FlashFusedBatchNormGrad', { x, dy, mean: m, variance: v, scale: sc }, { varianceEpsilon: 1e-3 }));
-    rows.push({ kernel: 'FlashFusedBatchNormGrad', backend, shape: `x[${B},${H},${W},${C}]`, ms: +(t * 1e3).toFixed(2), gb_per_s: +((3 * B * H * W * C * 4) / t / 1e9).toFixed(2) });
+    rows.push({ kernel: 'FlashFusedBatchNormGrad', backend, shape: `x[${B},${H},${W},${C}]`, ms: +(t.wall * 1e3).toFixed(2), gb_per_s: +((3 * B * H * W * C * 4) / t.wall / 1e9).toFixed(2) });
     const t2 = timeIt(run('MaxPoolGrad', { dy: tf.randomNormal([B, 12, 12, C]), input: x, output: tf.randomNormal([B, 12, 12, C]) }, { filterSize: [2, 2], strides: [2, 2], pad: 'valid' }));
-    rows.push({ kernel: 'MaxPoolGrad', backend, shape: `x[${B},${H},${W},${C}] 2x2/2`, ms: +(t2 * 1e3).toFixed(2), gb_per_s: +((2 * B * H * W * C * 4) / t2 / 1e9).toFixed(2) });
+    rows.push({ kernel: 'MaxPoolGrad', backend, shape: `x[${B},${H},${W},${C}] 2x2/2`, ms: +(t2.wall * 1e3).toFixed(2), gb_per_s: +((2 * B * H * W * C * 4) / t2.wall / 1e9).toFixed(2) });
     tf.dispose([x, dy, m, v, sc]);
   }
   return rows;
 }
 
-async function profileRows(name: string): Promise<Row[]> {
+async function profileRows(name: string, threads: number): Promise<Row[]> {
   const def = NETWORKS[name];
   await tf.setBackend('wasm');
+  setEngineThreads(tf.backend(), threads);
   const model = buildModel(def);
   const x = tf.randomUniform([def.batch, def.size, def.size, def.channels]);
   const y = tf.oneHot(tf.randomUniform([def.batch], 0, 10, 'int32') as tf.Tensor1D, 10).toFloat();
@@ -275,13 +303,20 @@ async function main(): Promise<void> {
   const modes = (modeArg === 'all' ? ['train', 'infer'] : modeArg.split(',')) as ('train' | 'infer')[];
   console.error(`flash bench:engine on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), tfjs ${tf.version.tfjs}`);
 
+  const threads = Number(arg('threads', '1'));
+  const dataParallel = Number(arg('data-parallel', '1'));
+  if (!Number.isInteger(threads) || threads < 1 || !Number.isInteger(dataParallel) || dataParallel < 1) {
+    throw new Error('--threads and --data-parallel take a whole number ≥ 1');
+  }
   if (flag('kernels')) {
     await tf.setBackend('wasm');
-    for (const r of kernelRows('wasm')) console.log(JSON.stringify(r));
+    setEngineThreads(tf.backend(), threads);
+    // (Each row also carries the thread count; wall-time GFLOP/s is what the split kernels gain.)
+    for (const r of kernelRows('wasm')) console.log(JSON.stringify({ ...r, threads }));
     return;
   }
   if (flag('profile')) {
-    for (const n of networks) for (const r of await profileRows(n)) console.log(JSON.stringify(r));
+    for (const n of networks) for (const r of await profileRows(n, threads)) console.log(JSON.stringify(r));
     return;
   }
 
@@ -296,8 +331,7 @@ async function main(): Promise<void> {
           console.log(JSON.stringify({ network, backend, mode, batch: NETWORKS[network].batch, images_per_s: null, skipped: 'cpu training takes minutes per step (--cpu-train-all to run it)' }));
           continue;
         }
-        const threads = backend === 'wasm' && mode === 'train' ? Number(arg('threads', '1')) : 1;
-        const row = await measure(network, backend, mode, seconds, threads);
+        const row = await measure(network, backend, mode, seconds, threads, dataParallel);
         const ref = torch.find((t) => t.network === network && t.mode === mode);
         if (ref && typeof ref.images_per_s === 'number' && typeof row.images_per_s === 'number') {
           row.pytorch_images_per_s = ref.images_per_s;

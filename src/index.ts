@@ -14,7 +14,7 @@ export { CsvLogger, loggers } from './core/loggers/index.js';
 export { metrics, computeMetrics, confusionMatrix, perClassReport } from './core/metrics/index.js';
 export { optimizers, createOptimizer } from './core/optimizers/index.js';
 export { strategies } from './core/finetuning/index.js';
-export { backends, selectBackend, describeBackend, type BackendChoice } from './core/backend.js';
+export { backends, selectBackend, describeBackend, type BackendChoice, type BackendOptions } from './core/backend.js';
 export { Registry } from './core/registry.js';
 export { FlashUserError } from './core/errors.js';
 export { saveLayersModel, loadLayersModel } from './core/io/layers_model.js';

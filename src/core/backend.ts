@@ -81,13 +81,39 @@ export interface BackendChoice {
   /** tfjs's name for it (`tf.getBackend()`). */
   tfName: string;
   skipped: { name: string; why: string }[];
+  /** Its threads, in words: `flash engine, 2 threads` (wasm), `1 thread` (cpu), `libtensorflow's thread pool`. */
+  threads: string;
+}
+
+/** Options of `selectBackend`. */
+export interface BackendOptions {
+  /** CPU threads for flash's wasm engine (recipe `trainer.threads`); null/undefined = all cores. */
+  threads?: number | null;
+}
+
+/** Applies the thread count where flash controls it (wasm) and says what is true for the backend. */
+async function applyThreads(tfName: string, threads: number | null | undefined): Promise<string> {
+  if (tfName === 'wasm') {
+    const { setEngineThreads, defaultEngineThreads } = await import('./engine/threads/config.js');
+    const n = threads ?? defaultEngineThreads();
+    setEngineThreads(tf.backend(), n);
+    return `flash engine, ${n} thread${n === 1 ? '' : 's'}`;
+  }
+  const note = threads == null ? '' : '; --trainer.threads applies to wasm only';
+  if (tfName === 'cpu') return `1 thread${note}`;
+  return `libtensorflow's own thread pool${note}`;
 }
 
 /**
  * Activates a backend: the requested one, or with `auto` the first in the registry that loads and initialises.
- * Also turns tfjs's production mode on (skips debug checks, silences its "install tfjs-node" banner).
+ * Also turns tfjs's production mode on (skips debug checks, silences its "install tfjs-node" banner) and, on
+ * wasm, sets the engine's thread count (`options.threads`, default all cores).
  */
-export async function selectBackend(requested = 'auto'): Promise<BackendChoice> {
+export async function selectBackend(requested = 'auto', options: BackendOptions = {}): Promise<BackendChoice> {
+  const { threads } = options;
+  if (threads != null && (!Number.isInteger(threads) || threads < 1)) {
+    throw new FlashUserError(`threads must be a whole number ≥ 1 (or null for all cores), got ${threads}`);
+  }
   tf.env().set('PROD', true);
   const candidates = requested === 'auto' ? backends.names() : [backends.has(requested) ? requested : (backends.get(requested), requested)];
   const skipped: { name: string; why: string }[] = [];
@@ -109,14 +135,14 @@ export async function selectBackend(requested = 'auto'): Promise<BackendChoice> 
       skipped.push({ name, why: 'failed to initialise' });
       continue;
     }
-    return { name, tfName: loaded.tfName, skipped };
+    return { name, tfName: loaded.tfName, skipped, threads: await applyThreads(loaded.tfName, threads) };
   }
   const reasons = skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
   throw new FlashUserError(`backend '${requested}' is not available (${reasons})`);
 }
 
-/** One line for the run log: "backend wasm (skipped tensorflow-gpu: … not installed; …)". */
+/** One line for the run log: "backend wasm (flash engine, 2 threads; skipped tensorflow-gpu: … not installed; …)". */
 export function describeBackend(choice: BackendChoice): string {
   const skipped = choice.skipped.map((s) => `${s.name}: ${s.why}`).join('; ');
-  return `backend ${choice.name}${skipped ? ` (skipped ${skipped})` : ''}`;
+  return `backend ${choice.name} (${choice.threads}${skipped ? `; skipped ${skipped}` : ''})`;
 }

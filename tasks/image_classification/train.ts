@@ -127,7 +127,7 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   }
   await ensureWritableDir(runDir);
 
-  const backend = await selectBackend(recipe.trainer.backend);
+  const backend = await selectBackend(recipe.trainer.backend, { threads: recipe.trainer.threads });
   say(describeBackend(backend));
   if (!args.resume && recipeHasNoData(recipe.data)) say('no data given: training on the bundled Fashion-MNIST demo set (data/demo/fashion_mnist)');
   const backbone = await resolveBackbone(recipe.model.backbone, io.cwd);

@@ -10,10 +10,10 @@ test('backends are registered fastest first', () => {
 
 test("selectBackend('cpu') activates cpu and skips nothing", async () => {
   const choice = await selectBackend('cpu');
-  assert.deepEqual(choice, { name: 'cpu', tfName: 'cpu', skipped: [] });
+  assert.deepEqual(choice, { name: 'cpu', tfName: 'cpu', skipped: [], threads: '1 thread' });
   assert.equal(tf.getBackend(), 'cpu');
   assert.equal(tf.env().getBool('PROD'), true);
-  assert.equal(describeBackend(choice), 'backend cpu');
+  assert.equal(describeBackend(choice), 'backend cpu (1 thread)');
   const t = tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]);
   assert.equal(t, 6);
 });
@@ -26,7 +26,7 @@ test("selectBackend('auto') picks wasm here and says why the native backends wer
   assert.deepEqual(choice.skipped.map((s) => s.name), ['tensorflow-gpu', 'tensorflow']);
   for (const s of choice.skipped) assert.match(s.why, /not installed/, `${s.name}: ${s.why}`);
   assert.match(choice.skipped[0].why, /@tensorflow\/tfjs-node-gpu is not installed/);
-  assert.match(describeBackend(choice), /^backend wasm \(skipped tensorflow-gpu: .*not installed; tensorflow: .*not installed\)$/);
+  assert.match(describeBackend(choice), /^backend wasm \(flash engine, \d+ threads?; skipped tensorflow-gpu: .*not installed; tensorflow: .*not installed\)$/);
   // wasm can train: a conv weight gradient (flash's kernel) runs.
   const g = tf.tidy(() => {
     const x = tf.ones([1, 4, 4, 1]);

@@ -1,11 +1,12 @@
 /**
  * `BatchMatMul` for the wasm backend: the packed SIMD GEMM of engine.wasm, where transposes are free
  * (they are only strides). The stock kernel transposes operands first and is ~1.5 GFLOP/s on the dense
- * layers' backward products; this one runs at GEMM speed. Batch broadcasting other than "same batch" or
- * "one side has batch 1", and non-float32 inputs, go to the stock kernel.
+ * layers' backward products; this one runs at GEMM speed, split across the engine's threads when big. Batch
+ * broadcasting other than "same batch" or "one side has batch 1", and non-float32 inputs, go to the stock kernel.
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { engineFor, ptr, SGEMM_WORKSPACE_FLOATS, sizeOf, withScratch, type WasmBackendLike } from './native.js';
+import { parallelGemm } from './threads/split.js';
 
 export function makeBatchMatMulConfig(stock: KernelConfig | undefined): KernelConfig {
   const kernelFunc = (args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: unknown; attrs: NamedAttrMap }): TensorInfo => {
@@ -33,12 +34,14 @@ export function makeBatchMatMulConfig(stock: KernelConfig | undefined): KernelCo
     const pa = ptr(backend, a), pb = ptr(backend, b), pc = ptr(backend, out);
     const [sai, sap] = transposeA ? [1, M] : [K, 1];
     const [sbp, sbj] = transposeB ? [1, K] : [N, 1];
-    withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => {
-      for (let i = 0; i < batch; i++) {
-        const ai = batchA === 1 ? 0 : i, bi = batchB === 1 ? 0 : i;
-        e.sgemm(M, N, K, pa + ai * M * K * 4, sai, sap, pb + bi * K * N * 4, sbp, sbj, pc + i * M * N * 4, N, 0, ws);
-      }
-    });
+    for (let i = 0; i < batch; i++) {
+      const ai = batchA === 1 ? 0 : i, bi = batchB === 1 ? 0 : i;
+      const A = { ptr: pa + ai * M * K * 4, si: sai, sj: sap }, B = { ptr: pb + bi * K * N * 4, si: sbp, sj: sbj };
+      // (Operands are cached in the workers' memory by dataId, so only whole ones: batch 1.)
+      const keys = { a: batchA === 1 ? a.dataId : undefined, b: batchB === 1 ? b.dataId : undefined };
+      if (parallelGemm(backend, M, N, K, A, B, pc + i * M * N * 4, keys)) continue;
+      withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(M, N, K, A.ptr, sai, sap, B.ptr, sbp, sbj, pc + i * M * N * 4, N, 0, ws));
+    }
     return out;
   };
   return { kernelName: 'BatchMatMul', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };

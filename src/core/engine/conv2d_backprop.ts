@@ -1,22 +1,18 @@
 /**
  * Conv2D gradients on the wasm backend (NHWC): `Conv2DBackpropFilter` (missing from tfjs-backend-wasm) and a
  * faster `Conv2DBackpropInput` (the stock one is a scalar loop). Both are im2col/col2im + a packed SIMD GEMM
- * in engine.wasm, chunked over output positions so scratch stays bounded.
+ * in engine.wasm (loops in conv_gemm.ts), split across the engine's threads when big (threads/split.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { engineFor, ptr, SGEMM_WORKSPACE_FLOATS, withScratch, type WasmBackendLike } from './native.js';
+import { convDims, convFilterGradRows, convForwardRows, convInputGradImages, type ConvGeom } from './conv_gemm.js';
+import { heapOf, ptr, type WasmBackendLike } from './native.js';
+import { parallelConvFilterGrad, parallelConvForward, parallelConvInputGrad, type WeightKeys } from './threads/split.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
-/** Largest im2col chunk, in floats (8 MiB). */
-const COL_CHUNK_FLOATS = 1 << 21;
-
-interface ConvGeom {
-  B: number; H: number; W: number; Ci: number; OH: number; OW: number; Co: number;
-  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
-}
+export type { ConvGeom } from './conv_gemm.js';
 
 export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeom {
   return {
@@ -27,76 +23,24 @@ export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeom {
   };
 }
 
-function isPointwise(g: ConvGeom): boolean {
-  return g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.OH === g.H && g.OW === g.W;
-}
-
-function chunkRows(K: number, M: number): number {
-  return Math.max(64, Math.min(M, Math.floor(COL_CHUNK_FLOATS / Math.max(1, K))));
-}
-
-/** y[B*OH*OW, Co] = im2col(x) · W (+ bias, activation), written at `yPtr`. */
+/** y[B*OH*OW, Co] = im2col(x) · W (+ bias, activation), written at `yPtr`; split across the engine's threads when big. */
 export function conv2dForwardInto(backend: WasmBackendLike, g: ConvGeom, xPtr: number, wPtr: number, yPtr: number,
-  biasPtr: number, act: number): void {
-  const e = engineFor(backend);
-  const M = g.B * g.OH * g.OW;
-  const K = g.KH * g.KW * g.Ci;
-  if (isPointwise(g)) {
-    withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(M, g.Co, K, xPtr, K, 1, wPtr, g.Co, 1, yPtr, g.Co, 0, ws));
-  } else {
-    const rows = chunkRows(K, M);
-    withScratch(backend, SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
-      const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
-      for (let m0 = 0; m0 < M; m0 += rows) {
-        const m1 = Math.min(M, m0 + rows);
-        e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, m0, m1, col);
-        e.sgemm(m1 - m0, g.Co, K, col, K, 1, wPtr, g.Co, 1, yPtr + m0 * g.Co * 4, g.Co, 0, ws);
-      }
-    });
-  }
-  if (biasPtr || act) e.bias_act(yPtr, M, g.Co, biasPtr, act);
+  biasPtr: number, act: number, keys: WeightKeys = {}): void {
+  if (parallelConvForward(backend, g, xPtr, wPtr, yPtr, biasPtr, act, keys)) return;
+  convForwardRows(heapOf(backend), g, xPtr, wPtr, yPtr, biasPtr, act, 0, convDims(g).M);
 }
 
 /** dW[KH*KW*Ci, Co] = im2col(x)^T · dy, written at `dwPtr`. */
 export function conv2dFilterGradInto(backend: WasmBackendLike, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number): void {
-  const e = engineFor(backend);
-  const M = g.B * g.OH * g.OW;
-  const K = g.KH * g.KW * g.Ci;
-  if (isPointwise(g)) {
-    withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(K, g.Co, M, xPtr, 1, K, dyPtr, g.Co, 1, dwPtr, g.Co, 0, ws));
-    return;
-  }
-  const rows = chunkRows(K, M);
-  withScratch(backend, SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
-    const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
-    for (let m0 = 0; m0 < M; m0 += rows) {
-      const m1 = Math.min(M, m0 + rows);
-      e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, m0, m1, col);
-      e.sgemm(K, g.Co, m1 - m0, col, 1, K, dyPtr + m0 * g.Co * 4, g.Co, 1, dwPtr, g.Co, m0 > 0 ? 1 : 0, ws);
-    }
-    if (M === 0) e.fill_zero(dwPtr, K * g.Co);
-  });
+  if (parallelConvFilterGrad(backend, g, xPtr, dyPtr, dwPtr)) return;
+  convFilterGradRows(heapOf(backend), g, xPtr, dyPtr, dwPtr, 0, convDims(g).M);
 }
 
 /** dx = col2im(dy · W^T), written at `dxPtr`. */
-export function conv2dInputGradInto(backend: WasmBackendLike, g: ConvGeom, dyPtr: number, wPtr: number, dxPtr: number): void {
-  const e = engineFor(backend);
-  const M = g.B * g.OH * g.OW;
-  const K = g.KH * g.KW * g.Ci;
-  if (isPointwise(g)) {
-    withScratch(backend, SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(M, K, g.Co, dyPtr, g.Co, 1, wPtr, 1, g.Co, dxPtr, K, 0, ws));
-    return;
-  }
-  e.fill_zero(dxPtr, g.B * g.H * g.W * g.Ci);
-  const rows = chunkRows(K, M);
-  withScratch(backend, SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
-    const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
-    for (let m0 = 0; m0 < M; m0 += rows) {
-      const m1 = Math.min(M, m0 + rows);
-      e.sgemm(m1 - m0, K, g.Co, dyPtr + m0 * g.Co * 4, g.Co, 1, wPtr, 1, g.Co, col, K, 0, ws);
-      e.col2im(col, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, m0, m1, dxPtr);
-    }
-  });
+export function conv2dInputGradInto(backend: WasmBackendLike, g: ConvGeom, dyPtr: number, wPtr: number, dxPtr: number,
+  keys: WeightKeys = {}): void {
+  if (parallelConvInputGrad(backend, g, dyPtr, wPtr, dxPtr, keys)) return;
+  convInputGradImages(heapOf(backend), g, dyPtr, wPtr, dxPtr);
 }
 
 function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: unknown; attrs: NamedAttrMap }): TensorInfo {
@@ -134,7 +78,7 @@ export function makeConv2DBackpropInputConfig(stock: KernelConfig | undefined): 
     }
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const out = backend.makeOutput(inputShape, 'float32');
-    conv2dInputGradInto(backend, convGeometry(info), ptr(backend, dy), ptr(backend, filter), ptr(backend, out));
+    conv2dInputGradInto(backend, convGeometry(info), ptr(backend, dy), ptr(backend, filter), ptr(backend, out), { filter: filter.dataId });
     return out;
   };
   return { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { conv2dForwardInto, convGeometry } from './conv2d_backprop.js';
 import { ptr, sizeOf, type WasmBackendLike } from './native.js';
+import { engineThreads } from './threads/config.js';
 
 type Shape4 = [number, number, number, number];
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
@@ -25,8 +26,9 @@ function makeConfig(kernelName: 'Conv2D' | 'FusedConv2D', stock: KernelConfig | 
     };
     const Co = filter.shape[3];
     const act = ACTIVATIONS[activation ?? 'linear'];
-    // (Convs over ≤ 3 input channels — image stems — stay on XNNPACK, which is a little faster there.)
-    const ok = dataFormat !== 'NCHW' && x.dtype === 'float32' && (x.shape[3] >= 4 || !stock) && filter.dtype === 'float32' && x.shape.length === 4 &&
+    // (Convs over ≤ 3 input channels — image stems — stay on XNNPACK, which is a little faster there on one
+    // thread; with more, the engine's split conv is faster.)
+    const ok = dataFormat !== 'NCHW' && x.dtype === 'float32' && (x.shape[3] >= 4 || !stock || engineThreads(backend) > 1) && filter.dtype === 'float32' && x.shape.length === 4 &&
       act !== undefined && preluActivationWeights == null &&
       (bias == null || (bias.dtype === 'float32' && sizeOf(bias.shape) === Co && bias.shape[bias.shape.length - 1] === Co));
     if (!ok) {
@@ -36,7 +38,8 @@ function makeConfig(kernelName: 'Conv2D' | 'FusedConv2D', stock: KernelConfig | 
     const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast');
     const out = backend.makeOutput([...info.outShape], 'float32');
     if (sizeOf(info.outShape) === 0) return out;
-    conv2dForwardInto(backend, convGeometry(info), ptr(backend, x), ptr(backend, filter), ptr(backend, out), bias ? ptr(backend, bias) : 0, act);
+    conv2dForwardInto(backend, convGeometry(info), ptr(backend, x), ptr(backend, filter), ptr(backend, out), bias ? ptr(backend, bias) : 0, act,
+      { filter: filter.dataId, bias: bias?.dataId });
     return out;
   };
   return { kernelName, backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };

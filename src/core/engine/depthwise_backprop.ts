@@ -1,11 +1,13 @@
 /**
  * Depthwise conv gradients on the wasm backend (NHWC, any channel multiplier, strides, dilations, padding):
  * `DepthwiseConv2dNativeBackpropFilter` and `DepthwiseConv2dNativeBackpropInput`, both missing from
- * tfjs-backend-wasm. Direct loops over output positions, SIMD over channels, in engine.wasm.
+ * tfjs-backend-wasm. Direct loops over output positions, SIMD over channels, in engine.wasm; split by image
+ * across the engine's threads when big.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { engineFor, ptr, type WasmBackendLike } from './native.js';
+import { parallelDepthwiseFilterGrad, parallelDepthwiseInputGrad } from './threads/split.js';
 
 type Shape4 = [number, number, number, number];
 interface DwAttrs {
@@ -27,7 +29,9 @@ function depthwiseFilterGrad(args: { inputs: { x: TensorInfo; dy: TensorInfo }; 
   const { x, dy } = args.inputs;
   const attrs = args.attrs as unknown as DwAttrs & { filterShape: Shape4 };
   const out = backend.makeOutput(attrs.filterShape, 'float32');
-  engineFor(backend).depthwise_filter_grad(ptr(backend, x), ptr(backend, dy), ...geometry(x.shape as Shape4, attrs.filterShape, attrs), ptr(backend, out));
+  const g = geometry(x.shape as Shape4, attrs.filterShape, attrs);
+  if (parallelDepthwiseFilterGrad(backend, g, ptr(backend, x), ptr(backend, dy), ptr(backend, out))) return out;
+  engineFor(backend).depthwise_filter_grad(ptr(backend, x), ptr(backend, dy), ...g, ptr(backend, out));
   return out;
 }
 
@@ -36,7 +40,9 @@ function depthwiseInputGrad(args: { inputs: { dy: TensorInfo; filter: TensorInfo
   const { dy, filter } = args.inputs;
   const attrs = args.attrs as unknown as DwAttrs & { inputShape: Shape4 };
   const out = backend.makeOutput(attrs.inputShape, 'float32');
-  engineFor(backend).depthwise_input_grad(ptr(backend, dy), ptr(backend, filter), ...geometry(attrs.inputShape, filter.shape as Shape4, attrs), ptr(backend, out));
+  const g = geometry(attrs.inputShape, filter.shape as Shape4, attrs);
+  if (parallelDepthwiseInputGrad(backend, g, ptr(backend, dy), ptr(backend, filter), ptr(backend, out), { filter: filter.dataId })) return out;
+  engineFor(backend).depthwise_input_grad(ptr(backend, dy), ptr(backend, filter), ...g, ptr(backend, out));
   return out;
 }
 

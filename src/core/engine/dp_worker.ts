@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { registerWasmTrainingKernels } from './index.js';
+import { setEngineThreads } from './threads/config.js';
 
 interface InitMessage { type: 'init'; topology: object; weights: Float32Array[]; shapes: number[][]; backend: string }
 interface StepMessage { type: 'step'; trainable: Float32Array[]; x: Float32Array; xShape: number[]; y: Float32Array; yShape: number[] }
@@ -17,6 +18,8 @@ async function init(msg: InitMessage): Promise<void> {
   }
   await tf.setBackend(msg.backend);
   await tf.ready();
+  // The shards are the parallelism here: no intra-op worker threads inside a shard's worker.
+  if (msg.backend === 'wasm') setEngineThreads(tf.backend(), 1);
   tf.enableProdMode();
   model = await tf.models.modelFromJSON({ modelTopology: msg.topology } as tf.io.ModelJSON);
   model.setWeights(msg.weights.map((w, i) => tf.tensor(w, msg.shapes[i])));

@@ -7,7 +7,8 @@
  * arithmetic lives in native/engine.wasm (C, SIMD128; rebuild with native/build.sh), which works directly
  * in the backend's heap.
  *
- * Call `registerWasmTrainingKernels()` once, before or after `tf.setBackend('wasm')`.
+ * Call `registerWasmTrainingKernels()` once, before or after `tf.setBackend('wasm')`. Big convs and GEMMs are
+ * split across worker threads (threads/; `setEngineThreads(backend, n)`, default all cores).
  */
 import * as tf from '@tensorflow/tfjs';
 // The stock wasm kernels must be registered before ours replace some of them.
@@ -24,6 +25,8 @@ import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig
 
 export { foldBatchNorm } from './fold_batch_norm.js';
 export { DataParallelTrainer, type DataParallelOptions } from './data_parallel.js';
+export { defaultEngineThreads, engineThreads, setEngineThreads, shutdownEngineThreads, engineThreadStats, type EngineThreadStats } from './threads/config.js';
+export { PARALLEL_MIN_FLOPS } from './threads/split.js';
 
 const BACKEND = 'wasm';
 

@@ -80,7 +80,26 @@ export function wasmPath(): string {
   return join(packageRoot(), 'src', 'core', 'engine', 'native', 'engine.wasm');
 }
 
-function heapMemory(backend: WasmBackendLike): WebAssembly.Memory {
+/** The same code built for a shared memory (the worker threads' module, see threads/pool.ts). */
+export function sharedWasmPath(): string {
+  return join(packageRoot(), 'src', 'core', 'engine', 'native', 'engine_shared.wasm');
+}
+
+/**
+ * Where an engine computation runs: the exported functions plus scratch space in the memory they work on.
+ * On the main thread that is the tfjs heap; for a worker's share, a recorder over the pool's shared memory.
+ */
+export interface Heap {
+  e: EngineExports;
+  scratch<T>(floats: number, fn: (p: number) => T): T;
+}
+
+/** The main thread's Heap: engine.wasm on the backend's heap, scratch from the backend's malloc. */
+export function heapOf(backend: WasmBackendLike): Heap {
+  return { e: engineFor(backend), scratch: (floats, fn) => withScratch(backend, floats, fn) };
+}
+
+export function heapMemory(backend: WasmBackendLike): WebAssembly.Memory {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new Error('flash engine: cannot reach the tfjs-backend-wasm heap (no exported memory)');
