@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { FlashUserError } from '../src/core/errors.js';
 
 /** Benchmarks print their JSON lines on stdout; everything else goes to stderr. */
@@ -20,4 +21,22 @@ export function runBench(main: () => Promise<void>): void {
     log(err instanceof FlashUserError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exit(err instanceof FlashUserError ? err.exitCode : 1);
   });
+}
+
+/** Other processes' average CPU use above this many cores marks a benchmark line as contended. */
+export const CONTENDED_CORES = 0.2;
+/** USER_HZ on Linux: jiffies per second in /proc/stat and /proc/self/stat. */
+export const HZ = 100;
+
+/**
+ * [busy jiffies of the whole machine, this process's user+system jiffies (all its threads)]: the difference over
+ * a timed loop is the CPU other processes used meanwhile.
+ */
+export function cpuJiffies(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0);
+  // /proc/self/stat: fields after the ")" of the command name; utime and stime are fields 14 and 15.
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return [busy, Number(rest[11]) + Number(rest[12])];
 }

@@ -23,7 +23,7 @@
  *     [--epochs 2] [--dir DIR]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,21 +34,9 @@ import type { CliIO } from '../src/cli/types.js';
 import { ImageSplit } from '../tasks/image_classification/data/data_split.js';
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
+import { cpuJiffies, CONTENDED_CORES, HZ } from './common.js';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
-/** Other processes' average CPU use above this many cores marks a line as contended (as bench/engine.ts). */
-const CONTENDED_CORES = 0.2;
-const HZ = 100; // USER_HZ on Linux
-
-/** [busy jiffies of the whole machine, this process's user+system jiffies (sharp's threads included)]. */
-function cpuJiffies(): [number, number] {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0);
-  const s = readFileSync('/proc/self/stat', 'utf8');
-  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return [busy, Number(rest[11]) + Number(rest[12])];
-}
-
 /** Times what the trainer waits for data: the time spent inside the batch iterator's next() while training. */
 function instrumentBatches(): { wait: () => number } {
   let waited = 0;

@@ -20,12 +20,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { simpleCnn } from '../backbones/simple_cnn.js';
 import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
 import { resnet18 } from '../backbones/resnet.js';
+import { cpuJiffies, CONTENDED_CORES, HZ } from './common.js';
 import type { BackboneSpec } from '../backbones/types.js';
 import { foldBatchNorm, registerWasmTrainingKernels, setEngineThreads, engineThreadStats, stockWasmKernel } from '../src/core/engine/index.js';
 import { DataParallelTrainer } from '../src/core/engine/data_parallel.js';
@@ -51,16 +52,6 @@ function arg(name: string, fallback: string): string {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-/** [busy jiffies of the whole machine, this process's user+system jiffies]. */
-function cpuJiffies(): [number, number] {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0);
-  // /proc/self/stat: fields after the ")" of the command name; utime and stime are fields 14 and 15.
-  const s = readFileSync('/proc/self/stat', 'utf8');
-  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return [busy, Number(rest[11]) + Number(rest[12])];
-}
-const HZ = 100; // USER_HZ on Linux
 
 function buildModel(def: NetworkDef): tf.LayersModel {
   const input = tf.input({ shape: [def.size, def.size, def.channels] });
@@ -135,7 +126,7 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
     ...(workerTasks + stolen > 0 ? { stolen_task_share: +(stolen / (workerTasks + stolen)).toFixed(3) } : {}),
     ...(dataParallel > 1 && mode === 'train' ? { data_parallel: dataParallel } : {}), batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
     steps, seconds: Number(elapsed.toFixed(3)), image_size: def.size, other_cpu_cores: Number(other.toFixed(3)),
-    contended: other > 0.2,
+    contended: other > CONTENDED_CORES,
     ...(mode === 'infer' ? { bn_folded: fold && inferModel !== model } : {}),
     // Throughput per second of this process's CPU time: what one uncontended core would give.
     images_per_cpu_s: Number((def.batch * steps / cpuSeconds).toFixed(2)),
@@ -196,7 +187,7 @@ function timeIt(f: () => tf.Tensor | tf.Tensor[], minSeconds = 0.5): { cpu: numb
 function rate(t: { cpu: number; wall: number; other: number }, flops: number): Row {
   return {
     ms: +(t.wall * 1e3).toFixed(2), gflops: +(flops / t.wall / 1e9).toFixed(2), gflops_per_cpu_s: +(flops / t.cpu / 1e9).toFixed(2),
-    other_cpu_cores: +t.other.toFixed(2), contended: t.other > 0.2,
+    other_cpu_cores: +t.other.toFixed(2), contended: t.other > CONTENDED_CORES,
   };
 }
 

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FlashUserError } from '../../../../src/core/errors.js';
 import { ImageClassificationData, readCsvRows } from '../../../../tasks/image_classification/data/index.js';
 import { builders } from '../../../../tasks/image_classification/builders.js';
 import { SCHEMA } from '../../../../src/core/config/schema.js';
 import type { DataRecipe } from '../../../../src/core/config/index.js';
 import { drawShape, makeTempDir, removeDir } from '../../../helpers/images.js';
+import { rejectsWith } from '../../../helpers/assertions.js';
 
 let tmp: string;
 before(async () => {
@@ -27,15 +27,6 @@ async function write(name: string, text: string | Buffer): Promise<string> {
   const file = path.join(tmp, name);
   await fs.writeFile(file, text);
   return file;
-}
-
-async function rejectsWith(p: Promise<unknown>, expected: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof FlashUserError, `expected FlashUserError, got ${String(err)}`);
-    assert.match(err.message, expected);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 const opts = { inputField: 'image', targetFields: ['label'] };

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FlashUserError } from '../../../../src/core/errors.js';
 import { ImageClassificationData, readCsvRows, splitLabels } from '../../../../tasks/image_classification/data/index.js';
 import { makeTempDir, removeDir } from '../../../helpers/images.js';
 import { writeMultiLabelSet, type MultiLabelSet } from '../../../helpers/multi_label.js';
+import { rejectsWith } from '../../../helpers/assertions.js';
 
 let tmp: string;
 let set: MultiLabelSet;
@@ -21,15 +21,6 @@ async function write(name: string, text: string): Promise<string> {
   const file = path.join(tmp, name);
   await fs.writeFile(file, text);
   return file;
-}
-
-async function rejectsWith(p: Promise<unknown>, expected: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof FlashUserError, `expected FlashUserError, got ${String(err)}`);
-    assert.match(err.message, expected);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 test('several target columns: one 0/1 column per label, named by the column; all-zero rows are valid', async () => {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FlashUserError } from '../../../../src/core/errors.js';
 import {
   decodeFiles,
   ImageClassificationData,
@@ -21,6 +20,7 @@ import {
   writeGarbageImage,
   type ShapeDataset,
 } from '../../../helpers/images.js';
+import { rejectsWith } from '../../../helpers/assertions.js';
 
 let tmp: string;
 let flat: ShapeDataset;
@@ -39,16 +39,6 @@ after(() => removeDir(tmp));
 function warnings(): { list: string[]; onWarning: (m: string) => void } {
   const list: string[] = [];
   return { list, onWarning: (m) => list.push(m) };
-}
-
-async function rejectsWith(p: Promise<unknown>, expected: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof FlashUserError, `expected FlashUserError, got ${String(err)}`);
-    if (typeof expected === 'string') assert.equal(err.message, expected);
-    else assert.match(err.message, expected);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 /** Reads one epoch: ids in order, labels, and the x values, disposing every tensor. */

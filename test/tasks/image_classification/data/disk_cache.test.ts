@@ -5,10 +5,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, type ImageSpec } from '../../../../tasks/image_classification/data/decode.js';
 import { DiskPixelCache, DiskPixelStore } from '../../../../tasks/image_classification/data/disk_cache.js';
-import { ImageClassificationData, type DataSplit } from '../../../../tasks/image_classification/data/index.js';
+import { ImageClassificationData } from '../../../../tasks/image_classification/data/index.js';
 import { defaultRecipe } from '../../../../src/core/config/index.js';
 import { trainImageClassifier } from '../../../../tasks/image_classification/train.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../../helpers/images.js';
+import { allBatches } from '../../../helpers/batches.js';
 
 let tmp: string;
 let data: ShapeDataset;
@@ -150,16 +151,6 @@ test('DiskPixelStore reads with a bounded read-ahead', async () => {
   assert.ok(maxBuffered <= 4, `buffered ${maxBuffered}`);
   assert.ok(store.peakInFlight <= 2);
 });
-
-async function allBatches(split: DataSplit, epoch: number): Promise<{ x: number[]; y: number[]; ids: string[] }[]> {
-  const out: { x: number[]; y: number[]; ids: string[] }[] = [];
-  for await (const b of split.batches({ shuffle: true, epoch, augment: true, batchSize: 5 })) {
-    out.push({ x: Array.from(await b.x.data()), y: Array.from(await b.y.data()), ids: b.ids });
-    b.x.dispose();
-    b.y.dispose();
-  }
-  return out;
-}
 
 test("cache 'disk': same batches as memory; the first build decodes, epochs and a second build read the cache", async () => {
   const cacheDir = path.join(tmp, 'c5');

@@ -14,6 +14,7 @@ import {
   SHAPE_LABELS,
   writeTextFile,
 } from '../../../helpers/images.js';
+import { rejectsWith } from '../../../helpers/assertions.js';
 
 let tmp: string;
 before(async () => {
@@ -22,15 +23,6 @@ before(async () => {
 after(() => removeDir(tmp));
 
 /** Asserts a FlashUserError whose one-line message matches. */
-async function rejectsWith(p: Promise<unknown>, expected: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof FlashUserError, `expected FlashUserError, got ${String(err)}`);
-    if (typeof expected === 'string') assert.equal(err.message, expected);
-    else assert.match(err.message, expected);
-    assert.ok(!err.message.includes('\n'));
-    return true;
-  });
-}
 
 test('scanClassFolders: labels sorted (space and non-ASCII names), samples per class, hidden and non-image files', async () => {
   const root = path.join(tmp, 'ok');

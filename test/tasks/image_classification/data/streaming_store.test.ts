@@ -2,10 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ImageClassificationData, type DataSplit } from '../../../../tasks/image_classification/data/index.js';
+import { ImageClassificationData } from '../../../../tasks/image_classification/data/index.js';
 import { decodeImage, type ImageSpec } from '../../../../tasks/image_classification/data/decode.js';
 import { StreamingPixelStore } from '../../../../tasks/image_classification/data/streaming_store.js';
 import { makeShapeDataset, makeTempDir, plantBadFiles, removeDir, type ShapeDataset } from '../../../helpers/images.js';
+import { allBatches } from '../../../helpers/batches.js';
 
 let tmp: string;
 let data: ShapeDataset;
@@ -65,16 +66,6 @@ test('read-ahead is bounded: never more than `concurrency` decodes in flight, ne
   assert.ok(store.peakInFlight <= 3);
   assert.ok(maxBuffered <= 10, `buffered ${maxBuffered}`);
 });
-
-async function allBatches(split: DataSplit, epoch: number): Promise<{ x: number[]; y: number[]; ids: string[] }[]> {
-  const out: { x: number[]; y: number[]; ids: string[] }[] = [];
-  for await (const b of split.batches({ shuffle: true, epoch, augment: true, batchSize: 5 })) {
-    out.push({ x: Array.from(await b.x.data()), y: Array.from(await b.y.data()), ids: b.ids });
-    b.x.dispose();
-    b.y.dispose();
-  }
-  return out;
-}
 
 test("cache 'none' trains on the same batches as cache 'memory' (val split taken from train), no tensor leaks", async () => {
   const common = { folder: data.root, imageSize: 12, seed: 9, batchSize: 5, onWarning: () => undefined };

@@ -2,11 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FlashUserError } from '../../../../src/core/errors.js';
 import { Trainer } from '../../../../src/core/trainer/trainer.js';
 import { ImageClassifier } from '../../../../tasks/image_classification/model.js';
 import { ImageClassificationData, isTfDataset, type DataSplit, type DatasetItem, type DatasetOptions } from '../../../../tasks/image_classification/data/index.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../../helpers/images.js';
+import { rejectsWith } from '../../../helpers/assertions.js';
 
 let tmp: string;
 let shapes: ShapeDataset;
@@ -29,16 +29,6 @@ after(async () => {
   tf.dispose(images);
   await removeDir(tmp);
 });
-
-async function rejectsWith(p: Promise<unknown>, expected: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof FlashUserError, `expected FlashUserError, got ${String(err)}`);
-    if (typeof expected === 'string') assert.equal(err.message, expected);
-    else assert.match(err.message, expected);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
-}
 
 async function epoch(split: DataSplit, e: number): Promise<{ x: number[]; y: number[]; ids: string[] }[]> {
   const out: { x: number[]; y: number[]; ids: string[] }[] = [];
