@@ -34,9 +34,8 @@ import type { CliIO } from '../src/cli/types.js';
 import { ImageSplit } from '../tasks/image_classification/data/data_split.js';
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
-import { cpuJiffies, CONTENDED_CORES, HZ } from './common.js';
+import { cpuJiffies, CONTENDED_CORES, HZ, log, runBench } from './common.js';
 
-const log = (m: string) => process.stderr.write(`${m}\n`);
 /** Times what the trainer waits for data: the time spent inside the batch iterator's next() while training. */
 function instrumentBatches(): { wait: () => number } {
   let waited = 0;
@@ -187,7 +186,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exit(1);
-});
+runBench(main);
