@@ -1,3 +1,4 @@
+import { didYouMean } from '../suggest.js';
 import { describeType, type KeySpec } from './schema.js';
 
 export type Coerced = { ok: true; value: unknown } | { ok: false; error: string };
@@ -96,7 +97,11 @@ export function coerceValue(spec: KeySpec, raw: unknown): Coerced {
       if (typeof raw !== 'string' && typeof raw !== 'number') return fail(spec, raw);
       const s = String(raw).trim();
       const hit = (spec.choices ?? []).find((c) => String(c) === s);
-      return hit === undefined ? fail(spec, raw) : { ok: true, value: hit };
+      if (hit !== undefined) return { ok: true, value: hit };
+      const miss = fail(spec, raw);
+      // Suggest among word choices only: '2' is not a typo of the channel count '1'.
+      const words = (spec.choices ?? []).map(String).filter((c) => !NUMBER_RE.test(c));
+      return miss.ok || NUMBER_RE.test(s) ? miss : { ok: false, error: miss.error + didYouMean(s, words) };
     }
     case 'string[]': {
       const items = listItems(raw, Boolean(spec.registry));

@@ -130,6 +130,8 @@ test('coerceValue: types, null, bounds, lists', () => {
   assert.equal(ok(SCHEMA.trainer.quiet, 'yes'), true);
   assert.equal(bad(SCHEMA.model.backbone, 3), 'expected a string, got 3');
   assert.equal(bad(SCHEMA.data.channels, 2), 'expected one of auto, 1, 3, got 2');
+  assert.equal(bad(SCHEMA.data.cache, 'dsk'), "expected one of memory, none, disk, auto, got 'dsk' (did you mean 'disk'?)");
+  assert.equal(bad(SCHEMA.data.channels, 'rgb'), "expected one of auto, 1, 3, got 'rgb'");
   assert.deepEqual(ok(SCHEMA.finetune.milestones, '[]'), []);
   assert.equal(bad(SCHEMA.finetune.milestones, '2,x'), "expected a list of numbers, got '2,x'");
   assert.deepEqual(ok(SCHEMA.data.train_files, ['a,b.jpg']), ['a,b.jpg']); // file names are not split on commas
