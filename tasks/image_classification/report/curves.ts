@@ -21,13 +21,15 @@ export interface ClassCurves {
 
 /**
  * Curves of class `c` against the rest. Thresholds are the distinct scores, highest first, so tied scores move
- * the curve in one step (as scikit-learn's `precision_recall_curve` / `roc_curve` do).
+ * the curve in one step (as scikit-learn's `precision_recall_curve` / `roc_curve` do). With multi-label
+ * `targets` ([n × k] 0/1), an example is a positive of label `c` when its target is 1 (`labels` gives only n).
  */
-export function classCurves(probs: Float32Array, labels: Int32Array, k: number, c: number, label = String(c)): ClassCurves {
+export function classCurves(probs: Float32Array, labels: Int32Array, k: number, c: number, label = String(c), targets?: Uint8Array): ClassCurves {
   const n = labels.length;
+  const isPositive = targets ? (i: number) => targets[i * k + c] === 1 : (i: number) => labels[i] === c;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[b * k + c] - probs[a * k + c]);
   let positives = 0;
-  for (let i = 0; i < n; i++) if (labels[i] === c) positives++;
+  for (let i = 0; i < n; i++) if (isPositive(i)) positives++;
   const negatives = n - positives;
   const pr: CurvePoint[] = [];
   const roc: CurvePoint[] = [];
@@ -40,7 +42,7 @@ export function classCurves(probs: Float32Array, labels: Int32Array, k: number, 
   for (let i = 0; i < n; ) {
     const s = probs[order[i] * k + c];
     while (i < n && probs[order[i] * k + c] === s) {
-      if (labels[order[i]] === c) tp++;
+      if (isPositive(order[i])) tp++;
       else fp++;
       i++;
     }
@@ -68,8 +70,8 @@ export function classCurves(probs: Float32Array, labels: Int32Array, k: number, 
 }
 
 /** Curves for every class, in class-index order. */
-export function allClassCurves(probs: Float32Array, labels: Int32Array, names: string[]): ClassCurves[] {
-  return names.map((name, c) => classCurves(probs, labels, names.length, c, name));
+export function allClassCurves(probs: Float32Array, labels: Int32Array, names: string[], targets?: Uint8Array): ClassCurves[] {
+  return names.map((name, c) => classCurves(probs, labels, names.length, c, name, targets));
 }
 
 /**

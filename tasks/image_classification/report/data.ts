@@ -4,7 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { backbones } from '../../../backbones/index.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { argmaxRows, computeMetrics, confusionMatrix, perClassReport, type ClassReportRow } from '../../../src/core/metrics/index.js';
-import { runSplit } from '../../../src/core/trainer/evaluate.js';
+import { metricInput, runSplit } from '../../../src/core/trainer/evaluate.js';
 import type { DataSplit } from '../../../src/core/trainer/types.js';
 import { builders } from '../builders.js';
 import { decodeFiles, scanClassFolders, splitFromPixels } from '../data/index.js';
@@ -39,6 +39,8 @@ export interface Evaluation {
   ids: string[];
   probs: Float32Array;
   labels: Int32Array;
+  /** Multi-label models: [n × k] 0/1 targets (then `pred` and `confusion` are empty: they are single-label views). */
+  targets?: Uint8Array;
   pred: Int32Array;
   /** Raw pixels (model input size) by id, for thumbnails of samples that are not files on disk. */
   pixels: Map<string, Uint8Array>;
@@ -121,11 +123,11 @@ async function labelledSplit(
   options: ReportOptions,
 ): Promise<{ source: string; split: DataSplit; pixels: Map<string, Uint8Array> } | { note: string }> {
   const cwd = options.cwd ?? process.cwd();
-  if (model.multiLabel) {
-    return { note: "multi-label model: the confusion matrix and per-class curves are single-label; the run's output ends with the per-label table" };
-  }
   if (options.split) return { source: options.split.name, split: options.split.split, pixels: new Map() };
   if (options.split === null) return { note: 'the run has no labelled val or test split to evaluate; run flash report with --folder' };
+  if (options.folder && model.multiLabel) {
+    return { note: 'a multi-label model is evaluated on a CSV of its labels (flash evaluate --csv), not on class folders' };
+  }
   if (options.folder) return { source: options.folder, ...(await folderSplit(model, at(cwd, options.folder), options)) };
   const d = meta.recipe.data;
   const name: SplitName = options.splitName ?? ((meta.data?.test ?? 0) > 0 ? 'test' : 'val');
@@ -154,7 +156,22 @@ async function labelledSplit(
 export async function evaluateSplitForReport(model: ImageClassifier, split: DataSplit, source: string, batchSize = 32): Promise<Omit<Evaluation, 'pixels'>> {
   const out = await runSplit(model, split, batchSize, true);
   const k = model.labels.length;
-  const input = { probs: out.probs, labels: out.labels, numClasses: k };
+  const input = metricInput(model, out);
+  if (out.targets) {
+    // Multi-label: per-label tables and curves (each label against its absence); no confusion matrix or argmax.
+    return {
+      source,
+      ids: out.ids,
+      probs: out.probs,
+      labels: out.labels,
+      targets: out.targets,
+      pred: new Int32Array(0),
+      metrics: { loss: out.loss, ...computeMetrics(input, model.metricNames) },
+      confusion: [],
+      perClass: perClassReport(input, model.labels),
+      curves: allClassCurves(out.probs, out.labels, model.labels, out.targets),
+    };
+  }
   const pred = argmaxRows(out.probs, k);
   return {
     source,

@@ -98,10 +98,12 @@ export function reportHtml(data: ReportData, charts: ReportCharts, gallery?: Gal
       `<h2>Evaluation of the best model on ${esc(where)} (${ev.ids.length} images)</h2><section>${table(['metric', 'value'], evRows)}</section>`,
     );
     const k = meta.labels.length;
-    parts.push(
-      `<h2>Confusion matrix</h2><section>${charts.confusion ?? ''}` +
-        `<details${k <= 12 ? ' open' : ''}><summary>Counts as a table (rows = true class, columns = predicted)</summary>${confusionTable(ev.confusion, meta.labels)}</details></section>`,
-    );
+    if (!ev.targets) {
+      parts.push(
+        `<h2>Confusion matrix</h2><section>${charts.confusion ?? ''}` +
+          `<details${k <= 12 ? ' open' : ''}><summary>Counts as a table (rows = true class, columns = predicted)</summary>${confusionTable(ev.confusion, meta.labels)}</details></section>`,
+      );
+    }
     const rows = ev.perClass.map((r, c) => [
       esc(r.label),
       num(r.precision, 3),
@@ -111,7 +113,8 @@ export function reportHtml(data: ReportData, charts: ReportCharts, gallery?: Gal
       num(ev.curves[c].ap, 3),
       num(ev.curves[c].auc, 3),
     ]);
-    parts.push(`<h2>Per-class metrics</h2><section>${table(['class', 'precision', 'recall', 'F1', 'support', 'AP (PR AUC)', 'ROC AUC'], rows, 'per-class')}</section>`);
+    const unit = ev.targets ? 'label' : 'class';
+    parts.push(`<h2>Per-${unit} metrics</h2><section>${table([unit, 'precision', 'recall', 'F1', 'support', 'AP (PR AUC)', 'ROC AUC'], rows, 'per-class')}</section>`);
     parts.push(`<h2>Precision-recall and ROC curves</h2><section class="charts">${charts.pr ?? ''}${charts.roc ?? ''}</section>`);
     if (gallery) {
       const heading =

@@ -61,9 +61,12 @@ export async function writeRunReport(runDir: string, options: WriteRunReportOpti
   let gallery: Gallery | undefined;
   const ev = data.evaluation;
   if (ev) {
-    await chart('confusion_matrix', 'confusion', confusionSpec(ev.confusion, labels));
+    if (!ev.targets) await chart('confusion_matrix', 'confusion', confusionSpec(ev.confusion, labels));
     await chart('pr_curves', 'pr', prSpec(ev.curves));
     await chart('roc_curves', 'roc', rocSpec(ev.curves));
+  }
+  // The gallery shows single-label mistakes (pred / true); a multi-label report has the per-label table and curves.
+  if (ev && !ev.targets) {
     gallery = await buildGallery(ev, labels, data.meta.input);
     const title = gallery.kind === 'wrong' ? `Most confidently wrong on ${ev.source}: pred / true (p)` : `Least confident on ${ev.source} (no mistakes)`;
     const png = await galleryPng(gallery, title);

@@ -106,6 +106,15 @@ test('from_csv multi-label trains well above chance; save → reload gives ident
   assert.equal(meta.multi_label, true);
   assert.equal(meta.threshold, 0.5);
   assert.deepEqual(meta.labels, ['circle', 'square', 'triangle']);
+  // The run's report evaluates per label: a per-label table with AP and ROC AUC, PR/ROC curves; no confusion
+  // matrix or pred/true gallery (single-label views).
+  const html = await fs.readFile(path.join(result.runDir, 'report.html'), 'utf8');
+  assert.match(html, /<h2>Per-label metrics<\/h2>/);
+  for (const l of ML_LABELS) assert.match(html, new RegExp(`<td>${l}</td>`));
+  assert.doesNotMatch(html, /Confusion matrix|confidently wrong/);
+  await fs.access(path.join(result.runDir, 'pr_curves.png'));
+  await fs.access(path.join(result.runDir, 'roc_curves.png'));
+  await assert.rejects(fs.access(path.join(result.runDir, 'confusion_matrix.png')));
 
   const loaded = await ImageClassifier.load(result.runDir);
   assert.equal(loaded.multiLabel, true);

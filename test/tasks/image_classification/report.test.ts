@@ -177,6 +177,13 @@ describe('charts', () => {
     // Scores 0.9 (pos), 0.8 (neg), 0.7 (pos): AP = 0.5·1 + 0.5·(2/3).
     const two = classCurves(new Float32Array([0.1, 0.9, 0.2, 0.8, 0.3, 0.7]), new Int32Array([1, 0, 1]), 2, 1);
     assert.ok(Math.abs(two.ap - (0.5 + 1 / 3)) < 1e-6);
+    // Multi-label targets: label 1 is present in rows 0 and 2 (scores 0.9, 0.7) and absent in row 1 (0.8): the
+    // same curve as above, though `labels` says nothing (all -1).
+    const probs2 = new Float32Array([0.1, 0.9, 0.2, 0.8, 0.3, 0.7]);
+    const multi = classCurves(probs2, new Int32Array([-1, -1, -1]), 2, 1, 'b', new Uint8Array([1, 1, 0, 0, 0, 1]));
+    assert.equal(multi.positives, 2);
+    assert.ok(Math.abs(multi.ap - (0.5 + 1 / 3)) < 1e-6);
+    assert.ok(Math.abs(multi.auc - 0.5) < 1e-9);
   });
 });
 
