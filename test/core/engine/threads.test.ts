@@ -7,7 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { simpleCnn } from '../../../backbones/simple_cnn.js';
 import { buildResNet } from '../../../backbones/resnet.js';
-import { PARALLEL_MIN_FLOPS, setEngineThreads, engineThreadStats, type EngineThreadStats } from '../../../src/core/engine/index.js';
+import { setEngineThreads, engineThreadStats, type EngineThreadStats } from '../../../src/core/engine/index.js';
+
+/** Split threshold for these tests (below the default, so small shapes exercise the split paths). */
+const MIN_FLOPS = 4_000_000;
 import { EnginePool } from '../../../src/core/engine/threads/pool.js';
 import { assertClose, on, random, setup } from './helpers.js';
 
@@ -39,7 +42,7 @@ function runCase(c: Case): Promise<Float32Array[]> {
  */
 async function twoThreads(ready: boolean): Promise<void> {
   setEngineThreads(wasm, 1);
-  setEngineThreads(wasm, 2, { takeOver: !ready });
+  setEngineThreads(wasm, 2, { takeOver: !ready, minFlops: MIN_FLOPS });
   if (!ready) return;
   // (A split op starts the pool.)
   await runCase({ kernel: 'BatchMatMul', inputs: { a: { shape: [128, 256], values: random(128 * 256, 1) }, b: { shape: [256, 128], values: random(256 * 128, 2) } }, attrs: {}, flops: 0, what: '' });
@@ -50,7 +53,7 @@ async function twoThreads(ready: boolean): Promise<void> {
 /**
  * Runs each case on wasm with 1 engine thread, with 2 threads (worker up), with 2 threads on a just-started
  * pool (the main thread takes over the tasks of a worker not up yet), and on cpu: all agree, ops above
- * PARALLEL_MIN_FLOPS are split and others not, no tensor leaks.
+ * MIN_FLOPS are split and others not, no tensor leaks.
  */
 async function compareThreads(cases: Case[]): Promise<void> {
   setEngineThreads(wasm, 1);
@@ -64,7 +67,7 @@ async function compareThreads(cases: Case[]): Promise<void> {
     const [two] = await runCase(c);
     assert.equal(tf.memory().numTensors, tensors, `${c.what}: tensors leaked`);
     const split = engineThreadStats(wasm).splitOps > before;
-    assert.equal(split, c.flops >= PARALLEL_MIN_FLOPS, `${c.what}: ${c.flops} FLOPs, split: ${split}`);
+    assert.equal(split, c.flops >= MIN_FLOPS, `${c.what}: ${c.flops} FLOPs, split: ${split}`);
     assertClose(two, one[i], TOL, `${c.what}: 2 threads vs 1`);
     const [want] = await on('cpu', () => {
       const ts: tf.NamedTensorMap = {};
@@ -75,12 +78,12 @@ async function compareThreads(cases: Case[]): Promise<void> {
   }
   assert.ok(engineThreadStats(wasm).workerTasks > stats0.workerTasks, 'the worker ran tasks');
   for (const [i, c] of cases.entries()) {
-    if (c.flops < PARALLEL_MIN_FLOPS) continue;
+    if (c.flops < MIN_FLOPS) continue;
     await twoThreads(false);
     const [late] = await runCase(c);
     assertClose(late, one[i], TOL, `${c.what}: 2 threads, worker starting, vs 1`);
   }
-  setEngineThreads(wasm, 2);
+  setEngineThreads(wasm, 2, { minFlops: MIN_FLOPS });
 }
 
 describe('engine ops split across 2 threads equal 1 thread and cpu', () => {
@@ -156,7 +159,7 @@ describe('engine ops split across 2 threads equal 1 thread and cpu', () => {
 
 describe('whole-model gradients with 2 engine threads equal 1 thread', () => {
   async function grads(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, threads: number): Promise<Record<string, Float32Array>> {
-    setEngineThreads(wasm, threads);
+    setEngineThreads(wasm, threads, { minFlops: MIN_FLOPS });
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
     const out: Record<string, Float32Array> = { loss: value.dataSync() as Float32Array };
     for (const [name, g] of Object.entries(grads)) out[name] = g.dataSync() as Float32Array;

@@ -9,7 +9,7 @@ registerWasmTrainingKernels();
 await tf.setBackend('wasm');
 await tf.ready();
 const backend = tf.backend();
-setEngineThreads(backend, 2);
+setEngineThreads(backend, 2, { minFlops: 4_000_000 }); // the conv below is ~9 MFLOP
 tf.tidy(() => tf.conv2d(tf.ones([4, 16, 16, 16]) as tf.Tensor4D, tf.ones([3, 3, 16, 32]) as tf.Tensor4D, 1, 'same').dataSync());
 const split = engineThreadStats(backend).splitOps;
 let afterRemove: number | undefined;

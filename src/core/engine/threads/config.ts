@@ -25,6 +25,11 @@ export function setEngineThreads(backend: object, threads: number, options: Engi
   settings.set(backend, { threads, options });
 }
 
+/** The pool options set for this backend (empty when none were). */
+export function engineThreadOptions(backend: object): EnginePoolOptions {
+  return settings.get(backend)?.options ?? {};
+}
+
 /** The engine's thread count for this backend (set, or all cores). */
 export function engineThreads(backend: object): number {
   return settings.get(backend)?.threads ?? defaultEngineThreads();

@@ -50,6 +50,8 @@ export interface EnginePoolOptions {
   cacheBytes?: number;
   /** Whether the main thread takes over tasks a worker has not started (default true; false for tests). */
   takeOver?: boolean;
+  /** Smallest op (FLOPs) that is split; default PARALLEL_MIN_FLOPS (threads/split.ts). Tests lower it. */
+  minFlops?: number;
 }
 /** The least time a worker gets for one job before the main thread gives up on it. */
 const MIN_TIMEOUT_MS = 120_000;

@@ -9,14 +9,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { convDims, convFilterGradRows, convForwardRows, convInputGradImages, type ConvGeom } from '../conv_gemm.js';
 import { heapMemory, heapOf, SGEMM_WORKSPACE_FLOATS, withScratch, type Heap, type WasmBackendLike } from '../native.js';
-import { poolFor } from './config.js';
+import { engineThreadOptions, poolFor } from './config.js';
 import type { EnginePool, Job } from './pool.js';
 
 /**
- * Smallest op (FLOPs) worth splitting: ~0.1 ms of one thread's GEMM, several times the cost of waking a
- * worker (~50–100 µs round trip) and copying its inputs.
+ * Smallest op (FLOPs) worth splitting by default: ~0.4 ms of one thread's GEMM, several times the cost of waking
+ * a worker (~50–100 µs round trip) and copying its inputs. Measured on 2 free cores (24 Nov 2026): at 4 MFLOP,
+ * MobileNetV2 α0.35's many small 1×1 convs got slower split (inference 688 → 661 img/s with 2 threads); at 16
+ * MFLOP it gains (737 img/s) and resnet18 / small_cnn keep their speed-up.
  */
-export const PARALLEL_MIN_FLOPS = 4_000_000;
+export const PARALLEL_MIN_FLOPS = 16_000_000;
 /**
  * Fewest output rows per task: the GEMM packs the filter once per call, so much smaller tasks would spend
  * a noticeable share of their time packing (1024 rows: ~3%).
@@ -60,7 +62,7 @@ function isVariableData(dataId: object): boolean {
 }
 
 function poolForOp(backend: WasmBackendLike, flops: number): EnginePool | undefined {
-  if (flops < PARALLEL_MIN_FLOPS) return undefined;
+  if (flops < (engineThreadOptions(backend).minFlops ?? PARALLEL_MIN_FLOPS)) return undefined;
   return poolFor(backend);
 }
 
