@@ -40,3 +40,14 @@ export function cpuJiffies(): [number, number] {
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return [busy, Number(rest[11]) + Number(rest[12])];
 }
+
+/** An integer flag value ≥ `min` (`fallback` when absent); anything else is a one-line error and exit 2. */
+export function intArg(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    log(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}

@@ -28,7 +28,7 @@
  *   and model-only predict passes): all cores' busy time from `os.cpus()` minus this process's
  *   `process.cpuUsage()`, over the windows' length. The figure is logged.
  */
-import { log, round, runBench } from './common.js';
+import { CONTENDED_CORES, intArg, log, round, runBench } from './common.js';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,21 +43,9 @@ import { decodeForModel, predictFiles } from '../tasks/image_classification/pred
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeSplitFoldersOnce } from './fashion_mnist_folders.js';
 
-/** Other processes' average CPU use above this many cores marks the numbers as contended (as bench/engine.ts). */
-const CONTENDED_CORES = 0.2;
 /** The model-only predict rate is timed over whole passes of the test set until this many seconds add up. */
 const PREDICT_SECONDS = 3;
 
-
-function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) {
-    log(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 /** The train/val/test folders of this bench, written once and reused. */
 function ensureData(root: string, perClass: number, valPerClass: number, testPerClass: number): Promise<string> {
@@ -130,10 +118,10 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const epochs = positiveInt('epochs', values.epochs, 2);
-  const perClass = positiveInt('per_class', values.per_class, 1000);
-  const valPerClass = positiveInt('val_per_class', values.val_per_class, 100, 0);
-  const testPerClass = positiveInt('test_per_class', values.test_per_class, 200);
+  const epochs = intArg('epochs', values.epochs, 2);
+  const perClass = intArg('per_class', values.per_class, 1000);
+  const valPerClass = intArg('val_per_class', values.val_per_class, 100, 0);
+  const testPerClass = intArg('test_per_class', values.test_per_class, 200);
   if (!fashionMnistAvailable()) {
     log(`Fashion-MNIST IDX files not found in ${FASHION_MNIST_DIR}: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR`);
     process.exit(1);

@@ -34,7 +34,7 @@
  * `seconds` is the wall time of the whole trainImageClassifier call (data decode, training, validation, checkpoint
  * writes, test). Run A's own line is logged to stderr, not printed as a row.
  */
-import { log, round, runBench } from './common.js';
+import { intArg, log, round, runBench } from './common.js';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,16 +57,6 @@ const NETWORKS = ['simple_cnn', 'resnet18'];
  */
 const INITS = ['saved_backbone_freeze', 'scratch', 'saved_backbone_no_freeze'];
 
-
-function intArg(name: string, raw: string | undefined, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) {
-    log(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 function listArg(raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
