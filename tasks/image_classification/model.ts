@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { backbones, layerGroupsOf, type BackboneSpec, type LayerGroup } from '../../backbones/index.js';
+import { cutBackbone, type CutPooling } from '../../backbones/cut.js';
 import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
 import { loadPretrainedWeights, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
@@ -44,6 +45,13 @@ export interface ImageClassifierOptions {
   /** Class names in index order; taken from the data at setup when omitted. */
   labels?: string[];
   head?: string;
+  /**
+   * Cut the backbone after this layer (`model.cut`, fastai's `cut`): its output, pooled by `pooling` when it is a
+   * feature map, becomes the features. Undefined/null = the backbone's own end.
+   */
+  cut?: string | null;
+  /** How a spatial feature map at `cut` becomes the feature vector; default 'avg'. */
+  pooling?: CutPooling;
   optimizer?: string;
   /** null/undefined = the optimizer's default. */
   learningRate?: number | null;
@@ -87,7 +95,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
   readonly backboneName: string;
   readonly backboneSpec: BackboneSpec;
   readonly options: Required<
-    Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions' | 'classWeights' | 'multiLabel' | 'metrics' | 'threshold'>
+    Omit<ImageClassifierOptions, 'numClasses' | 'labels' | 'backbone' | 'learningRate' | 'pretrained' | 'backboneLrMult' | 'pretrainedOptions' | 'classWeights' | 'multiLabel' | 'metrics' | 'threshold' | 'cut' | 'pooling'>
   > & {
     learningRate: number | null;
   };
@@ -99,6 +107,11 @@ export class ImageClassifier implements TaskModule, Finetunable {
   readonly threshold: number;
   readonly pretrained: boolean | string;
   readonly backboneLrMult: number;
+  /** Where the backbone is cut (null = its own end) and how a feature map there is pooled. */
+  readonly cut: string | null;
+  readonly pooling: CutPooling;
+  /** What the cut produced, once built with a cut: the cut layer's output shape and the feature count. */
+  cutInfo?: { layer: string; shape: number[]; pooling: CutPooling; numFeatures: number };
   private readonly pretrainedOptions: PretrainedOptions;
   labels: string[];
   /** Per-class loss weights, or null for the plain mean cross-entropy (see ImageClassifierOptions.classWeights). */
@@ -124,6 +137,8 @@ export class ImageClassifier implements TaskModule, Finetunable {
       typeof backbone === 'string' ? backbones.get(backbone) : 'model' in backbone && 'numFeatures' in backbone ? backboneFromModel(backbone) : backbone;
     this.pretrained = options.pretrained ?? false;
     this.backboneLrMult = options.backboneLrMult ?? 1;
+    this.cut = options.cut ?? null;
+    this.pooling = options.pooling ?? 'avg';
     this.pretrainedOptions = options.pretrainedOptions ?? {};
     if (this.pretrained !== false && this.backboneSpec.fixedInput) {
       throw new FlashUserError('a saved or user-built backbone already has its weights; drop --model.pretrained');
@@ -228,7 +243,15 @@ export class ImageClassifier implements TaskModule, Finetunable {
     const input = tf.input({ shape: [spec.height, spec.width, spec.channels], name: 'image' });
     let x = tf.layers.rescaling({ scale: 1 / 255, name: 'scale_0_1' }).apply(input) as tf.SymbolicTensor;
     x = normalize(x, this.normalization(), spec.channels);
-    const backbone = this.backboneSpec.build({ inputShape: [spec.height, spec.width, spec.channels], name: 'backbone' });
+    let backbone = this.backboneSpec.build({ inputShape: [spec.height, spec.width, spec.channels], name: 'backbone' });
+    if (this.cut !== null) {
+      const cut = cutBackbone(backbone, this.cut, this.pooling);
+      // A freshly built backbone's layers past the cut are never used: free their weights. A saved or user-built
+      // backbone is one model shared by every build, so it is left whole.
+      if (!this.backboneSpec.fixedInput) tf.dispose(cut.dropped.flatMap((l) => l.weights.map((w) => w.read())));
+      backbone = cut.model;
+      this.cutInfo = { layer: this.cut, shape: cut.cutShape, pooling: this.pooling, numFeatures: cut.numFeatures };
+    }
     const features = backbone.apply(x) as tf.SymbolicTensor;
     const logits = heads.get(this.options.head)(features, {
       numClasses: this.labels.length,

@@ -147,6 +147,8 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
     backbone,
     labels: data.labels,
     head: recipe.model.head ?? undefined,
+    cut: recipe.model.cut,
+    pooling: recipe.model.pooling,
     optimizer: recipe.model.optimizer,
     learningRate: recipe.model.learning_rate,
     weightDecay: recipe.model.weight_decay,
@@ -165,6 +167,10 @@ export async function trainImageClassifier(args: TrainImageClassifierArgs): Prom
   });
   if (typeof backbone !== 'string') say(`backbone: ${backbone.description}`);
   await withSeededRandom(recipe.trainer.seed, () => model.setup(data));
+  if (model.cutInfo) {
+    const { layer, shape, pooling, numFeatures } = model.cutInfo;
+    say(`backbone cut after '${layer}' (${shape.join('×')}${shape.length === 3 ? `, ${pooling}` : ''} → ${numFeatures} features)`);
+  }
   // Class imbalance: inverse-frequency loss weights (auto: when the largest class > 3x the smallest), or oversampling.
   const trainCounts = data.train.classCounts(data.numClasses);
   if (data.multiLabel) {

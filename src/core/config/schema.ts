@@ -26,6 +26,10 @@ export interface TrainerRecipe {
 export interface ModelRecipe {
   backbone: string;
   head: string | null;
+  /** Backbone layer after which it is cut (null = its own end). */
+  cut: string | null;
+  /** How a feature map at the cut becomes features. */
+  pooling: 'avg' | 'max' | 'avgmax' | 'flatten';
   optimizer: string;
   learning_rate: number | null;
   weight_decay: number;
@@ -176,6 +180,15 @@ export const SCHEMA: RecipeSchema = {
     head: {
       type: 'string', nullable: true, default: null, aliases: ['head'],
       description: "classification head on top of the backbone: linear or mlp; null = the backbone's default (linear; simple_cnn: dense 128 + ReLU → classes)",
+    },
+    cut: {
+      type: 'string', nullable: true, default: null, aliases: ['cut'],
+      description:
+        "cut the backbone after this layer (e.g. resnet18's conv4_block2_out) and use its output as the features: earlier layers transfer better to classes unlike the ones the weights learnt; null = the backbone's own end",
+    },
+    pooling: {
+      type: 'enum', choices: ['avg', 'max', 'avgmax', 'flatten'], default: 'avg', aliases: ['pooling'],
+      description: 'with model.cut: how the feature map there becomes features: global avg, max, both (avgmax), or flatten (keeps positions; small maps)',
     },
     optimizer: { type: 'string', default: 'adam', registry: 'optimizers', aliases: ['optimizer'], description: 'optimizer' },
     learning_rate: {

@@ -97,3 +97,19 @@ test('--resume of a freeze_unfreeze run at the epoch it unfreezes: the frozen ch
   assert.equal(r.fit.history.length, 2);
   assert.notDeepEqual(await backboneWeights(path.join(r.runDir, 'last')), await backboneWeights(runA), 'the backbone trained in epoch 2');
 });
+
+test('--model.cut pool1 --model.pooling avgmax: the saved backbone cut after its first block, frozen, saved, reloaded and resumed', async () => {
+  const model = { backbone: 'runs/A', cut: 'pool1', pooling: 'avgmax' as const };
+  const r = await train({ output_dir: 'runs/K', max_epochs: 1 }, {}, model);
+  assert.match(r.text, /backbone cut after 'pool1' \(8×8×32, avgmax → 64 features\)/);
+  assert.match(r.text, /frozen: 1\/1 backbone layer groups \(conv1\)/, 'conv2, past the cut, is no layer group any more');
+  const [conv1Kernel, conv1Bias] = await backboneWeights(runA);
+  assert.deepEqual(await backboneWeights(r.runDir), [conv1Kernel, conv1Bias], 'only conv1 is kept, bit-identical');
+  const b = await ImageClassifier.load(r.runDir);
+  assert.deepEqual(b.backbone().outputs[0].shape, [null, 64]);
+  b.network().dispose();
+  // Resume rebuilds the same cut network and loads the checkpoint into it.
+  const resumed = await train({ output_dir: 'runs/K', max_epochs: 2 }, {}, model, {}, 'runs/K');
+  assert.equal(resumed.fit.history.length, 2);
+  await assert.rejects(train({ output_dir: 'runs/L' }, {}, { backbone: 'runs/A', cut: 'pool3' }), (e: Error) => e instanceof FlashUserError && /model.cut: the backbone has no layer 'pool3' \(did you mean 'pool[12]'\?\)/.test(e.message));
+});
