@@ -54,6 +54,8 @@ test('every alias sets its key', async () => {
     'trainer.strict': ['true', true],
     'model.backbone': ['resnet18', 'resnet18'],
     'model.head': ['mlp', 'mlp'],
+    'model.cut': ['conv3_block2_out', 'conv3_block2_out'],
+    'model.pooling': ['flatten', 'flatten'],
     'model.optimizer': ['sgd', 'sgd'],
     'model.learning_rate': ['0.5', 0.5],
     'model.weight_decay': ['0.01', 0.01],
