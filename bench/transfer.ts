@@ -19,18 +19,25 @@
  * For each network (default simple_cnn; resnet18 is slow on a 2-core CPU):
  *   1. run A: train the network from scratch on the source classes at 32 px for `source_epochs` (3) epochs and save
  *      it (a normal flash run folder);
- *   2. for each budget E in `epochs` (default 1 and 3; each a separate run with max_epochs E):
+ *   2. for each budget E in `epochs` (default 1 and 3; each a separate run with max_epochs E) and each learning
+ *      rate in `lrs` (default 1e-3, 3e-3 and 1e-2):
  *      - saved_backbone_freeze: `model.backbone = <run A>` with `finetune.strategy = freeze` on the target classes;
+ *      - saved_backbone_freeze_cut (networks with a cut in CUTS): the same, with `model.cut` / `model.pooling`
+ *        taking the features from an earlier layer of run A's backbone (resnet18: its second stage's 4×4×128 map,
+ *        flattened) rather than its last, source-specific one;
  *      - scratch: `model.backbone = <network>` (random init, the default no_freeze strategy), same recipe otherwise;
  *      - saved_backbone_no_freeze (only with --inits): `model.backbone = <run A>` with `finetune.strategy = no_freeze`.
+ *   Each init is compared at its own best learning rate, chosen by validation accuracy (never by test accuracy).
  *
  * Every run goes through flash's real path, `trainImageClassifier` (the function behind `flash
  * image_classification`), with `defaultRecipe('image_classification')` and `data.image_size = 32`; the test
  * accuracy is the one that function reports for the saved best model (`metrics.test_accuracy`).
  *
- * Prints one JSON line per (network, init, epochs) on stdout; logs go to stderr:
- *   {"bench":"transfer","network":"simple_cnn","init":"saved_backbone_freeze","epochs":1,"test_accuracy":…,
- *    "train_images":1500,"seconds":…}
+ * Prints one JSON line per (seed, network, init, epochs, learning rate) on stdout, then one per (seed, network,
+ * init, epochs) with `"lr":"best_val"` repeating the row whose val accuracy was highest (the lower rate on a tie);
+ * logs go to stderr:
+ *   {"bench":"transfer","network":"simple_cnn","init":"saved_backbone_freeze","epochs":1,"seed":42,"lr":0.001,
+ *    "val_accuracy":…,"test_accuracy":…,"train_images":1500,"seconds":…}
  * `seconds` is the wall time of the whole trainImageClassifier call (data decode, training, validation, checkpoint
  * writes, test). Run A's own line is logged to stderr, not printed as a row.
  */
@@ -55,7 +62,16 @@ const NETWORKS = ['simple_cnn', 'resnet18'];
  * weights (the default no_freeze strategy), or — opt-in, a diagnostic — run A's backbone with every layer training
  * (strategy no_freeze).
  */
-const INITS = ['saved_backbone_freeze', 'scratch', 'saved_backbone_no_freeze'];
+const INITS = ['saved_backbone_freeze', 'saved_backbone_freeze_cut', 'scratch', 'saved_backbone_no_freeze'];
+/**
+ * Where saved_backbone_freeze_cut cuts each network's saved backbone. resnet18 at 32 px: its last stage is a 1×1
+ * map whose 512 features were trained to tell the source classes apart; the second stage's output (conv3_block2_out,
+ * 4×4×128) is more general and flattening it keeps where in the image a feature is. simple_cnn's backbone already
+ * ends at its flattened convolutional features, so it has no cut row.
+ */
+const CUTS: Record<string, { cut: string; pooling: Recipe['model']['pooling'] }> = {
+  resnet18: { cut: 'conv3_block2_out', pooling: 'flatten' },
+};
 
 
 function listArg(raw: string): string[] {
@@ -87,6 +103,9 @@ interface RunSpec {
   epochs: number;
   outDir: string;
   strategy: string | null;
+  cut: (typeof CUTS)[string] | null;
+  /** null = the optimizer's default (run A). */
+  learningRate: number | null;
   backend: string;
   /** trainer.seed: weight init, shuffling, augmentation. */
   seed: number;
@@ -102,6 +121,11 @@ async function run(spec: RunSpec, io: CliIO): Promise<{ result: TrainImageClassi
   recipe.trainer.backend = spec.backend;
   recipe.trainer.quiet = true;
   recipe.finetune.strategy = spec.strategy;
+  recipe.model.learning_rate = spec.learningRate;
+  if (spec.cut) {
+    recipe.model.cut = spec.cut.cut;
+    recipe.model.pooling = spec.cut.pooling;
+  }
   recipe.trainer.seed = spec.seed;
   const t0 = performance.now();
   const result = await trainImageClassifier({ recipe, io });
@@ -115,7 +139,8 @@ async function main(): Promise<void> {
     options: {
       networks: { type: 'string', default: 'simple_cnn' },
       epochs: { type: 'string', default: '1,3' },
-      inits: { type: 'string', default: 'saved_backbone_freeze,scratch' },
+      inits: { type: 'string', default: 'saved_backbone_freeze,saved_backbone_freeze_cut,scratch' },
+      lrs: { type: 'string', default: '0.001,0.003,0.01' },
       source_epochs: { type: 'string' },
       source_per_class: { type: 'string' },
       per_class: { type: 'string' },
@@ -135,13 +160,21 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const inits = listArg(values.inits ?? 'saved_backbone_freeze,scratch');
+  const inits = listArg(values.inits ?? 'saved_backbone_freeze,saved_backbone_freeze_cut,scratch');
   for (const i of inits) {
     if (!INITS.includes(i)) {
       log(`--inits: unknown init '${i}' (one of ${INITS.join(', ')})`);
       process.exit(2);
     }
   }
+  const lrs = listArg(values.lrs ?? '0.001,0.003,0.01').map((v) => {
+    const lr = Number(v);
+    if (!(lr > 0)) {
+      log(`--lrs: '${v}' is not a positive number`);
+      process.exit(2);
+    }
+    return lr;
+  });
   const budgets = listArg(values.epochs ?? '1,3').map((e) => intArg('epochs', e, 1));
   const sourceEpochs = intArg('source_epochs', values.source_epochs, 3);
   const perClass = intArg('per_class', values.per_class, 300);
@@ -166,36 +199,50 @@ async function main(): Promise<void> {
       for (const network of networks) {
         const runA = join(runsDir, `${network}-source-${seed}`);
         log(`\n== ${network}: run A, ${sourceEpochs} epoch(s) from scratch on source classes ${SOURCE_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
-        const a = await run({ backbone: network, folder: source, epochs: sourceEpochs, outDir: runA, strategy: null, backend, seed }, io);
+        const a = await run({ backbone: network, folder: source, epochs: sourceEpochs, outDir: runA, strategy: null, cut: null, learningRate: null, backend, seed }, io);
         log(`run A (${network}): source test_accuracy ${a.result.metrics.test_accuracy.toFixed(4)} in ${a.seconds.toFixed(1)} s, saved to ${runA}`);
         for (const epochs of budgets) {
           for (const init of inits) {
+            const cut = init === 'saved_backbone_freeze_cut' ? CUTS[network] : null;
+            if (init === 'saved_backbone_freeze_cut' && !cut) continue;
             const fromSaved = init !== 'scratch';
-            log(`\n== ${network}: ${init}, ${epochs} epoch(s) on target classes ${TARGET_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
-            const { result, seconds } = await run(
-              {
-                backbone: fromSaved ? runA : network,
-                folder: target,
+            const rows: Array<Record<string, unknown> & { val_accuracy: number }> = [];
+            for (const learningRate of lrs) {
+              log(`\n== ${network}: ${init}, ${epochs} epoch(s), lr ${learningRate} on target classes ${TARGET_CLASSES.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}`);
+              const { result, seconds } = await run(
+                {
+                  backbone: fromSaved ? runA : network,
+                  folder: target,
+                  epochs,
+                  outDir: join(runsDir, `${network}-${init}-${epochs}-${learningRate}-${seed}`),
+                  strategy: init === 'scratch' ? null : init === 'saved_backbone_no_freeze' ? 'no_freeze' : 'freeze',
+                  cut,
+                  learningRate,
+                  backend,
+                  seed,
+                },
+                io,
+              );
+              const flashJson = JSON.parse(await readFile(join(result.runDir, 'flash.json'), 'utf8')) as { data: { train: number } };
+              const row = {
+                bench: 'transfer',
+                network,
+                init,
                 epochs,
-                outDir: join(runsDir, `${network}-${init}-${epochs}-${seed}`),
-                strategy: init === 'saved_backbone_freeze' ? 'freeze' : init === 'saved_backbone_no_freeze' ? 'no_freeze' : null,
-                backend,
                 seed,
-              },
-              io,
-            );
-            const flashJson = JSON.parse(await readFile(join(result.runDir, 'flash.json'), 'utf8')) as { data: { train: number } };
-            const row = {
-              bench: 'transfer',
-              network,
-              init,
-              epochs,
-              seed,
-              test_accuracy: round(result.metrics.test_accuracy, 4),
-              train_images: flashJson.data.train,
-              seconds: round(seconds, 1),
-            };
-            process.stdout.write(`${JSON.stringify(row)}\n`);
+                lr: learningRate,
+                ...(cut ? { cut: `${cut.cut}:${cut.pooling}` } : {}),
+                val_accuracy: round(result.metrics.val_accuracy, 4),
+                test_accuracy: round(result.metrics.test_accuracy, 4),
+                train_images: flashJson.data.train,
+                seconds: round(seconds, 1),
+              };
+              rows.push(row);
+              process.stdout.write(`${JSON.stringify(row)}\n`);
+            }
+            // Each init at its own best learning rate, picked on validation accuracy (the first, lower rate on a tie).
+            const best = rows.reduce((a, b) => (b.val_accuracy > a.val_accuracy ? b : a));
+            process.stdout.write(`${JSON.stringify({ ...best, lr: 'best_val', lr_chosen: best.lr })}\n`);
           }
         }
       }
