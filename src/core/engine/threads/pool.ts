@@ -287,7 +287,7 @@ export interface Task {
   /** The same work on the tfjs heap, in place (the main thread's run). */
   main(): void;
   /** After a worker's run: brings its output back. */
-  collect(): void;
+  collect?(): void;
 }
 
 /**
@@ -374,7 +374,12 @@ export class Job {
     for (const c of this.copies) shared.set(new Uint8Array(c.memory.buffer, c.src, c.bytes), c.dst);
     for (const [key, entry] of this.newEntries) this.pool.cache.entries.set(key, entry);
     const ran = this.pool.execute(this.lists, this.starts, mine, (w, t) => this.tasks[w][t].main(), flops / 1e5);
-    ran.forEach((flags, w) => flags.forEach((r, t) => { if (r) this.tasks[w][t].collect(); }));
+    ran.forEach((flags, w) => flags.forEach((r, t) => { if (r) this.tasks[w][t].collect?.(); }));
+  }
+
+  /** Copies `bytes` at `src` in `memory` to job memory at `dst` (a task the main thread took over, storing its result). */
+  store(memory: WebAssembly.Memory, src: number, dst: number, bytes: number): void {
+    new Uint8Array(this.pool.memory.buffer, dst, bytes).set(new Uint8Array(memory.buffer, src, bytes));
   }
 
   /** Copies `bytes` of job memory at `src` to `dst` in `memory` (from a task's `collect`). */

@@ -2,8 +2,8 @@
  * Split ops: the main thread computes the first share in place on the tfjs heap; each worker gets the next
  * share as a few tasks on copies in the pool's shared memory (any of which the main thread takes over if
  * the worker has not started it, see pool.ts). Every output element is computed by exactly one thread,
- * except the filter gradient, whose per-thread partial sums are added, so results equal one thread's up to
- * the order of float additions. Each function returns false (and does nothing) when the op is too small
+ * except the filter gradients, whose per-task partial sums are added in task order, so results equal one
+ * thread's up to the order of float additions and do not depend on which thread ran a task. Each function returns false (and does nothing) when the op is too small
  * to pay for the copies and the hand-off, or there is only one thread; the caller then runs it serially.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -104,10 +104,10 @@ export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr:
 }
 
 /**
- * Conv2D filter gradient, split by output rows (the sum's terms). The main thread's share writes dW in
- * place and any task it takes over adds to it; each worker sums its tasks into its own partial dW, which
- * is added at the end. (A worker runs a prefix of its tasks, so its first task, which writes the partial
- * rather than adding to it, always runs when any does.)
+ * Conv2D filter gradient, split by output rows (the sum's terms). The main thread's share writes dW in place;
+ * every other task computes its own partial dW (on a worker, or on the main thread when it takes the task over),
+ * and the partials are added to dW in task order — so the result does not depend on which thread ran which task,
+ * and a seeded run is reproducible however busy the machine is.
  */
 export function parallelConvFilterGrad(backend: WasmBackendLike, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number): boolean {
   const { M, K } = convDims(g);
@@ -118,30 +118,38 @@ export function parallelConvFilterGrad(backend: WasmBackendLike, g: ConvGeom, xP
   const job = pool.job();
   const ohw = g.OH * g.OW, img = g.H * g.W * g.Ci * 4, row = g.Co * 4, n = K * g.Co;
   const b = shares(M, pool.threads, 4);
-  const partials: { dw: number; used: boolean }[] = [];
+  const partials: number[] = [];
   for (let p = 1; p < pool.threads; p++) {
     if (b[p + 1] <= b[p]) continue;
     const [i0, i1] = imagesOf(g, b[p], b[p + 1]);
     const x = job.input(mem, xPtr + i0 * img, (i1 - i0) * img);
     const dy = job.input(mem, dyPtr + b[p] * row, (b[p + 1] - b[p]) * row);
-    const partial = { dw: job.alloc(n * 4), used: false };
-    partials.push(partial);
     const sub = { ...g, B: i1 - i0 }, base = i0 * ohw;
-    taskRanges(b[p], b[p + 1], MIN_TASK_ROWS, 4).forEach(([m0, m1], i) => job.task(p - 1, {
-      worker: (h: Heap) => convFilterGradRows(h, sub, x, dy + (m0 - b[p]) * row, partial.dw, m0 - base, m1 - base, i > 0),
-      main: () => convFilterGradRows(heapOf(backend), g, xPtr, dyPtr + m0 * row, dwPtr, m0, m1, true),
-      collect: () => { partial.used = true; },
-    }));
+    for (const [m0, m1] of taskRanges(b[p], b[p + 1], MIN_TASK_ROWS, 4)) {
+      const partial = job.alloc(n * 4);
+      partials.push(partial);
+      job.task(p - 1, {
+        worker: (h: Heap) => convFilterGradRows(h, sub, x, dy + (m0 - b[p]) * row, partial, m0 - base, m1 - base, false),
+        main: () => withScratch(backend, n, (tmp) => {
+          convFilterGradRows(heapOf(backend), g, xPtr, dyPtr + m0 * row, tmp, m0, m1, false);
+          job.store(heapMemory(backend), tmp, partial, n * 4);
+        }),
+      });
+    }
   }
   job.run(() => convFilterGradRows(heapOf(backend), g, xPtr, dyPtr, dwPtr, 0, b[1]), flops);
+  addPartials(backend, job, partials, dwPtr, n);
+  return true;
+}
+
+/** dW += each partial (n floats in job memory), in the order given. */
+function addPartials(backend: WasmBackendLike, job: Job, partials: number[], dwPtr: number, n: number): void {
   withScratch(backend, n, (tmp) => {
-    for (const { dw, used } of partials) {
-      if (!used) continue;
-      job.output(dw, heapMemory(backend), tmp, n * 4);
+    for (const src of partials) {
+      job.output(src, heapMemory(backend), tmp, n * 4);
       heapOf(backend).e.bias_act(dwPtr, 1, n, tmp, 0); // dW += partial (one row of n "bias" values)
     }
   });
-  return true;
 }
 
 /** Conv2D input gradient, split by image (col2im scatters into neighbouring rows of the same image). */
@@ -246,7 +254,10 @@ function depthwiseShares(pool: EnginePool, g: DepthwiseGeom): { b: number[]; tas
   return { b, tasks: (p) => taskRanges(b[p], b[p + 1], Math.ceil(MIN_TASK_ROWS / (OH * OW))) };
 }
 
-/** Depthwise filter gradient, split by image; each worker task and each taken-over task adds a partial dW. */
+/**
+ * Depthwise filter gradient, split by image; each task (whichever thread runs it) computes a partial dW, added
+ * in task order (reproducible, as for the conv filter gradient).
+ */
 export function parallelDepthwiseFilterGrad(backend: WasmBackendLike, g: DepthwiseGeom, xPtr: number, dyPtr: number, dwPtr: number): boolean {
   const [B, H, W, C, mult, OH, OW, KH, KW] = g;
   const flops = 2 * B * OH * OW * KH * KW * C * mult;
@@ -258,29 +269,23 @@ export function parallelDepthwiseFilterGrad(backend: WasmBackendLike, g: Depthwi
   const { b, tasks } = depthwiseShares(pool, g);
   const rest = g.slice(1) as unknown as Rest;
   const partials: number[] = [];
-  const add = (src: number) => heapOf(backend).e.bias_act(dwPtr, 1, n, src, 0); // dW += partial
   for (let p = 1; p + 1 < b.length; p++) {
     const x = job.input(mem, xPtr + b[p] * imgIn, (b[p + 1] - b[p]) * imgIn);
     const dy = job.input(mem, dyPtr + b[p] * imgOut, (b[p + 1] - b[p]) * imgOut);
     for (const [i0, i1] of tasks(p)) {
       const partial = job.alloc(n * 4);
+      partials.push(partial);
       job.task(p - 1, {
         worker: (h) => h.e.depthwise_filter_grad(x + (i0 - b[p]) * imgIn, dy + (i0 - b[p]) * imgOut, i1 - i0, ...rest, partial),
         main: () => withScratch(backend, n, (tmp) => {
           heapOf(backend).e.depthwise_filter_grad(xPtr + i0 * imgIn, dyPtr + i0 * imgOut, i1 - i0, ...rest, tmp);
-          add(tmp);
+          job.store(heapMemory(backend), tmp, partial, n * 4);
         }),
-        collect: () => { partials.push(partial); },
       });
     }
   }
   job.run(() => heapOf(backend).e.depthwise_filter_grad(xPtr, dyPtr, b[1], ...rest, dwPtr), flops);
-  withScratch(backend, n, (tmp) => {
-    for (const src of partials) {
-      job.output(src, heapMemory(backend), tmp, n * 4);
-      add(tmp);
-    }
-  });
+  addPartials(backend, job, partials, dwPtr, n);
   return true;
 }
 
