@@ -3,8 +3,8 @@
  *
  *   npm run build && node dist/bench/transfer.js [--networks simple_cnn,resnet18] [--per_class 300]
  *       [--source_per_class 2000] [--val_per_class 50] [--test_per_class 100] [--source_epochs 3] [--epochs 1,3]
- *       [--inits saved_backbone_freeze,scratch[,saved_backbone_no_freeze]] [--seeds 42[,43,…]] [--backend auto]
- *       [--cache DIR] [--keep]
+ *       [--inits saved_backbone_freeze,saved_backbone_freeze_cut,scratch[,saved_backbone_no_freeze]]
+ *       [--lrs 0.001,0.003,0.01] [--seeds 42[,43,…]] [--backend auto] [--cache DIR] [--keep]
  *
  * Data: Fashion-MNIST from Debian's `dataset-fashion-mnist` IDX files (or $FASHION_MNIST_DIR), written once as PNG
  * class folders (bench/fashion_mnist_folders.ts) into `<cache>/transfer-<per_class>-<val>-<test>/{source,target}/
