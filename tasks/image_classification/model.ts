@@ -245,10 +245,19 @@ export class ImageClassifier implements TaskModule, Finetunable {
     x = normalize(x, this.normalization(), spec.channels);
     let backbone = this.backboneSpec.build({ inputShape: [spec.height, spec.width, spec.channels], name: 'backbone' });
     if (this.cut !== null) {
-      const cut = cutBackbone(backbone, this.cut, this.pooling);
-      // A freshly built backbone's layers past the cut are never used: free their weights. A saved or user-built
-      // backbone is one model shared by every build, so it is left whole.
-      if (!this.backboneSpec.fixedInput) tf.dispose(cut.dropped.flatMap((l) => l.weights.map((w) => w.read())));
+      // A freshly built backbone's layers past the cut are never used: free their weights (all of them when the
+      // cut is refused). A saved or user-built backbone is one model shared by every build, so it is left whole.
+      const free = (layers: tf.layers.Layer[]) => {
+        if (!this.backboneSpec.fixedInput) tf.dispose(layers.flatMap((l) => l.weights.map((w) => w.read())));
+      };
+      let cut: ReturnType<typeof cutBackbone>;
+      try {
+        cut = cutBackbone(backbone, this.cut, this.pooling);
+      } catch (err) {
+        free(backbone.layers);
+        throw err;
+      }
+      free(cut.dropped);
       backbone = cut.model;
       this.cutInfo = { layer: this.cut, shape: cut.cutShape, pooling: this.pooling, numFeatures: cut.numFeatures };
     }

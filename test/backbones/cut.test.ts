@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import { backbones } from '../../backbones/index.js';
 import { cutBackbone } from '../../backbones/cut.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { ImageClassifier } from '../../tasks/image_classification/model.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -41,5 +42,17 @@ describe('cutBackbone', () => {
     const seq = tf.layers.reshape({ targetShape: [2, 4], name: 'seq' }).apply(input) as tf.SymbolicTensor;
     const odd = tf.model({ inputs: input, outputs: tf.layers.flatten().apply(seq) as tf.SymbolicTensor });
     assert.throws(() => cutBackbone(odd, 'seq'), /layer 'seq' outputs shape \[2, 4\]; cut at a layer with an \[h, w, c\] feature map or a feature vector/);
+  });
+
+  it('a classifier whose cut is refused frees the backbone it built; one with a cut keeps only the layers up to it', () => {
+    const spec = { height: 16, width: 16, channels: 1 as const };
+    const before = tf.memory().numTensors;
+    assert.throws(() => new ImageClassifier({ backbone: 'simple_cnn', cut: 'nope', numClasses: 2 }).build(spec), /no layer 'nope'/);
+    assert.equal(tf.memory().numTensors, before, 'no weights left behind');
+    const clf = new ImageClassifier({ backbone: 'simple_cnn', cut: 'pool1', pooling: 'avg', numClasses: 2 });
+    clf.build(spec);
+    assert.deepEqual(clf.cutInfo, { layer: 'pool1', shape: [8, 8, 32], pooling: 'avg', numFeatures: 32 });
+    assert.deepEqual(clf.backbone().layers.map((l) => l.name), ['backbone_input', 'conv1', 'pool1', 'cut_avg_avg']);
+    clf.network().dispose();
   });
 });
