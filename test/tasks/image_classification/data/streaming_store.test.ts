@@ -101,19 +101,23 @@ test("cache 'auto' keeps small datasets in memory; 'none' still drops undecodabl
 
 test('by default the whole read-ahead window is queued at once (the thread pool keeps decoding through a step)', async () => {
   const list = files();
-  const pending: (() => void)[] = [];
-  const decode = (file: string, s: ImageSpec) => new Promise<Uint8Array>((resolve) => pending.push(() => void decodeImage(file, s).then(resolve)));
+  const pending: (() => Promise<void>)[] = [];
+  const decode = (file: string, s: ImageSpec) => new Promise<Uint8Array>((resolve, reject) => pending.push(() => decodeImage(file, s).then(resolve, reject)));
   const store = new StreamingPixelStore(list, spec, { readAhead: 6, decode });
   store.prefetch([...list.keys()]);
   // Nothing has finished, yet every sample of the window was handed to the decoder.
   assert.equal(pending.length, 6);
   assert.equal(store.inFlight, 6);
   const first = store.get(0);
-  pending.shift()!();
+  await pending.shift()!();
   assert.deepEqual(await first, await decodeImage(list[0], spec));
   // The window moved on by one: its new sample is handed over as soon as a slot is free, never more than 6 at once.
   await new Promise((r) => setImmediate(r));
   assert.equal(pending.length, 6);
   assert.ok(store.peakInFlight <= 6);
-  for (const release of pending.splice(0)) release();
+  // Let every queued decode finish before the test ends (the folder is removed after the tests; a decode still
+  // running then would fail outside any test).
+  while (pending.length > 0) await Promise.all(pending.splice(0).map((release) => release()));
+  for (let i = 0; i < 50 && store.inFlight > 0; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(store.inFlight, 0);
 });
