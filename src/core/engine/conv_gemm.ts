@@ -28,6 +28,24 @@ function chunkRows(K: number, M: number): number {
 }
 
 /**
+ * Calls `fn(col, c0, c1, ws)` for rows [m0, m1) of im2col(x) in chunks that fit the scratch: `col` holds rows
+ * [c0, c1), `ws` is the GEMM workspace.
+ */
+function forIm2colChunks(h: Heap, g: ConvGeom, xPtr: number, m0: number, m1: number,
+  fn: (col: number, c0: number, c1: number, ws: number) => void): void {
+  const { K } = convDims(g);
+  const rows = chunkRows(K, m1 - m0);
+  h.scratch(SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
+    const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
+    for (let c0 = m0; c0 < m1; c0 += rows) {
+      const c1 = Math.min(m1, c0 + rows);
+      h.e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, c0, c1, col);
+      fn(col, c0, c1, ws);
+    }
+  });
+}
+
+/**
  * Rows [m0, m1) of y[M, Co] = im2col(x) · W (+ bias, activation). `yPtr` points at row m0; `xPtr` at image 0
  * of the geometry `g` (a caller passes a sub-batch geometry to work on a slice of the images).
  */
@@ -39,45 +57,30 @@ export function convForwardRows(h: Heap, g: ConvGeom, xPtr: number, wPtr: number
   if (isPointwise(g)) {
     h.scratch(SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(m1 - m0, g.Co, K, xPtr + m0 * K * 4, K, 1, wPtr, g.Co, 1, yPtr, g.Co, 0, ws));
   } else {
-    const rows = chunkRows(K, m1 - m0);
-    h.scratch(SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
-      const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
-      for (let c0 = m0; c0 < m1; c0 += rows) {
-        const c1 = Math.min(m1, c0 + rows);
-        e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, c0, c1, col);
-        e.sgemm(c1 - c0, g.Co, K, col, K, 1, wPtr, g.Co, 1, yPtr + (c0 - m0) * g.Co * 4, g.Co, 0, ws);
-      }
-    });
+    forIm2colChunks(h, g, xPtr, m0, m1, (col, c0, c1, ws) =>
+      e.sgemm(c1 - c0, g.Co, K, col, K, 1, wPtr, g.Co, 1, yPtr + (c0 - m0) * g.Co * 4, g.Co, 0, ws));
   }
   if (biasPtr || act) e.bias_act(yPtr, m1 - m0, g.Co, biasPtr, act);
 }
 
 /**
- * dW[KH*KW*Ci, Co] (+)= Σ over rows [m0, m1) of im2col(x)ᵀ · dy: written (zero for an empty range), or
- * added to dW with `accumulate`. `dyPtr` points at row m0, `xPtr` at image 0 of `g`.
+ * dW[KH*KW*Ci, Co] = Σ over rows [m0, m1) of im2col(x)ᵀ · dy (zero for an empty range). `dyPtr` points at row
+ * m0, `xPtr` at image 0 of `g`.
  */
-export function convFilterGradRows(h: Heap, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number, m0: number, m1: number,
-  accumulate = false): void {
+export function convFilterGradRows(h: Heap, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number, m0: number, m1: number): void {
   const { K } = convDims(g);
   const e = h.e;
-  const acc = accumulate ? 1 : 0;
   if (m1 <= m0) {
-    if (!accumulate) e.fill_zero(dwPtr, K * g.Co);
+    e.fill_zero(dwPtr, K * g.Co);
     return;
   }
   if (isPointwise(g)) {
-    h.scratch(SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(K, g.Co, m1 - m0, xPtr + m0 * K * 4, 1, K, dyPtr, g.Co, 1, dwPtr, g.Co, acc, ws));
+    h.scratch(SGEMM_WORKSPACE_FLOATS, (ws) => e.sgemm(K, g.Co, m1 - m0, xPtr + m0 * K * 4, 1, K, dyPtr, g.Co, 1, dwPtr, g.Co, 0, ws));
     return;
   }
-  const rows = chunkRows(K, m1 - m0);
-  h.scratch(SGEMM_WORKSPACE_FLOATS + rows * K, (ws) => {
-    const col = ws + SGEMM_WORKSPACE_FLOATS * 4;
-    for (let c0 = m0; c0 < m1; c0 += rows) {
-      const c1 = Math.min(m1, c0 + rows);
-      e.im2col(xPtr, g.H, g.W, g.Ci, g.OH, g.OW, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, c0, c1, col);
-      e.sgemm(K, g.Co, c1 - c0, col, 1, K, dyPtr + (c0 - m0) * g.Co * 4, g.Co, 1, dwPtr, g.Co, c0 > m0 ? 1 : acc, ws);
-    }
-  });
+  // The first chunk writes dW, the others add to it.
+  forIm2colChunks(h, g, xPtr, m0, m1, (col, c0, c1, ws) =>
+    e.sgemm(K, g.Co, c1 - c0, col, 1, K, dyPtr + (c0 - m0) * g.Co * 4, g.Co, 1, dwPtr, g.Co, c0 > m0 ? 1 : 0, ws));
 }
 
 /** dx[B, H, W, Ci] = col2im(dy · Wᵀ) for all images of `g` (col2im overlaps rows, so callers split by image). */

@@ -72,25 +72,54 @@ function imagesOf(g: ConvGeom, m0: number, m1: number): [number, number] {
   return [Math.floor(m0 / ohw), Math.floor((m1 - 1) / ohw) + 1];
 }
 
-/** Conv2D forward (+ bias, activation), split by output rows. */
-export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr: number, wPtr: number, yPtr: number,
-  biasPtr: number, act: number, keys: WeightKeys = {}): boolean {
+/** One worker's share of a conv split by output rows: its rows [r0, r1), images copied to the job, task ranges. */
+interface ConvRowShare {
+  /** Worker index + 1 (share 0 is the main thread's). */
+  p: number;
+  r0: number;
+  r1: number;
+  /** The share's images in job memory, their geometry, and the first output row they hold. */
+  x: number;
+  sub: ConvGeom;
+  base: number;
+  tasks: [number, number][];
+}
+
+/**
+ * Plans a conv op split by output rows (forward and filter gradient): null when it is too small or there is one
+ * thread; else the job, the main thread's rows [0, main) and each worker's share, its images already copied.
+ */
+function convRowSplit(backend: WasmBackendLike, g: ConvGeom, xPtr: number):
+  { job: Job; mem: WebAssembly.Memory; flops: number; main: number; shares: ConvRowShare[] } | null {
   const { M, K } = convDims(g);
   const flops = 2 * M * K * g.Co;
   const pool = poolForOp(backend, flops);
-  if (!pool || M < 4 * pool.threads) return false;
+  if (!pool || M < 4 * pool.threads) return null;
   const mem = heapMemory(backend);
   const job = pool.job();
-  const ohw = g.OH * g.OW, img = g.H * g.W * g.Ci * 4, row = g.Co * 4;
+  const ohw = g.OH * g.OW, img = g.H * g.W * g.Ci * 4;
   const b = shares(M, pool.threads, 4);
-  const w = weight(job, keys.filter, mem, wPtr, K * row);
-  const bias = biasPtr ? weight(job, keys.bias, mem, biasPtr, row) : 0;
+  const list: ConvRowShare[] = [];
   for (let p = 1; p < pool.threads; p++) {
     if (b[p + 1] <= b[p]) continue;
     const [i0, i1] = imagesOf(g, b[p], b[p + 1]);
     const x = job.input(mem, xPtr + i0 * img, (i1 - i0) * img);
-    const sub = { ...g, B: i1 - i0 }, base = i0 * ohw;
-    for (const [m0, m1] of taskRanges(b[p], b[p + 1], MIN_TASK_ROWS, 4)) {
+    list.push({ p, r0: b[p], r1: b[p + 1], x, sub: { ...g, B: i1 - i0 }, base: i0 * ohw, tasks: taskRanges(b[p], b[p + 1], MIN_TASK_ROWS, 4) });
+  }
+  return { job, mem, flops, main: b[1], shares: list };
+}
+
+/** Conv2D forward (+ bias, activation), split by output rows. */
+export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr: number, wPtr: number, yPtr: number,
+  biasPtr: number, act: number, keys: WeightKeys = {}): boolean {
+  const split = convRowSplit(backend, g, xPtr);
+  if (!split) return false;
+  const { job, mem } = split;
+  const row = g.Co * 4;
+  const w = weight(job, keys.filter, mem, wPtr, convDims(g).K * row);
+  const bias = biasPtr ? weight(job, keys.bias, mem, biasPtr, row) : 0;
+  for (const { p, x, sub, base, tasks } of split.shares) {
+    for (const [m0, m1] of tasks) {
       const y = job.alloc((m1 - m0) * row);
       job.task(p - 1, {
         worker: (h: Heap) => convForwardRows(h, sub, x, w, y, bias, act, m0 - base, m1 - base),
@@ -99,7 +128,7 @@ export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr:
       });
     }
   }
-  job.run(() => convForwardRows(heapOf(backend), g, xPtr, wPtr, yPtr, biasPtr, act, 0, b[1]), flops);
+  job.run(() => convForwardRows(heapOf(backend), g, xPtr, wPtr, yPtr, biasPtr, act, 0, split.main), split.flops);
   return true;
 }
 
@@ -110,34 +139,26 @@ export function parallelConvForward(backend: WasmBackendLike, g: ConvGeom, xPtr:
  * and a seeded run is reproducible however busy the machine is.
  */
 export function parallelConvFilterGrad(backend: WasmBackendLike, g: ConvGeom, xPtr: number, dyPtr: number, dwPtr: number): boolean {
-  const { M, K } = convDims(g);
-  const flops = 2 * M * K * g.Co;
-  const pool = poolForOp(backend, flops);
-  if (!pool || M < 4 * pool.threads) return false;
-  const mem = heapMemory(backend);
-  const job = pool.job();
-  const ohw = g.OH * g.OW, img = g.H * g.W * g.Ci * 4, row = g.Co * 4, n = K * g.Co;
-  const b = shares(M, pool.threads, 4);
+  const split = convRowSplit(backend, g, xPtr);
+  if (!split) return false;
+  const { job, mem } = split;
+  const row = g.Co * 4, n = convDims(g).K * g.Co;
   const partials: number[] = [];
-  for (let p = 1; p < pool.threads; p++) {
-    if (b[p + 1] <= b[p]) continue;
-    const [i0, i1] = imagesOf(g, b[p], b[p + 1]);
-    const x = job.input(mem, xPtr + i0 * img, (i1 - i0) * img);
-    const dy = job.input(mem, dyPtr + b[p] * row, (b[p + 1] - b[p]) * row);
-    const sub = { ...g, B: i1 - i0 }, base = i0 * ohw;
-    for (const [m0, m1] of taskRanges(b[p], b[p + 1], MIN_TASK_ROWS, 4)) {
+  for (const { p, r0, r1, x, sub, base, tasks } of split.shares) {
+    const dy = job.input(mem, dyPtr + r0 * row, (r1 - r0) * row);
+    for (const [m0, m1] of tasks) {
       const partial = job.alloc(n * 4);
       partials.push(partial);
       job.task(p - 1, {
-        worker: (h: Heap) => convFilterGradRows(h, sub, x, dy + (m0 - b[p]) * row, partial, m0 - base, m1 - base, false),
+        worker: (h: Heap) => convFilterGradRows(h, sub, x, dy + (m0 - r0) * row, partial, m0 - base, m1 - base),
         main: () => withScratch(backend, n, (tmp) => {
-          convFilterGradRows(heapOf(backend), g, xPtr, dyPtr + m0 * row, tmp, m0, m1, false);
+          convFilterGradRows(heapOf(backend), g, xPtr, dyPtr + m0 * row, tmp, m0, m1);
           job.store(heapMemory(backend), tmp, partial, n * 4);
         }),
       });
     }
   }
-  job.run(() => convFilterGradRows(heapOf(backend), g, xPtr, dyPtr, dwPtr, 0, b[1]), flops);
+  job.run(() => convFilterGradRows(heapOf(backend), g, xPtr, dyPtr, dwPtr, 0, split.main), split.flops);
   addPartials(backend, job, partials, dwPtr, n);
   return true;
 }
