@@ -5,7 +5,7 @@
  * Writes Fashion-MNIST (Debian's dataset-fashion-mnist, or $FASHION_MNIST_DIR) as PNG class folders of 2,000 and
  * 20,000 training images, then for each (cache mode, size) spawns a fresh Node process that trains `simple_cnn`
  * for `--epochs` epochs (default 2) through flash's real training path (`trainImageClassifier`, recipe
- * `defaultRecipe('image_classification')`, no validation split; `disk` gets a fresh FLASH_CACHE_DIR, so its
+ * `defaultImageRecipe()`, no validation split; `disk` gets a fresh FLASH_CACHE_DIR, so its
  * build decodes and writes every entry) and prints one JSON line per workload:
  *   peak_rss_mib     process.resourceUsage().maxRSS of that process (build + all epochs)
  *   build_s          time to build the data module (scan, check and decode or cache every image)
@@ -35,6 +35,7 @@ import { ImageSplit } from '../tasks/image_classification/data/data_split.js';
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnistFolders } from './fashion_mnist_folders.js';
 import { cpuJiffies, CONTENDED_CORES, HZ, log, runBench } from './common.js';
+import { defaultImageRecipe } from '../tasks/image_classification/schema.js';
 
 /** Times what the trainer waits for data: the time spent inside the batch iterator's next() while training. */
 function instrumentBatches(): { wait: () => number } {
@@ -57,7 +58,7 @@ async function child(folder: string, images: number, backend: string, cache: str
   const waits = instrumentBatches();
   const runDir = await mkdtemp(join(tmpdir(), 'flash-bench-data-run-'));
   const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.model.backbone = 'simple_cnn';
   recipe.trainer.max_epochs = epochs;
   recipe.trainer.backend = backend;

@@ -42,6 +42,7 @@ import { ImageClassifier } from '../tasks/image_classification/model.js';
 import { decodeForModel, predictFiles } from '../tasks/image_classification/predict.js';
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeSplitFoldersOnce } from './fashion_mnist_folders.js';
+import { defaultImageRecipe } from '../tasks/image_classification/schema.js';
 
 /** The model-only predict rate is timed over whole passes of the test set until this many seconds add up. */
 const PREDICT_SECONDS = 3;
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
   const runDir = await mkdtemp(join(tmpdir(), 'flash-bench-run-'));
 
   const io: CliIO = { out: (t) => process.stderr.write(t), err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd(), env: process.env };
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.model.backbone = 'simple_cnn';
   recipe.trainer.max_epochs = epochs;
   recipe.trainer.backend = values.backend ?? 'auto';

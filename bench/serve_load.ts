@@ -20,6 +20,7 @@ import { baseUrl } from '../src/serve/server.js';
 import { ImageClassifier } from '../tasks/image_classification/model.js';
 import { createImageServer } from '../tasks/image_classification/serve.js';
 import { trainImageClassifier } from '../tasks/image_classification/train.js';
+import { defaultImageRecipe } from '../tasks/image_classification/schema.js';
 
 function flag(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +40,7 @@ let tmp: string | undefined;
 let runDir = flag('model', '');
 if (!runDir) {
   tmp = await mkdtemp(join(tmpdir(), 'flash-serve-bench-'));
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.train_folder = join(demo, 'train');
   recipe.data.val_folder = join(demo, 'test');
   recipe.trainer.max_epochs = Number(flag('epochs', '2'));

@@ -30,7 +30,7 @@
  *   Each init is compared at its own best learning rate, chosen by validation accuracy (never by test accuracy).
  *
  * Every run goes through flash's real path, `trainImageClassifier` (the function behind `flash
- * image_classification`), with `defaultRecipe('image_classification')` and `data.image_size = 32`; the test
+ * image_classification`), with `defaultImageRecipe()` and `data.image_size = 32`; the test
  * accuracy is the one that function reports for the saved best model (`metrics.test_accuracy`).
  *
  * Prints one JSON line per (seed, network, init, epochs, learning rate) on stdout, then one per (seed, network,
@@ -50,6 +50,7 @@ import { defaultRecipe, type Recipe } from '../src/core/config/index.js';
 import type { CliIO } from '../src/cli/types.js';
 import { trainImageClassifier, type TrainImageClassifierResult } from '../tasks/image_classification/train.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, fashionMnistAvailable, writeSplitFoldersOnce } from './fashion_mnist_folders.js';
+import { defaultImageRecipe, type ImageRecipe } from '../tasks/image_classification/schema.js';
 
 /** Class indices (into FASHION_MNIST_CLASSES) of the set the saved backbone is trained on. */
 const SOURCE_CLASSES = [0, 1, 7, 8, 9];
@@ -69,7 +70,7 @@ const INITS = ['saved_backbone_freeze', 'saved_backbone_freeze_cut', 'scratch', 
  * 4×4×128) is more general and flattening it keeps where in the image a feature is. simple_cnn's backbone already
  * ends at its flattened convolutional features, so it has no cut row.
  */
-const CUTS: Record<string, { cut: string; pooling: Recipe['model']['pooling'] }> = {
+const CUTS: Record<string, { cut: string; pooling: ImageRecipe['model']['pooling'] }> = {
   resnet18: { cut: 'conv3_block2_out', pooling: 'flatten' },
 };
 
@@ -112,7 +113,7 @@ interface RunSpec {
 }
 
 async function run(spec: RunSpec, io: CliIO): Promise<{ result: TrainImageClassifierResult; seconds: number }> {
-  const recipe: Recipe = defaultRecipe('image_classification');
+  const recipe: ImageRecipe = defaultImageRecipe();
   recipe.model.backbone = spec.backbone;
   recipe.data.folder = spec.folder;
   recipe.data.image_size = IMAGE_SIZE;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { runCli } from '../src/cli/index.js';
-import { realDeps } from '../src/cli/deps.js';
+import { realDeps } from '../src/main.js';
 
 // Ctrl-C once: finish the current batch, keep the last checkpoint, exit cleanly. Twice: exit at once.
 const interrupt = new AbortController();

@@ -89,35 +89,3 @@ export function wantsHelp(tokens: readonly string[]): boolean {
   }
   return false;
 }
-
-/**
- * Parses a command's flags against its table (name, kind, description). Problems are collected in `problems`
- * (unknown flags with suggestions, empty values) so the command reports them all at once.
- */
-export function parseCommandFlags(tokens: string[], options: [string, FlagKind, string][]) {
-  const kinds = new Map<string, FlagKind>(options.map(([n, k]) => [n, k]));
-  const parsed = parseFlags(tokens, kinds);
-  const problems = parsed.unknown.map((f) => unknownOptionMessage(f, [...kinds.keys()]));
-  const str = (name: string): string | undefined => {
-    const v = parsed.values.get(name);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') {
-      problems.push(`--${name}: expected a value`);
-      return undefined;
-    }
-    return v.trim();
-  };
-  return { positionals: parsed.positionals, values: parsed.values, problems, str };
-}
-
-/** A flag holding a number strictly between 0 and 1 (`--threshold`); a problem otherwise. */
-export function fraction(name: string, problems: string[], str: (name: string) => string | undefined): number | undefined {
-  const v = str(name);
-  if (v === undefined) return undefined;
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) {
-    problems.push(`--${name}: expected a number between 0 and 1 (exclusive), got '${v}'`);
-    return undefined;
-  }
-  return n;
-}

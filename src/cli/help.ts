@@ -1,21 +1,21 @@
 import { schemaKeys, SECTIONS, type KeySpec } from '../core/config/index.js';
 import type { Registry } from '../core/registry.js';
+import type { CommandOption, RunCommandName, TaskCommand, TaskPlugin } from '../../tasks/types.js';
 import { TASK_FLAGS } from './flags.js';
-import type { CliDeps, CliRegistries, CliTask } from './types.js';
+import type { CliDeps, CliRegistries } from './types.js';
 
-/** The groups `flash list` shows, in order: 'tasks' plus each registry. */
-export const LIST_GROUPS = ['tasks', 'backbones', 'optimizers', 'metrics', 'loggers', 'backends', 'strategies'] as const;
-export type ListGroup = (typeof LIST_GROUPS)[number];
+/** Commands on a saved run, in the order help shows them. */
+export const RUN_COMMANDS: readonly RunCommandName[] = ['predict', 'evaluate', 'serve', 'report', 'compare', 'export'];
 
-/** Other commands, with the line `flash --help` shows. */
+/** Other commands, with the line `flash --help` shows (a run's task gives each its flags). */
 export const COMMANDS = {
-  predict: 'predict with a trained model: flash predict --model runs/X (--files a.jpg b.png | --folder DIR)',
-  evaluate: 'evaluate a trained model on labelled class folders or a labelled CSV: flash evaluate --model runs/X --folder DIR',
+  predict: 'predict with a trained model: flash predict --model runs/X …',
+  evaluate: 'evaluate a trained model on labelled data: flash evaluate --model runs/X …',
   serve: 'serve a trained model over HTTP with a web page: flash serve --model runs/X [--port 8000]',
-  report: 'write a run\'s report.html and plots: flash report runs/X [--folder DIR]',
+  report: "write a run's report.html and plots: flash report runs/X",
   compare: 'compare runs side by side: flash compare runs/A runs/B [--out curves.png]',
   export: 'write a folder for a web page (model, metadata, classifier.js, index.html): flash export --model runs/X --out web/',
-  list: 'list what is registered: flash list [' + LIST_GROUPS.join('|') + ']',
+  list: 'list what is registered: flash list [tasks|<registry>]',
   help: 'show help: flash help [command]',
 } as const;
 
@@ -45,26 +45,28 @@ function typeToken(spec: KeySpec, named: boolean): string {
   return spec.nullable ? `${t}|null` : t;
 }
 
-function registryOf(spec: KeySpec, regs: CliRegistries): Registry<unknown> | undefined {
-  return spec.registry ? regs[spec.registry] : undefined;
+/** The core's registries and a task's own, as one lookup by registry name. */
+export function registriesFor(task: TaskPlugin, regs: CliRegistries): CliRegistries {
+  return { ...regs, ...task.registries };
 }
 
 /** `flash --help` */
 export function generalHelp(deps: CliDeps): string {
   const tasks = deps.tasks.list();
+  const first = tasks[0];
   return [
     `flash ${deps.version}: zero-code deep learning on TensorFlow.js`,
     '',
     'Usage:',
     '  flash <task> [--section.key value ...] [<builder> [--option value ...]]',
-    '  flash <task> --from_folders DIR',
-    '  flash predict --model RUN_DIR (--files FILE ... | --folder DIR) [--top_k 3] [--threshold 0.5] [--output preds.json|.jsonl|.csv]',
-    '  flash evaluate --model RUN_DIR (--folder DIR | --csv labels.csv) [--output metrics.json]',
-    '  flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--max_body 10MB]',
-    '  flash report RUN_DIR [--folder DIR]',
+    '  flash <task> --config recipe.yaml',
+    '  flash predict --model RUN_DIR [options]      (the run\'s task gives the options: flash predict --help)',
+    '  flash evaluate --model RUN_DIR [options]',
+    '  flash serve --model RUN_DIR [--port 8000]',
+    '  flash report RUN_DIR',
     '  flash compare RUN_DIR RUN_DIR ... [--out curves.png]',
     '  flash export --model RUN_DIR --out DIR',
-    '  flash list [' + LIST_GROUPS.join('|') + ']',
+    '  flash list [tasks|<registry>]',
     '',
     'Tasks:',
     tasks.length ? table(tasks.map((t) => [t.name, t.description || t.item.description])) : '  (none registered)',
@@ -78,14 +80,17 @@ export function generalHelp(deps: CliDeps): string {
       ['--version', 'print the version'],
     ]),
     '',
-    `Example: flash ${tasks[0]?.name ?? 'image_classification'} --trainer.max_epochs 10 --model.backbone simple_cnn from_folders --train_folder data/train --val_folder data/val`,
+    first ? `Example: flash ${first.name} --trainer.max_epochs 10 ${first.item.builders[0]?.name ?? ''}`.trimEnd() : '',
     '',
   ].join('\n');
 }
 
 /** `flash <task> --help`: builders, then every recipe flag with its aliases, type, default and description, by section. */
-export function taskHelp(name: string, task: CliTask, regs: CliRegistries): string {
-  const defaults = task.defaults as Record<string, Record<string, unknown> | undefined>;
+export function taskHelp(name: string, task: TaskPlugin, regs: CliRegistries): string {
+  const all = registriesFor(task, regs);
+  const flags: [string, string][] = [...TASK_FLAGS, ...(task.trainFlags ?? []).map((f) => [f.name, f] as const)]
+    .filter(([n]) => n !== 'h')
+    .map(([n, f]) => [`--${n}${n === 'help' ? ', -h' : ''}${f.arg ? ` <${f.arg}>` : ''}`, f.description]);
   const lines = [
     `flash ${name}: ${task.description}`,
     '',
@@ -97,17 +102,18 @@ export function taskHelp(name: string, task: CliTask, regs: CliRegistries): stri
     table(task.builders.map((b) => [b.name, `${b.description}${b.options.length ? ` (options: ${b.options.map((o) => '--' + o.replace(/^data\./, '')).join(', ')})` : ''}`])),
     '',
     'Options:',
-    table([...TASK_FLAGS].filter(([n]) => n !== 'h').map(([n, f]) => [`--${n}${n === 'help' ? ', -h' : ''}${f.arg ? ` <${f.arg}>` : ''}`, f.description])),
+    table(flags),
   ];
+  const defaults = task.defaults as Record<string, Record<string, unknown> | undefined>;
   for (const section of SECTIONS) {
     lines.push('', `${section}:`);
-    for (const k of schemaKeys().filter((x) => x.section === section)) {
+    for (const k of schemaKeys(task.schema).filter((x) => x.section === section)) {
       const spellings = [`--${k.path}`, ...(k.spec.aliases ?? []).filter((a) => a !== k.path).map((a) => `--${a}`)];
       const def = defaults[section]?.[k.key] !== undefined ? defaults[section]?.[k.key] : k.spec.default;
-      const reg = registryOf(k.spec, regs);
+      const reg: Registry<unknown> | undefined = k.spec.registry ? all[k.spec.registry] : undefined;
       let names = reg ? [...(k.spec.extraNames ?? []), ...reg.names()] : undefined;
       if (k.path === 'data.builder') names = task.builders.map((b) => b.name);
-      if (k.path === 'trainer.monitor') names = ['train_loss', 'val_loss', ...regs.metrics.names().map((m) => `val_${m}`)];
+      if (k.path === 'trainer.monitor' && all.metrics) names = ['train_loss', 'val_loss', ...all.metrics.names().map((m) => `val_${m}`)];
       const choices = names ? `; one of: ${names.join(', ')}` : '';
       lines.push(`  ${spellings.join(', ')} <${typeToken(k.spec, names !== undefined)}>`);
       lines.push(`      ${k.spec.description} (default: ${showDefault(def)}${choices})`);
@@ -117,68 +123,61 @@ export function taskHelp(name: string, task: CliTask, regs: CliRegistries): stri
   return lines.join('\n');
 }
 
-export function predictHelp(): string {
-  return [
-    'flash predict: predict with a trained model',
-    '',
+function optionRows(options: readonly CommandOption[]): [string, string][] {
+  return options.map((o) => [`--${o.name}`, o.description]);
+}
+
+/**
+ * `flash <command> --help`: the command's usage and flags as the run's task declares them; without a run, each
+ * task offering the command in turn.
+ */
+export function commandHelp(command: RunCommandName, offers: readonly [string, TaskCommand][]): string {
+  if (offers.length === 0) return `flash ${command}: no registered task offers this command\n`;
+  const section = (cmd: TaskCommand): string[] => [
     'Usage:',
-    '  flash predict --model RUN_DIR (--files FILE ... | --folder DIR) [options]',
+    ...cmd.usage.map((u) => `  ${u}`),
     '',
+    ...(cmd.notes ?? []).flatMap((n) => [n, '']),
     'Options:',
-    table(PREDICT_OPTIONS.map(([n, , d]) => [`--${n}`, d])),
+    table(optionRows(cmd.options)),
     '',
+  ];
+  if (offers.length === 1) return [`flash ${command}: ${offers[0][1].summary}`, '', ...section(offers[0][1])].join('\n');
+  return [
+    `flash ${command}: ${COMMANDS[command]}`,
+    '',
+    ...offers.flatMap(([task, cmd]) => [`${task}: ${cmd.summary}`, ...section(cmd)]),
   ].join('\n');
 }
 
-export function evaluateHelp(): string {
-  return [
-    'flash evaluate: accuracy, macro F1, AUROC and a per-class table on labelled class folders or a CSV (multi-label: micro/macro F1, Hamming and subset accuracy, per label)',
-    '',
-    'Usage:',
-    '  flash evaluate --model RUN_DIR --folder DIR [options]',
-    '  flash evaluate --model RUN_DIR --csv labels.csv [options]',
-    '',
-    'Options:',
-    table(EVALUATE_OPTIONS.map(([n, , d]) => [`--${n}`, d])),
-    '',
-  ].join('\n');
+export function listHelp(groups: readonly string[]): string {
+  return ['flash list: list what is registered', '', 'Usage:', `  flash list [${groups.join('|')}]`, ''].join('\n');
 }
 
-export function listHelp(): string {
-  return ['flash list: list what is registered', '', 'Usage:', `  flash list [${LIST_GROUPS.join('|')}]`, ''].join('\n');
+/** The groups `flash list` offers: tasks, the core's registries, then every task's own (backbones). */
+export function listGroups(deps: CliDeps): string[] {
+  const own = deps.tasks.list().flatMap((t) => Object.keys(t.item.registries));
+  return [...new Set(['tasks', ...Object.keys(deps.registries), ...own])];
 }
-
-/** name, kind, description */
-export const PREDICT_OPTIONS: [string, 'string' | 'array', string][] = [
-  ['model', 'string', 'run folder (or model folder) of a trained model (required)'],
-  ['files', 'array', 'image files to predict'],
-  ['folder', 'string', 'folder of images to predict (searched recursively)'],
-  ['top_k', 'string', 'how many classes to show per image (default: 3)'],
-  ['threshold', 'string', "multi-label models: list every label with probability >= this (default: the model's, 0.5)"],
-  ['output', 'string', 'write predictions to a .json, .jsonl or .csv file instead of printing them'],
-  ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
-  ['batch_size', 'string', 'images per batch (default: 32)'],
-];
-
-export const EVALUATE_OPTIONS: [string, 'string' | 'array', string][] = [
-  ['model', 'string', 'run folder (or model folder) of a trained model (required)'],
-  ['folder', 'string', 'folder of class sub-folders to evaluate on (this or --csv)'],
-  ['csv', 'string', "labelled CSV to evaluate on, laid out as for from_csv (multi-label models: 0/1 columns or separated labels)"],
-  ['input_field', 'string', "--csv: the image-path column (default: the run's data.input_field)"],
-  ['target_fields', 'array', "--csv: the label column(s) (default: the run's data.target_fields)"],
-  ['images_root', 'string', "--csv: folder the image paths are relative to (default: the CSV's folder)"],
-  ['output', 'string', 'write the metrics to a .json file too'],
-  ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
-  ['batch_size', 'string', 'images per batch (default: 32)'],
-];
 
 /** `flash list [group]`: name and description of everything registered, generated from the registries. */
-export function listText(deps: CliDeps, groups: readonly ListGroup[]): string {
+export function listText(deps: CliDeps, groups: readonly string[]): string {
   const parts: string[] = [];
   for (const g of groups) {
-    const entries = g === 'tasks' ? deps.tasks.list() : deps.registries[g].list();
-    const rows = entries.map((e): [string, string] => [e.name, e.description || (g === 'tasks' ? (e.item as CliTask).description : '')]);
+    const rows = groupRows(deps, g);
     parts.push(groups.length > 1 ? `${g}:\n${rows.length ? table(rows) : '  (none)'}` : rows.length ? table(rows, '') : '(none)');
   }
   return parts.join('\n\n') + '\n';
+}
+
+/** Rows of one group; a task's own registry is headed by its task when several tasks have one of that name. */
+function groupRows(deps: CliDeps, g: string): [string, string][] {
+  if (g === 'tasks') return deps.tasks.list().map((e) => [e.name, e.description || e.item.description]);
+  const core = deps.registries[g];
+  if (core) return core.list().map((e) => [e.name, e.description]);
+  const owners = deps.tasks.list().filter((t) => t.item.registries[g]);
+  return owners.flatMap((t) => {
+    const rows = t.item.registries[g].list().map((e): [string, string] => [e.name, e.description]);
+    return owners.length > 1 ? [[`${t.name}:`, ''] as [string, string], ...rows.map(([n, d]): [string, string] => [`  ${n}`, d])] : rows;
+  });
 }

@@ -2,7 +2,7 @@ import { coerceValue, schemaKeys, SECTIONS } from '../core/config/index.js';
 import { didYouMean } from '../core/suggest.js';
 import { dashed, parseFlags, unknownOptionMessage, type FlagKind } from './argv.js';
 import { builderFlags, flagKind, recipeFlags, TASK_FLAGS, type RecipeFlag } from './flags.js';
-import type { CliTask } from './types.js';
+import type { TaskPlugin } from '../../tasks/types.js';
 
 /** What `flash <task> …` asked for, before the recipe is resolved. */
 export interface TaskInvocation {
@@ -14,9 +14,8 @@ export interface TaskInvocation {
   config?: string;
   printConfig: boolean;
   resume?: string;
-  /** `--check`: check the data instead of training; `--json`: the report as JSON. */
-  check: boolean;
-  json: boolean;
+  /** The task's own train flags that were given (`--check`, `--json`), by name. */
+  flags: Record<string, string | boolean>;
   /** The Flash Zero sub-command (`from_folders`, `from_files`, …), if given. */
   builder?: string;
   /** `--help`/`-h` was given. */
@@ -50,16 +49,19 @@ function findSubcommand(tokens: readonly string[], builders: ReadonlySet<string>
 
 /**
  * Parses the words after `flash <task>`: recipe flags (`--section.key`, aliases), `--config`, `--print_config`,
- * `--resume`, `--from_folders`, and Flash Zero's sub-command syntax (`from_folders --train_folder x`: the
- * builder's options without `data.`), with flags before and after the sub-command alike.
+ * `--resume`, the task's own flags (`--from_folders`, `--check`), and Flash Zero's sub-command syntax
+ * (`from_folders --train_folder x`: the builder's options without `data.`), with flags before and after the
+ * sub-command alike. `foreign` maps other tasks' flags to their tasks, so such a flag is said to be theirs.
  */
-export function parseTaskArgs(taskName: string, task: CliTask, tokens: readonly string[]): TaskInvocation {
+export function parseTaskArgs(taskName: string, task: TaskPlugin, tokens: readonly string[], foreign: ReadonlyMap<string, readonly string[]> = new Map()): TaskInvocation {
   const problems: string[] = [];
   const builderNames = task.builders.map((b) => b.name);
-  const globalFlags = recipeFlags();
+  const globalFlags = recipeFlags(task.schema);
+  const own = new Map((task.trainFlags ?? []).map((f) => [f.name, f]));
   const kinds = new Map<string, FlagKind>();
   for (const f of globalFlags) kinds.set(f.name, flagKindOf(f));
   for (const [name, f] of TASK_FLAGS) kinds.set(name, f.kind);
+  for (const [name, f] of own) kinds.set(name, f.kind);
 
   const at = findSubcommand(tokens, new Set(builderNames), kinds);
   const before = at < 0 ? [...tokens] : tokens.slice(0, at);
@@ -70,7 +72,7 @@ export function parseTaskArgs(taskName: string, task: CliTask, tokens: readonly 
   const afterByName = new Map(byName);
   const afterKinds = new Map(kinds);
   if (builder) {
-    for (const f of builderFlags(builder)) {
+    for (const f of builderFlags(builder, task.schema)) {
       const prior = afterByName.get(f.name);
       if (prior && prior.key.path !== f.key.path) throw new Error(`builder option --${f.name} clashes with --${prior.name}`);
       if (!prior) afterByName.set(f.name, f);
@@ -87,29 +89,34 @@ export function parseTaskArgs(taskName: string, task: CliTask, tokens: readonly 
     given.set(path, list);
   };
 
-  const inv: TaskInvocation = { overrides: {}, overrideNames: {}, printConfig: false, check: false, json: false, help: false, problems, builder: builder?.name };
+  const inv: TaskInvocation = { overrides: {}, overrideNames: {}, printConfig: false, flags: {}, help: false, problems, builder: builder?.name };
   if (builder) give('data.builder', builder.name, builder.name);
 
   const stretches: [string[], Map<string, RecipeFlag>, Map<string, FlagKind>][] = [[before, byName, kinds]];
   if (builder) stretches.push([after, afterByName, afterKinds]);
   for (const [words, flags, table] of stretches) {
     const parsed = parseFlags(words, table);
-    for (const flag of parsed.unknown) problems.push(unknownTaskOption(flag, [...table.keys()].filter((n) => n !== 'h')));
+    for (const flag of parsed.unknown) {
+      const owners = foreign.get(flag.replace(/^-+/, ''));
+      problems.push(owners?.length ? `option '${flag}' belongs to ${owners.join(', ')}, not to ${taskName}` : unknownTaskOption(flag, [...table.keys()].filter((n) => n !== 'h')));
+    }
     for (const word of parsed.positionals) problems.push(strayWord(word, words, table, taskName, builderNames, builder?.name));
     for (const [name, value] of parsed.values) {
+      const mine = own.get(name);
+      if (mine) {
+        if (mine.kind === 'boolean') inv.flags[name] = value === true;
+        else if (typeof value !== 'string' || value === '') problems.push(`--${name}: expected a value`);
+        else if (mine.sets) for (const [path, v] of Object.entries(mine.sets(value))) give(path, `--${name}`, v);
+        else inv.flags[name] = value;
+        continue;
+      }
       const special = TASK_FLAGS.get(name);
       if (special) {
         if (name === 'help' || name === 'h') inv.help = inv.help || value === true;
         else if (name === 'print_config') inv.printConfig = value === true;
-        else if (name === 'check') inv.check = value === true;
-        else if (name === 'json') inv.json = value === true;
         else if (typeof value !== 'string' || value === '') problems.push(`--${name}: expected a value`);
         else if (name === 'config') inv.config = value;
         else if (name === 'resume') inv.resume = value;
-        else if (name === 'from_folders') {
-          give('data.builder', '--from_folders', 'from_folders');
-          give('data.folder', '--from_folders', value);
-        }
         continue;
       }
       const f = flags.get(name);
@@ -117,7 +124,7 @@ export function parseTaskArgs(taskName: string, task: CliTask, tokens: readonly 
     }
   }
 
-  const specs = new Map(schemaKeys().map((k) => [k.path, k.spec]));
+  const specs = new Map(schemaKeys(task.schema).map((k) => [k.path, k.spec]));
   for (const [path, list] of given) {
     const spec = specs.get(path)!;
     const norm = (v: unknown) => {

@@ -1,76 +1,36 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { tasks } from '../../tasks/index.js';
+import { resolve } from 'node:path';
 import { FlashUserError } from '../core/errors.js';
-import type { CliCommands, CompareArgs, ExportArgs, EvaluateArgs, PredictArgs, ReportArgs, ServeArgs, TrainArgs } from '../cli/types.js';
-import type { TaskEntry } from '../../tasks/types.js';
+import type { Registry } from '../core/registry.js';
+import { taskOfRun } from '../core/run/run_folder.js';
+import type { RunCommandArgs, RunCommandName, TaskPlugin, TrainArgs } from '../../tasks/types.js';
+import type { CliCommands } from '../cli/types.js';
 
-/** The task a saved run belongs to (flash.json's `task`); image_classification when it can't be read. */
-async function taskOfRun(dir: string): Promise<string> {
-  try {
-    const meta = JSON.parse(await readFile(join(dir, 'flash.json'), 'utf8')) as { task?: string };
-    return meta.task ?? 'image_classification';
-  } catch {
-    return 'image_classification'; // the task's own loader reports the missing/invalid run folder
-  }
+/** The run folder a command's arguments name (`model`, `run`, or the first of `runs`). */
+function runOf(args: RunCommandArgs & { model?: string; run?: string; runs?: string[] }): string {
+  const dir = args.model ?? args.run ?? args.runs?.[0];
+  if (dir === undefined) throw new FlashUserError('no run folder given');
+  return resolve(args.io.cwd, dir);
 }
 
-/** Train a recipe's task (`flash <task>`). */
-export async function train(args: TrainArgs & { signal?: AbortSignal }): Promise<void> {
-  await tasks.get(args.recipe.task).train(args);
-}
-
-/** The task plugin a saved run belongs to, checked to offer `command`. */
-async function taskForRun<K extends 'predict' | 'evaluate' | 'serve' | 'report' | 'compare' | 'export'>(
-  cwd: string,
-  run: string,
-  command: K,
-): Promise<Required<Pick<TaskEntry, K>>> {
-  const name = await taskOfRun(resolve(cwd, run));
-  const task = tasks.get(name);
-  if (!task[command]) throw new FlashUserError(`task '${name}' has no ${command} command`);
-  return task as unknown as Required<Pick<TaskEntry, K>>;
-}
-
-/** Predict with a saved run (`flash predict`). */
-export async function predict(args: PredictArgs): Promise<void> {
-  await (await taskForRun(args.io.cwd, args.model, 'predict')).predict(args);
-}
-
-/** Evaluate a saved run on labelled data (`flash evaluate`). */
-export async function evaluate(args: EvaluateArgs): Promise<void> {
-  await (await taskForRun(args.io.cwd, args.model, 'evaluate')).evaluate(args);
-}
-
-/** Serve a saved run over HTTP (`flash serve`) until Ctrl-C/SIGTERM or `args.signal`. */
-export async function serve(args: ServeArgs): Promise<void> {
-  await (await taskForRun(args.io.cwd, args.model, 'serve')).serve(args);
-}
-
-/** Write a run's report (`flash report`). */
-export async function report(args: ReportArgs): Promise<void> {
-  await (await taskForRun(args.io.cwd, args.run, 'report')).report(args);
-}
-
-/** Export a saved run for a web page (`flash export`). */
-export async function exportModel(args: ExportArgs): Promise<void> {
-  await (await taskForRun(args.io.cwd, args.model, 'export')).export(args);
-}
-
-/** Compare runs side by side (`flash compare`); the first run's task does it. */
-export async function compare(args: CompareArgs): Promise<void> {
-  await (await taskForRun(args.io.cwd, args.runs[0], 'compare')).compare(args);
-}
-
-/** The CLI's command table; `signal` lets Ctrl-C stop training cleanly. */
-export function createCommands(signal?: AbortSignal): CliCommands {
+/**
+ * The functions behind flash's commands, for a registry of tasks: `train` runs the recipe's task; a command on a
+ * saved run goes to the task named in the run's flash.json ("not a flash run folder" when it has none, never a
+ * guessed task). The CLI and the programmatic API call the same functions.
+ */
+export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal): Required<CliCommands> {
+  const onRun = (command: RunCommandName) => async (args: RunCommandArgs): Promise<void> => {
+    const name = await taskOfRun(runOf(args));
+    const cmd = tasks.get(name).commands[command];
+    if (!cmd) throw new FlashUserError(`task '${name}' has no ${command} command`);
+    await cmd.run(command === 'serve' ? { ...args, signal: args.signal ?? signal } : args);
+  };
   return {
-    train: (args) => train({ ...args, signal }),
-    predict,
-    evaluate,
-    serve: (args) => serve({ ...args, signal: args.signal ?? signal }),
-    report,
-    compare,
-    export: exportModel,
+    train: (args: TrainArgs) => tasks.get(args.recipe.task).train({ ...args, signal: args.signal ?? signal }),
+    predict: onRun('predict'),
+    evaluate: onRun('evaluate'),
+    serve: onRun('serve'),
+    report: onRun('report'),
+    compare: onRun('compare'),
+    export: onRun('export'),
   };
 }

@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import type { DataRecipe } from '../../src/core/config/index.js';
+import type { ImageRecipe } from './schema.js';
 import { isArchiveSource, materializeDataset } from '../../src/core/data/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/package_root.js';
@@ -12,8 +12,8 @@ export interface DataBuilder {
   /** The `data.*` keys it reads (the CLI offers them after the sub-command). */
   options: string[];
   /** What the recipe's data holds, before any image is decoded (the dataset check reads this). */
-  plan(data: DataRecipe, common: DataOptions, cwd: string): Promise<DataPlan>;
-  build(data: DataRecipe, common: DataOptions, cwd: string): Promise<ImageClassificationData>;
+  plan(data: ImageRecipe['data'], common: DataOptions, cwd: string): Promise<DataPlan>;
+  build(data: ImageRecipe['data'], common: DataOptions, cwd: string): Promise<ImageClassificationData>;
 }
 
 /** A builder from its plan: `build` decodes what `plan` found. */
@@ -35,7 +35,7 @@ export function demoDataFolder(): string {
 }
 
 /** True when the recipe names no data at all (the demo set is used then). */
-export function recipeHasNoData(data: DataRecipe): boolean {
+export function recipeHasNoData(data: ImageRecipe['data']): boolean {
   return data.folder == null && data.train_folder == null && data.train_files == null && data.train_file == null;
 }
 

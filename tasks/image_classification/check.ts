@@ -10,11 +10,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import type { Recipe } from '../../src/core/config/index.js';
+import type { ImageRecipe as Recipe } from './schema.js';
 import { FlashUserError } from '../../src/core/errors.js';
-import type { CliIO } from '../../src/cli/types.js';
+import type { TaskIO as CliIO } from '../../src/core/task_io.js';
+import { dataOptions } from './data_options.js';
 import { builders, recipeHasNoData } from './builders.js';
-import { multiLabelMode } from './multi_label.js';
+import { multiLabelMode } from '../classification/multi_label.js';
 import { decodeImage, ImageDecodeError, stratifiedSplit, type DataPlan, type Sample } from './data/index.js';
 import { DecodedImage } from './data/tf_dataset.js';
 
@@ -399,21 +400,6 @@ export function briefCheckLines(r: CheckReport): string[] {
   for (const p of r.problems) out.push(`check: problem: ${p}`);
   for (const w of r.warnings) out.push(`check: warning: ${w}`);
   return out;
-}
-
-function dataOptions(recipe: Recipe, io: CliIO) {
-  const d = recipe.data;
-  return {
-    batchSize: d.batch_size,
-    channels: d.channels,
-    valSplit: d.val_split,
-    seed: recipe.trainer.seed,
-    strict: recipe.trainer.strict,
-    augment: d.augment,
-    multiLabel: multiLabelMode(recipe),
-    onWarning: (m: string) => io.err(`warning: ${m}\n`),
-    onInfo: (m: string) => io.err(`${m}\n`),
-  };
 }
 
 /** Runs the check a recipe's data describes (the builder's plan; nothing is trained). */

@@ -4,8 +4,7 @@ import { didYouMean } from '../../src/core/suggest.js';
 import { metricInput, runSplit } from '../../src/core/trainer/evaluate.js';
 import { multiHotFrom, readCsv, scanClassFolders, splitFromPixels } from './data/index.js';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import type { ImageClassifier } from './model.js';
-import { decodeForModel, table, type PredictOptions } from './predict.js';
+import { decodeForModel, table, type ImageClassifierLike, type PredictOptions } from './predict.js';
 
 export interface EvaluationResult {
   metrics: Record<string, number>;
@@ -17,7 +16,7 @@ export interface EvaluationResult {
 }
 
 /** Scores a trained classifier on a folder of class sub-folders whose names are among the model's labels. */
-export async function evaluateFolder(model: ImageClassifier, folder: string, options: PredictOptions = {}): Promise<EvaluationResult> {
+export async function evaluateFolder(model: ImageClassifierLike, folder: string, options: PredictOptions = {}): Promise<EvaluationResult> {
   if (model.multiLabel) {
     // Class folders give each image one label, which would score a multi-label model against half-true targets.
     throw new FlashUserError(
@@ -51,7 +50,7 @@ export interface CsvFields {
  * one column of separated labels, thresholded at the model's threshold. Labels must be the model's.
  */
 export async function evaluateCsv(
-  model: ImageClassifier,
+  model: ImageClassifierLike,
   csv: string,
   fields: CsvFields,
   options: PredictOptions & { imagesRoot?: string } = {},

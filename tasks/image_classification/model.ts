@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { backbones, layerGroupsOf, type BackboneSpec, type LayerGroup } from '../../backbones/index.js';
 import { cutBackbone, type CutPooling } from '../../backbones/cut.js';
 import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
@@ -10,19 +8,20 @@ import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type
 import { FeatureCacheSplit } from '../../src/core/finetuning/feature_cache.js';
 import { loadLayersModel } from '../../src/core/io/layers_model.js';
 import { createOptimizer } from '../../src/core/optimizers/index.js';
+import { readRunMeta } from '../../src/core/run/run_folder.js';
 import type { DataModuleLike, DataSplit, TaskModule } from '../../src/core/trainer/types.js';
+import {
+  classificationActivation,
+  classificationLoss,
+  classificationTrainStat,
+  DEFAULT_METRICS,
+  DEFAULT_MULTI_LABEL_METRICS,
+} from '../classification/objective.js';
 import { heads } from './heads.js';
 import { predictFiles, type Prediction, type PredictOptions } from './predict.js';
-import type { FlashJson } from './run_metadata.js';
+import type { Channels, FlashJson, ImageRunFields, InputSpec } from './run_metadata.js';
 
-export type Channels = 1 | 3;
-
-/** The input a classifier takes: raw 0–255 pixels of this size (resizing is the caller's job). */
-export interface InputSpec {
-  height: number;
-  width: number;
-  channels: Channels;
-}
+export type { Channels, InputSpec } from './run_metadata.js';
 
 export interface ImageClassifierOptions {
   /**
@@ -82,10 +81,7 @@ export interface ImageDataLike extends DataModuleLike {
   readonly multiLabel?: boolean;
 }
 
-/** Metrics the Lightning tutorials log for classification. */
-export const DEFAULT_METRICS = ['accuracy', 'f1_macro', 'auroc_macro'];
-/** Multi-label metrics (arg-max accuracy means nothing when an image has several labels). */
-export const DEFAULT_MULTI_LABEL_METRICS = ['f1_micro', 'f1_macro', 'hamming_accuracy', 'subset_accuracy', 'auroc_macro'];
+export { DEFAULT_METRICS, DEFAULT_MULTI_LABEL_METRICS, binaryCrossEntropyWithLogits } from '../classification/objective.js';
 
 /**
  * An image classifier: raw pixels → scaling (a layer inside the model) → backbone → head → softmax. The saved
@@ -354,41 +350,16 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 
   loss(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-    if (this.multiLabel) {
-      if (this.classWeights) throw new FlashUserError('class weights are for single-label data; multi-label trains with plain binary cross-entropy');
-      return binaryCrossEntropyWithLogits(yTrue, logits);
-    }
-    const weights = this.classWeights;
-    if (!weights) {
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(yTrue, 'int32') as tf.Tensor1D, this.labels.length), logits) as tf.Scalar;
-    }
-    if (weights.length !== this.labels.length) {
-      throw new FlashUserError(`class weights: ${weights.length} weights for ${this.labels.length} classes`);
-    }
-    // mean_i( w[y_i] · CE_i ): Keras' class_weight convention (weights normalised to mean 1 keep the loss scale).
-    const y = tf.cast(yTrue, 'int32') as tf.Tensor1D;
-    const perSample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, this.labels.length), logits, undefined, undefined, tf.Reduction.NONE);
-    return tf.mean(tf.mul(perSample, tf.gather(tf.tensor1d(weights, 'float32'), y))) as tf.Scalar;
+    return classificationLoss({ numClasses: this.labels.length, multiLabel: this.multiLabel, threshold: this.threshold, classWeights: this.classWeights }, yTrue, logits);
   }
 
   activate(logits: tf.Tensor): tf.Tensor {
-    return this.multiLabel ? tf.sigmoid(logits) : tf.softmax(logits);
+    return classificationActivation(this.multiLabel, logits);
   }
 
   /** Running train statistic: arg-max accuracy, or for multi-label the Hamming accuracy at the threshold. */
   get trainStat(): { name: string; sum(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar } {
-    if (this.multiLabel) {
-      // sigmoid(z) >= t  <=>  z >= logit(t); per image: the fraction of labels decided right, summed over the batch.
-      const cut = Math.log(this.threshold / (1 - this.threshold));
-      return {
-        name: 'hamming_accuracy',
-        sum: (yTrue, logits) => tf.sum(tf.mean(tf.cast(tf.equal(tf.cast(tf.greaterEqual(logits, cut), 'float32'), yTrue), 'float32'), 1)) as tf.Scalar,
-      };
-    }
-    return {
-      name: 'accuracy',
-      sum: (yTrue, logits) => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(yTrue, 'int32')), 'float32')) as tf.Scalar,
-    };
+    return classificationTrainStat(this.multiLabel, this.threshold);
   }
 
   /** The backbone sub-model (the layer named 'backbone'). */
@@ -451,6 +422,17 @@ export class ImageClassifier implements TaskModule, Finetunable {
     target.forEach((layer, i) => layer.setWeights(source[i].getWeights()));
   }
 
+  /** The classifier's own part of flash.json: what `load` needs besides the network (backbone is the run's to say). */
+  metadata(spec: InputSpec | undefined = this.spec): Omit<ImageRunFields, 'backbone'> {
+    if (!spec) throw new Error('ImageClassifier is not built: it has no input spec');
+    return {
+      task: 'image_classification',
+      labels: this.labels,
+      ...(this.multiLabel ? { multi_label: true, threshold: this.threshold } : {}),
+      input: { ...spec, range: [0, 255], layout: 'NHWC' },
+    };
+  }
+
   /** Loads a classifier saved by flash (`runs/X`): its network, labels and input spec. */
   static async load(runDir: string): Promise<ImageClassifier> {
     const meta = await readFlashJson(runDir);
@@ -472,19 +454,6 @@ export class ImageClassifier implements TaskModule, Finetunable {
   }
 }
 
-/**
- * Mean binary cross-entropy over every (image, label) cell, from logits z and 0/1 targets y, in the numerically
- * stable form max(z, 0) − z·y + log(1 + e^−|z|) (no exp of a large positive number, no log of 0) — Keras'
- * `binary_crossentropy(from_logits=True)` averaged over labels and batch, PyTorch's BCEWithLogitsLoss.
- */
-export function binaryCrossEntropyWithLogits(yTrue: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    const y = tf.cast(yTrue, 'float32');
-    const perCell = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-    return tf.mean(perCell) as tf.Scalar;
-  });
-}
-
 /** Layers with weights, nested models expanded, in order. */
 function leafLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return model.layers.flatMap((l) => {
@@ -494,20 +463,11 @@ function leafLayers(model: tf.LayersModel): tf.layers.Layer[] {
   });
 }
 
-/** Reads and checks a run folder's flash.json. */
+/** Reads and checks an image_classification run folder's flash.json. */
 export async function readFlashJson(runDir: string): Promise<FlashJson> {
-  const path = join(runDir, 'flash.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new FlashUserError(`'${runDir}' is not a flash run folder (no flash.json)`);
-  }
-  try {
-    return JSON.parse(text) as FlashJson;
-  } catch {
-    throw new FlashUserError(`'${path}' is not valid JSON`);
-  }
+  const meta = await readRunMeta<FlashJson & { task: string }>(runDir);
+  if (meta.task !== 'image_classification') throw new FlashUserError(`'${runDir}' is a ${meta.task} run, not an image_classification run`);
+  return meta;
 }
 
 /**

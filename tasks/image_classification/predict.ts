@@ -4,7 +4,17 @@ import { FlashUserError } from '../../src/core/errors.js';
 import { writeFileAtomic } from '../../src/core/io/atomic.js';
 import { runSplit } from '../../src/core/trainer/evaluate.js';
 import { decodeFiles, splitFromPixels } from './data/index.js';
-import type { ImageClassifier } from './model.js';
+import type { TaskModule } from '../../src/core/trainer/types.js';
+import { textTable } from '../classification/text_table.js';
+import type { InputSpec } from './run_metadata.js';
+
+/** What predicting needs of a classifier (ImageClassifier fits; declared here so this module needs no model code). */
+export interface ImageClassifierLike extends TaskModule {
+  readonly labels: string[];
+  readonly spec?: InputSpec;
+  readonly multiLabel: boolean;
+  readonly threshold: number;
+}
 
 /** One image's prediction. */
 export interface Prediction {
@@ -38,7 +48,7 @@ export interface PredictOptions {
 
 /** Decodes images at the model's input spec, skipping (or, strict, refusing) the ones that can't be read. */
 export async function decodeForModel(
-  model: ImageClassifier,
+  model: ImageClassifierLike,
   items: { file: string; label: number }[],
   options: PredictOptions = {},
 ): Promise<{ id: string; pixels: Uint8Array; label: number }[]> {
@@ -48,7 +58,7 @@ export async function decodeForModel(
 }
 
 /** Predicts the class of each image file with a trained classifier. */
-export async function predictFiles(model: ImageClassifier, files: string[], options: PredictOptions = {}): Promise<Prediction[]> {
+export async function predictFiles(model: ImageClassifierLike, files: string[], options: PredictOptions = {}): Promise<Prediction[]> {
   const topK = Math.max(1, Math.min(options.topK ?? 3, model.labels.length));
   const threshold = checkThreshold(options.threshold) ?? model.threshold;
   const decoded = await decodeForModel(model, files.map((file) => ({ file, label: -1 })), options);
@@ -138,9 +148,5 @@ export function predictionTable(preds: Prediction[], relativeTo?: (file: string)
   return table(['file', 'label', 'top-k'], rows);
 }
 
-/** Left-aligned columns separated by two spaces (widths by code points, so non-ASCII names line up). */
-export function table(header: string[], rows: string[][]): string {
-  const width = header.map((h, c) => Math.max([...h].length, ...rows.map((r) => [...r[c]].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => cell + ' '.repeat(width[c] - [...cell].length)).join('  ').trimEnd();
-  return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
-}
+/** A plain-text table (kept here for the image task's callers; see tasks/classification/text_table.ts). */
+export const table = textTable;

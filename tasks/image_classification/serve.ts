@@ -2,7 +2,7 @@ import { basename, relative, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { runSplit } from '../../src/core/trainer/evaluate.js';
-import type { ServeArgs } from '../../src/cli/types.js';
+import type { ServeArgs } from './cli.js';
 import { MicroBatcher } from '../../src/serve/batcher.js';
 import { createServerCore, HttpError, listenUntilStopped } from '../../src/serve/server.js';
 import { formatByteSize } from '../../src/serve/size.js';

@@ -2,10 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from '../../src/core/registry.js';
-import type { CliDeps, CliTask, EvaluateArgs, PredictArgs, TrainArgs } from '../../src/cli/index.js';
+import type { CliDeps, TrainArgs } from '../../src/cli/index.js';
+import type { RunCommandArgs, TaskPlugin } from '../../tasks/types.js';
+import { imageClassification } from '../../tasks/image_classification/index.js';
+import type { EvaluateArgs, PredictArgs } from '../../tasks/image_classification/cli.js';
 
 export interface FakeCli {
   deps: CliDeps;
+  /** The fake image task's own registries (backbones), to register more in a test. */
+  taskRegistries: Record<string, Registry<unknown>>;
   out: string[];
   err: string[];
   trained: TrainArgs[];
@@ -33,19 +38,14 @@ function reg(kind: string, names: string[]): Registry<unknown> {
   return r;
 }
 
-export function imageClassificationTask(): CliTask {
-  return {
-    description: 'classify images into classes',
-    builders: [
-      { name: 'from_folders', description: 'class sub-folders', options: ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'] },
-      {
-        name: 'from_files',
-        description: 'lists of files and labels',
-        options: ['train_files', 'train_targets', 'val_files', 'val_targets', 'test_files', 'test_targets', 'predict_files', 'val_split'],
-      },
-    ],
-    defaults: { model: { backbone: 'simple_cnn' } },
-  };
+/** The real image_classification plugin (schema, builders, flags, command specs) over small fake registries. */
+export function imageClassificationTask(registries: Record<string, Registry<unknown>>): TaskPlugin {
+  return { ...imageClassification, registries };
+}
+
+/** A task with no keys, builders or commands of its own (for listing). */
+export function bareTask(name: string, description: string): TaskPlugin {
+  return { ...imageClassification, name, description, keys: {}, registries: {}, builders: [], trainFlags: [], commands: {} };
 }
 
 /** CliDeps with fake commands that record their arguments, and IO that records output. */
@@ -55,8 +55,9 @@ export function fakeCli(opts: { cwd?: string; commands?: Partial<CliDeps['comman
   const trained: TrainArgs[] = [];
   const predicted: PredictArgs[] = [];
   const evaluated: EvaluateArgs[] = [];
-  const tasks = new Registry<CliTask>('task');
-  tasks.register('image_classification', imageClassificationTask(), 'classify images into classes');
+  const taskRegistries = { backbones: reg('backbone', ['simple_cnn', 'resnet18', 'mobilenet_v2']) };
+  const tasks = new Registry<TaskPlugin>('task');
+  tasks.register('image_classification', imageClassificationTask(taskRegistries), 'classify images into classes');
   const deps: CliDeps = {
     io: {
       out: (t) => void out.push(t),
@@ -67,7 +68,6 @@ export function fakeCli(opts: { cwd?: string; commands?: Partial<CliDeps['comman
     },
     tasks,
     registries: {
-      backbones: reg('backbone', ['simple_cnn', 'resnet18', 'mobilenet_v2']),
       optimizers: reg('optimizer', ['adam', 'adamw', 'sgd', 'rmsprop']),
       metrics: reg('metric', ['accuracy', 'f1', 'auroc']),
       loggers: reg('logger', ['csv', 'tensorboard']),
@@ -76,11 +76,13 @@ export function fakeCli(opts: { cwd?: string; commands?: Partial<CliDeps['comman
     },
     commands: {
       train: async (a) => void trained.push(a),
-      predict: async (a) => void predicted.push(a),
-      evaluate: async (a) => void evaluated.push(a),
+      predict: async (a: RunCommandArgs) => void predicted.push(a as PredictArgs),
+      evaluate: async (a: RunCommandArgs) => void evaluated.push(a as EvaluateArgs),
       ...opts.commands,
     },
+    // Every run folder named in these tests belongs to image_classification (none exists on disk).
+    taskOfRun: async () => 'image_classification',
     version: '0.1.0-test',
   };
-  return { deps, out, err, trained, predicted, evaluated, stdout: () => out.join(''), stderr: () => err.join('') };
+  return { deps, taskRegistries, out, err, trained, predicted, evaluated, stdout: () => out.join(''), stderr: () => err.join('') };
 }

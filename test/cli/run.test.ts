@@ -5,7 +5,9 @@ import path from 'node:path';
 import { runCli } from '../../src/cli/index.js';
 import { defaultRecipe, schemaKeys } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
-import { fakeCli } from './helpers.js';
+import { bareTask, fakeCli } from './helpers.js';
+import type { ImageRecipe } from '../../tasks/image_classification/schema.js';
+import { defaultImageRecipe, IMAGE_SCHEMA } from '../../tasks/image_classification/schema.js';
 
 const TASK = 'image_classification';
 
@@ -14,7 +16,7 @@ async function train(argv: string[], opts: Parameters<typeof fakeCli>[0] = {}) {
   const code = await runCli([TASK, ...argv], cli.deps);
   assert.equal(code, 0, cli.stderr());
   assert.equal(cli.trained.length, 1);
-  return cli.trained[0].recipe;
+  return cli.trained[0].recipe as ImageRecipe;
 }
 
 async function failing(argv: string[], opts: Parameters<typeof fakeCli>[0] = {}) {
@@ -26,7 +28,7 @@ async function failing(argv: string[], opts: Parameters<typeof fakeCli>[0] = {})
 
 test('no flags: task defaults over schema defaults, no data (demo dataset)', async () => {
   const r = await train([]);
-  assert.deepEqual(r, defaultRecipe(TASK, { model: { backbone: 'simple_cnn' } }));
+  assert.deepEqual(r, defaultImageRecipe({ model: { backbone: 'simple_cnn' } }));
   assert.equal(r.data.folder, null);
   assert.equal(r.data.builder, 'from_folders');
 });
@@ -71,7 +73,7 @@ test('every alias sets its key', async () => {
     'finetune.strategy': ['freeze', 'freeze'],
   };
   let aliases = 0;
-  for (const k of schemaKeys()) {
+  for (const k of schemaKeys(IMAGE_SCHEMA)) {
     for (const alias of k.spec.aliases ?? []) {
       const v = values[k.path];
       assert.ok(v, `test value for ${k.path}`);
@@ -277,8 +279,8 @@ test('evaluate: flags mapped to the command; --folder and --model are required',
 
 test('list: generated from the registries', async () => {
   const cli = fakeCli();
-  cli.deps.registries.backbones.register('my_test_backbone', {}, 'a backbone registered by this test');
-  cli.deps.tasks.register('fake_task', { description: 'a task registered by this test', builders: [], defaults: {} }, 'a task registered by this test');
+  cli.taskRegistries.backbones.register('my_test_backbone', {}, 'a backbone registered by this test');
+  cli.deps.tasks.register('fake_task', bareTask('fake_task', 'a task registered by this test'), 'a task registered by this test');
   assert.equal(await runCli(['list'], cli.deps), 0);
   const out = cli.stdout();
   for (const group of ['tasks:', 'backbones:', 'optimizers:', 'metrics:', 'loggers:', 'backends:', 'strategies:']) assert.ok(out.includes(group), group);
@@ -301,7 +303,7 @@ test('--help, <task> --help, --version', async () => {
   t.deps.registries.optimizers.register('lamb_test', {}, 'x');
   assert.equal(await runCli([TASK, '--help'], t.deps), 0);
   const help = t.stdout();
-  for (const k of schemaKeys()) {
+  for (const k of schemaKeys(IMAGE_SCHEMA)) {
     assert.ok(help.includes(`--${k.path}`), k.path);
     for (const a of k.spec.aliases ?? []) assert.ok(help.includes(`--${a}`), a);
     assert.ok(help.includes(k.spec.description), k.spec.description);

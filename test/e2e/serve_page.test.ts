@@ -17,6 +17,7 @@ import { predictFiles } from '../../tasks/image_classification/predict.js';
 import { trainImageClassifier } from '../../tasks/image_classification/train.js';
 import { runFlash, type FlashRun } from '../helpers/flash_bin.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, SHAPE_CLASSES } from '../helpers/images.js';
+import { defaultImageRecipe } from '../../tasks/image_classification/schema.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -32,7 +33,7 @@ before(async () => {
   if (!haveChromium) return;
   dir = await makeTempDir('flash-serve-page-');
   const data = await makeShapeDataset(join(dir, 'shapes'), { perClass: 24, seed: 11, formats: ['png', 'jpg'] });
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.train_folder = data.trainDir;
   recipe.data.image_size = 16;
   recipe.data.batch_size = 16;

@@ -1,4 +1,4 @@
-import type { DataSplit } from '../../src/core/trainer/types.js';
+import type { DataSplit } from '../../tasks/image_classification/data/index.js';
 
 /** Every batch of one shuffled, augmented epoch (batch size 5) as plain arrays; the tensors are disposed. */
 export async function allBatches(split: DataSplit, epoch: number): Promise<{ x: number[]; y: number[]; ids: string[] }[]> {

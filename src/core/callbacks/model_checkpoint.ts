@@ -26,7 +26,7 @@ export class ModelCheckpoint implements Callback {
   bestEpoch?: number;
 
   constructor(private readonly options: ModelCheckpointOptions) {
-    this.monitor = new Monitor(options.monitor ?? 'val_accuracy', options.mode);
+    this.monitor = new Monitor(options.monitor ?? 'val_loss', options.mode);
   }
 
   /** The best value so far, from the history when resuming. */

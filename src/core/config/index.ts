@@ -7,6 +7,7 @@ export {
   RecipeError,
   type ResolveOptions,
   type RecipeRegistries,
+  type RecipeCheckContext,
   type NameSource,
   type BuilderInfo,
 } from './resolve.js';

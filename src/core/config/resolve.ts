@@ -12,6 +12,7 @@ import {
   type KeySpec,
   type Recipe,
   type RegistryName,
+  type Schema,
   type Section,
 } from './schema.js';
 
@@ -25,7 +26,7 @@ export interface NameSource {
  * The registries whose names recipe values are checked against (any may be left out). `metrics` checks
  * `trainer.monitor`, which names a logged quantity: `train_` or `val_` + `loss` or a metric name.
  */
-export type RecipeRegistries = Partial<Record<RegistryName | 'metrics', NameSource>>;
+export type RecipeRegistries = Partial<Record<RegistryName, NameSource>>;
 
 /** A task's data builder as the recipe sees it: its name and the `data.*` keys it uses. */
 export interface BuilderInfo {
@@ -33,8 +34,22 @@ export interface BuilderInfo {
   options: readonly string[];
 }
 
+/** What a task's own recipe check (`checkRecipe`) is given to word its problems. */
+export interface RecipeCheckContext {
+  /** How a message names a key: the flag that set it, `recipe r.yaml: data.folder`, or `default data.folder`. */
+  at(path: string): string;
+  /** True when a file or a flag set the key (not a default). */
+  setByUser(path: string): boolean;
+}
+
 export interface ResolveOptions {
   task: string;
+  /** The task's merged schema (the core's keys and the task's own; `mergeSchemas`). */
+  schema: Schema;
+  /** Keys of other tasks, `section.key` → the tasks declaring it: such a key is reported as theirs. */
+  foreignKeys?: ReadonlyMap<string, readonly string[]>;
+  /** The task's cross-key rules; returns every problem found. */
+  checkRecipe?: (recipe: Recipe, ctx: RecipeCheckContext) => string[];
   /** The task's own defaults (over the schema's). */
   taskDefaults?: DeepPartial<Recipe>;
   /** A parsed recipe file (YAML/JSON object). */
@@ -79,10 +94,6 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** Section names of keys spelled `key` (for `max_epochs:` written at the top level of a file). */
-function sectionsHaving(key: string): Section[] {
-  return SECTIONS.filter((s) => keySpec(s, key) !== undefined);
-}
 
 /**
  * Resolves the recipe for a run: schema defaults < task defaults < recipe file < flags. Every value is coerced
@@ -90,7 +101,10 @@ function sectionsHaving(key: string): Section[] {
  * reported at once in one `RecipeError` (a `FlashUserError`).
  */
 export function resolveRecipe(opts: ResolveOptions): Recipe {
-  const recipe = defaultRecipe(opts.task) as unknown as Record<string, Record<string, unknown>> & { task: string };
+  const { schema } = opts;
+  // Section names of keys spelled `key` (for `max_epochs:` written at the top level of a file).
+  const sectionsHaving = (key: string): Section[] => SECTIONS.filter((s) => keySpec(schema, s, key) !== undefined);
+  const recipe = defaultRecipe(schema, opts.task) as unknown as Record<string, Record<string, unknown>> & { task: string };
   const problems: string[] = [];
   const origins = new Map<string, Origin>();
   const defaultOrigin: Origin = { kind: 'default', label: 'default' };
@@ -135,11 +149,16 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
       const section = top as Section;
       for (const [key, raw] of Object.entries(value)) {
         const path = `${section}.${key}`;
-        const spec = keySpec(section, key);
+        const spec = keySpec(schema, section, key);
         const o = origin(path);
+        const owners = opts.foreignKeys?.get(path);
+        if (!spec && owners?.length) {
+          problems.push(`${o.kind === 'flag' ? o.label : layerLabel}: '${path}' is a key of ${owners.join(', ')}, not of ${opts.task}`);
+          continue;
+        }
         if (!spec) {
-          const candidates = schemaKeys().map((k) => k.path);
-          const near = closest(path, candidates) ?? closest(key, schemaKeys().map((k) => k.key));
+          const candidates = schemaKeys(schema).map((k) => k.path);
+          const near = closest(path, candidates) ?? closest(key, schemaKeys(schema).map((k) => k.key));
           const hint = near === undefined ? '' : ` (did you mean '${near.includes('.') ? near : sectionsHaving(near).map((s) => `${s}.${near}`)[0]}'?)`;
           problems.push(`${o.kind === 'flag' ? o.label : layerLabel}: unknown key '${path}'${hint}`);
           continue;
@@ -170,7 +189,7 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
   const at = (path: string): string => where(originOf(path), path);
 
   // Names that must be registered.
-  for (const { section, key, path, spec } of schemaKeys()) {
+  for (const { section, key, path, spec } of schemaKeys(schema)) {
     if (!spec.registry) continue;
     const reg = opts.registries?.[spec.registry];
     if (!reg) continue;
@@ -193,54 +212,37 @@ export function resolveRecipe(opts: ResolveOptions): Recipe {
     }
   }
   const setByUser = (path: string): boolean => ['file', 'flag'].includes(originOf(path).kind);
-  checkData(recipe as unknown as Recipe, opts.builders, at, setByUser, problems);
+  checkBuilder(recipe as unknown as Recipe, opts.builders, at, setByUser, problems);
+  if (opts.checkRecipe) problems.push(...opts.checkRecipe(recipe as unknown as Recipe, { at, setByUser }));
 
   if (problems.length) throw new RecipeError(problems);
   return cloneValue(recipe) as unknown as Recipe;
 }
 
-/** Cross-key rules for the data section. */
-function checkData(
+/** `data.builder` must be one of the task's builders, and another builder's keys must not be set. */
+function checkBuilder(
   recipe: Recipe,
   builders: readonly BuilderInfo[] | undefined,
   at: (path: string) => string,
   setByUser: (path: string) => boolean,
   problems: string[],
 ): void {
+  if (!builders) return;
   const d = recipe.data;
-  if (builders) {
-    const builder = builders.find((b) => b.name === d.builder);
-    const names = builders.map((b) => b.name);
-    if (!builder) {
-      problems.push(`${at('data.builder')}: unknown builder '${d.builder}' for ${recipe.task}${didYouMean(d.builder, names)}; available: ${names.join(', ')}`);
-    } else {
-      // Keys of another builder set in a file or by a flag are a mistake (train_files with from_folders).
-      const owned = new Set(builders.flatMap((b) => b.options.map((o) => o.replace(/^data\./, ''))));
-      const mine = new Set(builder.options.map((o) => o.replace(/^data\./, '')));
-      for (const key of owned) {
-        const value = (d as unknown as Record<string, unknown>)[key];
-        if (!mine.has(key) && value !== null && value !== undefined && setByUser(`data.${key}`)) {
-          const users = builders.filter((b) => b.options.some((o) => o.replace(/^data\./, '') === key)).map((b) => b.name);
-          problems.push(`${at(`data.${key}`)}: not used by the ${d.builder} builder (it belongs to ${users.join(', ')})`);
-        }
-      }
+  const builder = builders.find((b) => b.name === d.builder);
+  const names = builders.map((b) => b.name);
+  if (!builder) {
+    problems.push(`${at('data.builder')}: unknown builder '${d.builder}' for ${recipe.task}${didYouMean(d.builder, names)}; available: ${names.join(', ')}`);
+    return;
+  }
+  // Keys of another builder set in a file or by a flag are a mistake (train_files with from_folders).
+  const owned = new Set(builders.flatMap((b) => b.options.map((o) => o.replace(/^data\./, ''))));
+  const mine = new Set(builder.options.map((o) => o.replace(/^data\./, '')));
+  for (const key of owned) {
+    const value = (d as unknown as Record<string, unknown>)[key];
+    if (!mine.has(key) && value !== null && value !== undefined && setByUser(`data.${key}`)) {
+      const users = builders.filter((b) => b.options.some((o) => o.replace(/^data\./, '') === key)).map((b) => b.name);
+      problems.push(`${at(`data.${key}`)}: not used by the ${d.builder} builder (it belongs to ${users.join(', ')})`);
     }
-  }
-  if (d.folder !== null && d.train_folder !== null) {
-    problems.push(`${at('data.train_folder')}: give data.folder or data.train_folder, not both`);
-  }
-  for (const split of ['train', 'val', 'test'] as const) {
-    const files = d[`${split}_files`];
-    const targets = d[`${split}_targets`];
-    if (files !== null && targets === null) {
-      problems.push(`${at(`data.${split}_files`)}: missing data.${split}_targets (--${split}_targets), one label per file`);
-    } else if (files === null && targets !== null) {
-      problems.push(`${at(`data.${split}_targets`)}: missing data.${split}_files (--${split}_files) for these labels`);
-    } else if (files !== null && targets !== null && files.length !== targets.length) {
-      problems.push(`${at(`data.${split}_targets`)}: ${targets.length} labels for ${files.length} files in data.${split}_files; give one label per file`);
-    }
-  }
-  if (d.builder === 'from_files' && d.train_files === null) {
-    problems.push(`missing required option '--train_files' (data.train_files) for the from_files builder`);
   }
 }

@@ -1,11 +1,11 @@
 import { Document, isMap, isPair, isScalar, isSeq, type YAMLMap } from 'yaml';
-import { SCHEMA, SECTIONS, type KeySpec, type Recipe } from './schema.js';
+import { SECTIONS, type Recipe, type Schema } from './schema.js';
 
 /**
  * The full resolved recipe as YAML, with a comment header and each key's description: the output of
  * `--print_config`, and a valid `--config` file that resolves to the same recipe.
  */
-export function recipeToYaml(recipe: Recipe, header?: string): string {
+export function recipeToYaml(recipe: Recipe, schema: Schema, header?: string): string {
   const doc = new Document({
     task: recipe.task,
     ...Object.fromEntries(SECTIONS.map((s) => [s, recipe[s]])),
@@ -22,7 +22,7 @@ export function recipeToYaml(recipe: Recipe, header?: string): string {
     item.key.spaceBefore = true;
     for (const pair of item.value.items) {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
-      const spec = (SCHEMA[section] as Record<string, KeySpec>)[String(pair.key.value)];
+      const spec = schema[section][String(pair.key.value)];
       if (spec) pair.key.commentBefore = ` ${spec.description}`;
       // Short lists of names or numbers read best on one line: `milestones: [2, 4]`.
       if (isSeq(pair.value) && pair.value.items.length <= 8 && pair.value.items.every((x) => isScalar(x) && typeof x.value !== 'string')) {

@@ -3,19 +3,19 @@ import type { Batch, BatchOptions, DataSplit } from '../trainer/types.js';
 import { mulberry32 as prng } from '../random.js';
 
 export interface FeatureCacheOptions {
-  /** Maps an image batch to backbone features [b, F] (inference mode); the cache owns the result. */
+  /** Maps an input batch to backbone features [b, F] (inference mode); the cache owns the result. */
   features(x: tf.Tensor): tf.Tensor;
-  /** Whether the cache may be used now (backbone frozen in the current phase, no augmentation). */
+  /** Whether the cache may be used now (backbone frozen in the current phase, no random transforms). */
   active(): boolean;
   /** Told once per build: how many samples were encoded. */
   onBuild?(samples: number, features: number): void;
 }
 
 /**
- * A training split that, while `active()`, yields backbone features instead of images: the first epoch that
- * needs them runs every training image through the frozen backbone once (no augmentation), and later epochs
+ * A training split that, while `active()`, yields backbone features instead of inputs: the first epoch that
+ * needs them runs every training sample through the frozen backbone once (read deterministically), and later epochs
  * shuffle and batch the stored [N, F] features, so only the head runs per step. While inactive (a phase that
- * trains the backbone) it passes the image batches through, and the stored features are dropped, since the
+ * trains the backbone) it passes the input batches through, and the stored features are dropped, since the
  * backbone they came from is changing.
  */
 export class FeatureCacheSplit implements DataSplit {
@@ -48,7 +48,7 @@ export class FeatureCacheSplit implements DataSplit {
     const labels: number[] = [];
     let multi = false;
     const ids: string[] = [];
-    for await (const batch of this.source.batches({ batchSize, shuffle: false, augment: false })) {
+    for await (const batch of this.source.batches({ batchSize, shuffle: false, deterministic: true })) {
       const f = this.options.features(batch.x);
       this.width = f.shape[1] as number;
       rows.push((await f.data()) as Float32Array);

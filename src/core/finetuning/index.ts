@@ -1,8 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../errors.js';
 import { Registry } from '../registry.js';
-import type { Phase } from '../trainer/trainer.js';
-import type { TaskModule } from '../trainer/types.js';
+import type { Phase, TaskModule } from '../trainer/types.js';
 import { isBatchNorm, patchBatchNorms } from './batchnorm.js';
 
 export { PhaseOptimizer, remapOptimizerState, adoptOptimizerState, type PhaseOptimizerOptions } from './optimizer.js';
@@ -22,7 +21,7 @@ export interface FreezePlan {
   trainBn: boolean;
 }
 
-/** What a module offers so strategies can freeze its backbone (ImageClassifier implements it). */
+/** What a module offers so strategies can freeze its backbone (a task's module with a backbone implements it). */
 export interface Finetunable {
   /** Sets the trainable flags for a phase; returns lines describing what trains. */
   setFinetunePhase(plan: FreezePlan, options: { carryOptimizerState: boolean }): string[];

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { readFile, rename, rm, mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -31,7 +31,14 @@ export async function saveCheckpoint(
     await saveLayersModel(parts.network, tmp);
     if (parts.optimizer) {
       const weights = (await parts.optimizer.getWeights()) as NamedTensor[];
-      const { specs, data } = await encodeTensors(weights);
+      let encoded: Awaited<ReturnType<typeof encodeTensors>>;
+      try {
+        encoded = await encodeTensors(weights);
+      } finally {
+        // tfjs optimizers hand out their step count as a fresh scalar ('iter') beside their own variables.
+        tf.dispose(weights.filter((w) => w.name === 'iter').map((w) => w.tensor));
+      }
+      const { specs, data } = encoded;
       await writeFileAtomic(join(tmp, 'optimizer.bin'), data);
       await writeJsonAtomic(join(tmp, 'optimizer.json'), { className: parts.optimizer.getClassName(), specs });
     }

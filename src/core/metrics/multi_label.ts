@@ -98,21 +98,21 @@ export function subsetAccuracyValue(input: MetricInput): number {
 
 export const f1Micro: Metric = {
   name: 'f1_micro',
-  description: 'F1 over all (image, label) decisions pooled: 2Σtp/(2Σtp+Σfp+Σfn) (multi-label; equals accuracy for single-label)',
+  description: 'F1 over all (sample, label) decisions pooled: 2Σtp/(2Σtp+Σfp+Σfn) (multi-label; equals accuracy for single-label)',
   higherIsBetter: true,
   compute: f1MicroValue,
 };
 
 export const hammingAccuracy: Metric = {
   name: 'hamming_accuracy',
-  description: 'fraction of (image, label) yes/no decisions that are right (multi-label)',
+  description: 'fraction of (sample, label) yes/no decisions that are right (multi-label)',
   higherIsBetter: true,
   compute: hammingAccuracyValue,
 };
 
 export const subsetAccuracy: Metric = {
   name: 'subset_accuracy',
-  description: "fraction of images whose predicted label set is exactly the true one (multi-label; equals accuracy for single-label)",
+  description: "fraction of samples whose predicted label set is exactly the true one (multi-label; equals accuracy for single-label)",
   higherIsBetter: true,
   compute: subsetAccuracyValue,
 };

@@ -62,7 +62,7 @@ export function validateInput(input: MetricInput): void {
 /** Refuses multi-label input for a metric defined by one true class per example (a user error naming it). */
 export function assertSingleLabel(input: MetricInput, metric: string, instead: string): void {
   if (input.targets !== undefined) {
-    throw new FlashUserError(`metric '${metric}' needs one class per image, but the data is multi-label; use ${instead}`);
+    throw new FlashUserError(`metric '${metric}' needs one class per sample, but the data is multi-label; use ${instead}`);
   }
 }
 

@@ -24,7 +24,7 @@ export async function runSplit(module: TaskModule, split: DataSplit, batchSize: 
   const net = module.trainingNetwork();
   let n = 0;
   let lossSum = 0;
-  for await (const batch of split.batches({ batchSize, shuffle: false, augment: false })) {
+  for await (const batch of split.batches({ batchSize, shuffle: false, deterministic: true })) {
     const [p, l] = tf.tidy(() => {
       const out = net.apply(batch.x, { training: false }) as tf.Tensor;
       const loss = withLoss ? tf.mul(module.loss(batch.y, out), batch.ids.length) : tf.scalar(NaN);

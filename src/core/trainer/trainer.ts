@@ -2,24 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../io/layers_model.js';
 import { defaultStrategy, strategies, type StrategyOptions } from '../finetuning/index.js';
 import { evaluateSplit, runSplit, type SplitOutputs } from './evaluate.js';
-import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger, TaskModule } from './types.js';
+import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger, Phase, TaskModule } from './types.js';
+
+export type { Phase } from './types.js';
 import { withSeededRandom } from '../random.js';
 
-/** A stretch of epochs trained with one set of trainable layers (tfjs fixes that set per compile). */
-export interface Phase {
-  /** First epoch (0-based) of the phase; the phase runs until the next one starts. */
-  startEpoch: number;
-  /** Shown in the log, e.g. "backbone frozen". */
-  description: string;
-  /** Sets which layers train; called before the phase's optimizer is built. */
-  apply(module: TaskModule): void;
-}
 
 export interface TrainerOptions {
   maxEpochs?: number;
   callbacks?: Callback[];
   loggers?: Logger[];
-  /** Seeds shuffling and augmentation. */
+  /** Seeds shuffling and the data's random transforms. */
   seed?: number;
   /** Phases of a finetuning strategy; default one phase training everything. */
   phases?: Phase[];
@@ -81,6 +74,12 @@ export class Trainer {
   /** The current optimizer (checkpoint callbacks save its state). */
   currentOptimizer(): tf.Optimizer | undefined {
     return this.optimizer;
+  }
+
+  /** Frees the optimizer state the last fit kept (readable through `currentOptimizer` until then). */
+  dispose(): void {
+    this.optimizer?.dispose();
+    this.optimizer = undefined;
   }
 
   async fit(module: TaskModule, data: DataModuleLike, resume?: ResumeState): Promise<FitResult> {
@@ -155,7 +154,7 @@ export class Trainer {
     resume?: ResumeState,
   ): Promise<FitResult> {
     await this.setup(module, data);
-    const name = options.strategy ?? defaultStrategy(Boolean((module as { backboneTrained?: boolean }).backboneTrained));
+    const name = options.strategy ?? defaultStrategy(module.backboneTrained ?? false);
     const phases = strategies.get(name)({
       maxEpochs: this.maxEpochs,
       unfreezeEpoch: options.unfreezeEpoch ?? 1,
@@ -187,7 +186,7 @@ export class Trainer {
     let lossSum = 0;
     let statSum = 0;
     let batchIndex = 0;
-    // Augmentation is the data module's choice (its train split augments unless turned off).
+    // Random transforms of the training data are the data module's choice.
     for await (const batch of data.train.batches({ batchSize: data.batchSize, shuffle: true, seed: this.seed, epoch })) {
       let stat: tf.Scalar | undefined;
       const loss = tf.tidy(() =>
@@ -232,7 +231,7 @@ export class Trainer {
   }
 
   /**
-   * Predictions for task inputs (file paths for image classification): the task module turns inputs into
+   * Predictions for task inputs (whatever the task predicts from: files, rows, texts): the task module turns inputs into
    * outputs it understands; the trainer only forwards.
    */
   async predict<I, P>(module: TaskModule & { predict(inputs: I): Promise<P> }, inputs: I): Promise<P> {

@@ -13,7 +13,8 @@ export interface BatchOptions {
   shuffle?: boolean;
   seed?: number;
   epoch?: number;
-  augment?: boolean;
+  /** Read the split as it is, with none of its random transforms (evaluation, feature caches); default false. */
+  deterministic?: boolean;
 }
 
 /** A split of a dataset. The trainer core only sees this interface; tasks decide what a sample is. */
@@ -63,6 +64,18 @@ export interface TaskModule {
   readonly metricThreshold?: number;
   /** Creates the optimizer for a training phase. */
   createOptimizer(): tf.Optimizer;
+  /** True when the module's backbone already has trained weights: finetuning then defaults to `freeze`. */
+  readonly backboneTrained?: boolean;
+}
+
+/** A stretch of epochs trained with one set of trainable layers (tfjs fixes that set per compile). */
+export interface Phase {
+  /** First epoch (0-based) of the phase; the phase runs until the next one starts. */
+  startEpoch: number;
+  /** Shown in the log, e.g. "backbone frozen". */
+  description: string;
+  /** Sets which layers train; called before the phase's optimizer is built. */
+  apply(module: TaskModule): void;
 }
 
 /** Read-only view of the running fit that callbacks receive. */

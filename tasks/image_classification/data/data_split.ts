@@ -26,6 +26,8 @@ export interface BatchOptions {
   epoch?: number;
   /** Train-time augmentation on/off. Defaults to true for the train split (unless turned off) and false otherwise. */
   augment?: boolean;
+  /** The core's "read it as it is" (evaluation, feature caches): no augmentation. */
+  deterministic?: boolean;
   /** Which augmentations run when `augment` is on (names of `augmentations` in augment.ts). Defaults to the split's (['hflip']). */
   augmentations?: readonly string[];
   /**
@@ -193,7 +195,8 @@ export class ImageSplit implements DataSplit {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new FlashUserError(`batch_size must be a positive integer, got ${batchSize}`);
     }
-    const augment = opts.augment ?? this.defaults.augment;
+    // `deterministic` (the core's evaluation and feature-cache reads) turns augmentation off whatever the defaults.
+    const augment = opts.deterministic ? false : (opts.augment ?? this.defaults.augment);
     const seed = opts.seed ?? this.defaults.seed;
     const augRng = new Random(deriveSeed(seed, opts.epoch ?? 0, AUGMENT_STREAM));
     const names = augment ? resolveAugmentations(opts.augmentations ?? this.defaults.augmentations ?? DEFAULT_AUGMENTATIONS) : [];

@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CliIO } from '../../../src/cli/types.js';
+import type { TaskIO as CliIO } from '../../../src/core/task_io.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { fsUserError, writeFileAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
 import { readFlashJson } from '../model.js';

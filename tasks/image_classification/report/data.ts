@@ -1,7 +1,8 @@
 /** What a run report shows, gathered from a run folder: its flash.json, metrics history and the best model's predictions. */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { backbones } from '../../../backbones/index.js';
+import type { TaskIO } from '../../../src/core/task_io.js';
+import { dataOptions } from '../data_options.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { argmaxRows, computeMetrics, confusionMatrix, perClassReport, type ClassReportRow } from '../../../src/core/metrics/index.js';
 import { metricInput, runSplit } from '../../../src/core/trainer/evaluate.js';
@@ -133,20 +134,17 @@ async function labelledSplit(
   const name: SplitName = options.splitName ?? ((meta.data?.test ?? 0) > 0 ? 'test' : 'val');
   const folder = name === 'test' ? d.test_folder : d.val_folder;
   if (d.builder === 'from_folders' && folder) return { source: name, ...(await folderSplit(model, at(cwd, folder), options)) };
-  const data = await builders.get(d.builder).build(
-    d,
-    {
-      batchSize: d.batch_size,
-      imageSize: d.image_size ?? backbones.get(meta.recipe.model.backbone).defaultImageSize,
-      channels: d.channels,
-      valSplit: d.val_split,
-      seed: meta.recipe.trainer.seed,
-      strict: false,
-      augment: false,
-      onWarning: options.onWarning ?? (() => undefined),
-    },
-    cwd,
-  );
+  // The saved model's own input (not a backbone looked up by name: the backbone may have been a saved run folder).
+  const spec = model.spec!;
+  const quiet: TaskIO = { out: () => undefined, err: () => undefined, isTTY: false, cwd, env: process.env };
+  const common = dataOptions(meta.recipe, quiet, {
+    imageSize: [spec.height, spec.width],
+    channels: spec.channels,
+    strict: false,
+    augment: false,
+    onWarning: options.onWarning ?? (() => undefined),
+  });
+  const data = await builders.get(d.builder).build(d, common, cwd);
   const split = name === 'test' ? data.test : data.val;
   if (!split || split.size === 0) return { note: `the run has no labelled ${name} split to evaluate; pass a folder of class sub-folders` };
   return { source: name, split, pixels: new Map() };

@@ -3,7 +3,7 @@
  * `sample_predictions.png` in the run folder), `flash report runs/X` and `flash compare runs/A runs/B`.
  */
 import { basename, join, relative, resolve } from 'node:path';
-import type { CliIO } from '../../../src/cli/types.js';
+import type { TaskIO as CliIO } from '../../../src/core/task_io.js';
 import { selectBackend } from '../../../src/core/backend.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { writeFileAtomic } from '../../../src/core/io/atomic.js';

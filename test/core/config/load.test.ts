@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { defaultRecipe, findRecipeFile, loadRecipeFile, recipeToYaml, resolveRecipe } from '../../../src/core/config/index.js';
+import { defaultImageRecipe, resolveImageRecipe, IMAGE_SCHEMA } from '../../../tasks/image_classification/schema.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -85,7 +86,7 @@ test('findRecipeFile: flash.config.*, .flashrc*, package.json "flash"; only in c
 });
 
 test('recipeToYaml: commented, and loads back to the identical recipe', async () => {
-  const recipe = resolveRecipe({
+  const recipe = resolveImageRecipe({
     task: 'image_classification',
     overrides: {
       trainer: { max_epochs: '10', output_dir: 'runs/my run', logger: 'csv,tensorboard', early_stopping_patience: '3' },
@@ -94,16 +95,16 @@ test('recipeToYaml: commented, and loads back to the identical recipe', async ()
       finetune: { milestones: '1,5', unfreeze_epoch: '0' },
     },
   });
-  const text = recipeToYaml(recipe);
+  const text = recipeToYaml(recipe, IMAGE_SCHEMA);
   assert.match(text, /^# flash recipe for image_classification/);
   assert.match(text, /# number of training epochs\n {2}max_epochs: 10/);
   const dir = tmp();
   writeFileSync(path.join(dir, 'r.yaml'), text);
   const loaded = await loadRecipeFile('r.yaml', dir);
-  const again = resolveRecipe({ task: 'image_classification', file: loaded.config, filePath: 'r.yaml' });
+  const again = resolveImageRecipe({ task: 'image_classification', file: loaded.config, filePath: 'r.yaml' });
   assert.deepEqual(again, recipe);
   // Strings that look like other types stay strings.
   assert.equal(recipe.model.backbone, 'null');
   assert.deepEqual(parse(text).data.train_targets, ['yes', '1', 'null']);
-  assert.deepEqual(resolveRecipe({ task: 'image_classification', file: parse(recipeToYaml(defaultRecipe('image_classification'))) }), defaultRecipe('image_classification'));
+  assert.deepEqual(resolveImageRecipe({ task: 'image_classification', file: parse(recipeToYaml(defaultImageRecipe(), IMAGE_SCHEMA)) }), defaultImageRecipe());
 });

@@ -11,10 +11,10 @@ import {
   monitorDirection,
   RecipeError,
   resolveRecipe,
-  SCHEMA,
   schemaKeys,
   SECTIONS,
 } from '../../../src/core/config/index.js';
+import { defaultImageRecipe, resolveImageRecipe, IMAGE_SCHEMA } from '../../../tasks/image_classification/schema.js';
 
 const task = 'image_classification';
 
@@ -30,31 +30,31 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 test('defaultRecipe has every schema key with its default, and task defaults on top', () => {
-  const r = defaultRecipe(task);
+  const r = defaultImageRecipe();
   assert.equal(r.task, task);
-  for (const k of schemaKeys()) {
+  for (const k of schemaKeys(IMAGE_SCHEMA)) {
     assert.deepEqual((r[k.section] as unknown as Record<string, unknown>)[k.key], k.spec.default, k.path);
   }
   assert.equal(r.trainer.max_epochs, 5);
   assert.equal(r.data.batch_size, 32);
   assert.deepEqual(r.finetune.milestones, [2, 4]);
-  const t = defaultRecipe(task, { trainer: { max_epochs: 9 }, data: { image_size: 28 } });
+  const t = defaultImageRecipe({ trainer: { max_epochs: 9 }, data: { image_size: 28 } });
   assert.equal(t.trainer.max_epochs, 9);
   assert.equal(t.data.image_size, 28);
   assert.equal(t.trainer.seed, 42);
   // defaults are copies: mutating one recipe does not touch the schema
   t.finetune.milestones.push(9);
-  assert.deepEqual(defaultRecipe(task).finetune.milestones, [2, 4]);
+  assert.deepEqual(defaultImageRecipe().finetune.milestones, [2, 4]);
 });
 
 test('schema: every key has a description, sections are the four of Flash', () => {
   assert.deepEqual([...SECTIONS], ['trainer', 'model', 'data', 'finetune']);
-  for (const k of schemaKeys()) assert.ok(k.spec.description.length > 5, k.path);
-  assert.ok(SCHEMA.model.learning_rate.aliases?.includes('lr'));
+  for (const k of schemaKeys(IMAGE_SCHEMA)) assert.ok(k.spec.description.length > 5, k.path);
+  assert.ok(IMAGE_SCHEMA.model.learning_rate.aliases?.includes('lr'));
 });
 
 test('precedence: schema defaults < task defaults < file < flags', () => {
-  const r = resolveRecipe({
+  const r = resolveImageRecipe({
     task,
     taskDefaults: { trainer: { max_epochs: 7, seed: 1 }, data: { batch_size: 16 }, model: { dropout: 0.1 } },
     file: { trainer: { max_epochs: 8, seed: 2 }, data: { batch_size: 8 } },
@@ -69,7 +69,7 @@ test('precedence: schema defaults < task defaults < file < flags', () => {
 });
 
 test('flag strings are coerced to the key types', () => {
-  const r = resolveRecipe({
+  const r = resolveImageRecipe({
     task,
     overrides: {
       trainer: { max_epochs: '10', quiet: 'true', early_stopping_patience: '3', threads: 'null', logger: 'csv,tensorboard' },
@@ -94,7 +94,7 @@ test('flag strings are coerced to the key types', () => {
 });
 
 test('file values: YAML types, booleans for pretrained, numbers in target lists, lists as [a, b]', () => {
-  const r = resolveRecipe({
+  const r = resolveImageRecipe({
     task,
     file: { model: { pretrained: true, learning_rate: null }, data: { builder: 'from_files', train_files: ['a', 'b'], train_targets: [0, 1], channels: 3 }, finetune: { milestones: '[1, 3]' } },
     filePath: 'r.yaml',
@@ -116,32 +116,32 @@ test('coerceValue: types, null, bounds, lists', () => {
     assert.ok(!c.ok, `expected failure for ${JSON.stringify(raw)}`);
     return c.error;
   };
-  assert.equal(ok(SCHEMA.trainer.max_epochs, '10'), 10);
-  assert.equal(bad(SCHEMA.trainer.max_epochs, 'abc'), "expected an integer, got 'abc'");
-  assert.equal(bad(SCHEMA.trainer.max_epochs, '2.5'), "expected an integer, got '2.5'");
-  assert.equal(bad(SCHEMA.trainer.max_epochs, '0'), 'must be at least 1, got 0');
-  assert.equal(bad(SCHEMA.trainer.max_epochs, null), 'expected an integer, got null');
-  assert.equal(bad(SCHEMA.trainer.max_epochs, ''), 'expected an integer, got nothing');
-  assert.equal(ok(SCHEMA.trainer.early_stopping_patience, 'None'), null);
-  assert.equal(ok(SCHEMA.trainer.max_epochs, ['3', '4']), 4); // repeated flag: last wins
-  assert.equal(bad(SCHEMA.data.val_split, '1'), 'must be less than 1, got 1');
-  assert.equal(bad(SCHEMA.model.learning_rate, '0'), 'must be greater than 0, got 0');
-  assert.equal(bad(SCHEMA.trainer.quiet, 'maybe'), "expected true or false, got 'maybe'");
-  assert.equal(ok(SCHEMA.trainer.quiet, 'yes'), true);
-  assert.equal(bad(SCHEMA.model.backbone, 3), 'expected a string, got 3');
-  assert.equal(bad(SCHEMA.data.channels, 2), 'expected one of auto, 1, 3, got 2');
-  assert.equal(bad(SCHEMA.data.cache, 'dsk'), "expected one of memory, none, disk, auto, got 'dsk' (did you mean 'disk'?)");
-  assert.equal(bad(SCHEMA.data.channels, 'rgb'), "expected one of auto, 1, 3, got 'rgb'");
-  assert.deepEqual(ok(SCHEMA.finetune.milestones, '[]'), []);
-  assert.equal(bad(SCHEMA.finetune.milestones, '2,x'), "expected a list of numbers, got '2,x'");
-  assert.deepEqual(ok(SCHEMA.data.train_files, ['a,b.jpg']), ['a,b.jpg']); // file names are not split on commas
-  assert.deepEqual(ok(SCHEMA.trainer.logger, '[csv, tensorboard]'), ['csv', 'tensorboard']);
-  assert.equal(ok(SCHEMA.data.folder, 'null'), null);
+  assert.equal(ok(IMAGE_SCHEMA.trainer.max_epochs, '10'), 10);
+  assert.equal(bad(IMAGE_SCHEMA.trainer.max_epochs, 'abc'), "expected an integer, got 'abc'");
+  assert.equal(bad(IMAGE_SCHEMA.trainer.max_epochs, '2.5'), "expected an integer, got '2.5'");
+  assert.equal(bad(IMAGE_SCHEMA.trainer.max_epochs, '0'), 'must be at least 1, got 0');
+  assert.equal(bad(IMAGE_SCHEMA.trainer.max_epochs, null), 'expected an integer, got null');
+  assert.equal(bad(IMAGE_SCHEMA.trainer.max_epochs, ''), 'expected an integer, got nothing');
+  assert.equal(ok(IMAGE_SCHEMA.trainer.early_stopping_patience, 'None'), null);
+  assert.equal(ok(IMAGE_SCHEMA.trainer.max_epochs, ['3', '4']), 4); // repeated flag: last wins
+  assert.equal(bad(IMAGE_SCHEMA.data.val_split, '1'), 'must be less than 1, got 1');
+  assert.equal(bad(IMAGE_SCHEMA.model.learning_rate, '0'), 'must be greater than 0, got 0');
+  assert.equal(bad(IMAGE_SCHEMA.trainer.quiet, 'maybe'), "expected true or false, got 'maybe'");
+  assert.equal(ok(IMAGE_SCHEMA.trainer.quiet, 'yes'), true);
+  assert.equal(bad(IMAGE_SCHEMA.model.backbone, 3), 'expected a string, got 3');
+  assert.equal(bad(IMAGE_SCHEMA.data.channels, 2), 'expected one of auto, 1, 3, got 2');
+  assert.equal(bad(IMAGE_SCHEMA.data.cache, 'dsk'), "expected one of memory, none, disk, auto, got 'dsk' (did you mean 'disk'?)");
+  assert.equal(bad(IMAGE_SCHEMA.data.channels, 'rgb'), "expected one of auto, 1, 3, got 'rgb'");
+  assert.deepEqual(ok(IMAGE_SCHEMA.finetune.milestones, '[]'), []);
+  assert.equal(bad(IMAGE_SCHEMA.finetune.milestones, '2,x'), "expected a list of numbers, got '2,x'");
+  assert.deepEqual(ok(IMAGE_SCHEMA.data.train_files, ['a,b.jpg']), ['a,b.jpg']); // file names are not split on commas
+  assert.deepEqual(ok(IMAGE_SCHEMA.trainer.logger, '[csv, tensorboard]'), ['csv', 'tensorboard']);
+  assert.equal(ok(IMAGE_SCHEMA.data.folder, 'null'), null);
 });
 
 test('every problem is reported at once, naming key and source, with suggestions', () => {
   const problems = problemsOf(() =>
-    resolveRecipe({
+    resolveImageRecipe({
       task,
       file: { trainer: { max_epoch: 3 }, max_epochs: 2, modle: {}, data: { batch_size: 'many' } },
       filePath: 'flash.yaml',
@@ -158,23 +158,23 @@ test('every problem is reported at once, naming key and source, with suggestions
     "--lr: expected a number or null, got 'fast'",
   ]);
   try {
-    resolveRecipe({ task, overrides: { data: { batch_size: 'abc' }, trainer: { seed: 'x' } } });
+    resolveImageRecipe({ task, overrides: { data: { batch_size: 'abc' }, trainer: { seed: 'x' } } });
   } catch (err) {
     const lines = (err as Error).message.split('\n');
     assert.equal(lines[0], '2 problems with the settings:');
     assert.equal(lines.length, 3);
   }
   // one problem is one line
-  assert.throws(() => resolveRecipe({ task, overrides: { data: { batch_size: 'abc' } } }), {
+  assert.throws(() => resolveImageRecipe({ task, overrides: { data: { batch_size: 'abc' } } }), {
     message: "--data.batch_size: expected an integer, got 'abc'",
   });
 });
 
 test('a file that is not a mapping, a wrong task, a section that is not a mapping', () => {
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, file: ['a'], filePath: 'x.yaml' })), [
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, file: ['a'], filePath: 'x.yaml' })), [
     'recipe x.yaml: expected a mapping of sections (trainer, model, data, finetune), got ["a"]',
   ]);
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, file: { task: 'object_detection', trainer: 3 }, filePath: 'x.yaml' })), [
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, file: { task: 'object_detection', trainer: 3 }, filePath: 'x.yaml' })), [
     "recipe x.yaml: task is 'object_detection' but the command runs 'image_classification'",
     'recipe x.yaml: trainer: expected a mapping of keys, got 3',
   ]);
@@ -188,10 +188,10 @@ test('names are checked against the registries and the task builders', () => {
   const strategies = new Registry<unknown>('strategy').register('no_freeze', {}).register('freeze', {});
   const registries = { backbones, optimizers, loggers, backends, strategies };
   const builders = [{ name: 'from_folders', options: ['folder', 'train_folder'] }, { name: 'from_files', options: ['train_files', 'train_targets'] }];
-  const ok = resolveRecipe({ task, registries, builders, overrides: { trainer: { backend: 'auto' } } });
+  const ok = resolveImageRecipe({ task, registries, builders, overrides: { trainer: { backend: 'auto' } } });
   assert.equal(ok.trainer.backend, 'auto');
   const problems = problemsOf(() =>
-    resolveRecipe({
+    resolveImageRecipe({
       task,
       registries,
       builders,
@@ -216,9 +216,9 @@ test('model.backbone may name a bare folder that exists in cwd (a saved run); an
   const cwd = mkdtempSync(join(tmpdir(), 'flash-resolve-'));
   try {
     mkdirSync(join(cwd, 'A'));
-    const r = resolveRecipe({ task, registries: { backbones }, cwd, overrides: { model: { backbone: 'A' } } });
+    const r = resolveImageRecipe({ task, registries: { backbones }, cwd, overrides: { model: { backbone: 'A' } } });
     assert.equal(r.model.backbone, 'A');
-    assert.deepEqual(problemsOf(() => resolveRecipe({ task, registries: { backbones }, cwd, overrides: { model: { backbone: 'B' } } })), [
+    assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, registries: { backbones }, cwd, overrides: { model: { backbone: 'B' } } })), [
       "--model.backbone: unknown backbone 'B'; available: simple_cnn, resnet18",
     ]);
   } finally {
@@ -228,9 +228,9 @@ test('model.backbone may name a bare folder that exists in cwd (a saved run); an
 
 test('trainer.monitor names train_/val_ + loss or a registered metric', () => {
   const metrics = new Registry<unknown>('metric').register('accuracy', {}).register('f1_macro', {});
-  assert.equal(resolveRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_f1_macro' } } }).trainer.monitor, 'val_f1_macro');
-  assert.equal(resolveRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_loss' } } }).trainer.monitor, 'val_loss');
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_acuracy' } } })), [
+  assert.equal(resolveImageRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_f1_macro' } } }).trainer.monitor, 'val_f1_macro');
+  assert.equal(resolveImageRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_loss' } } }).trainer.monitor, 'val_loss');
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, registries: { metrics }, overrides: { trainer: { monitor: 'val_acuracy' } } })), [
     "--trainer.monitor: unknown quantity 'val_acuracy' (did you mean 'val_accuracy'?); monitor train_ or val_ followed by loss or a metric (loss, accuracy, f1_macro)",
   ]);
 });
@@ -238,26 +238,26 @@ test('trainer.monitor names train_/val_ + loss or a registered metric', () => {
 test('data rules: files need targets of the same length, builder options, folder xor train_folder', () => {
   const builders = [{ name: 'from_folders', options: ['folder', 'train_folder'] }, { name: 'from_files', options: ['train_files', 'train_targets'] }];
   assert.deepEqual(
-    problemsOf(() => resolveRecipe({ task, builders, overrides: { data: { builder: 'from_files', train_files: ['a', 'b'], train_targets: ['x'] } } })),
+    problemsOf(() => resolveImageRecipe({ task, builders, overrides: { data: { builder: 'from_files', train_files: ['a', 'b'], train_targets: ['x'] } } })),
     ['--data.train_targets: 1 labels for 2 files in data.train_files; give one label per file'],
   );
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, builders, overrides: { data: { builder: 'from_files' } } })), [
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, builders, overrides: { data: { builder: 'from_files' } } })), [
     "missing required option '--train_files' (data.train_files) for the from_files builder",
   ]);
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, builders, overrides: { data: { train_files: ['a'], train_targets: ['x'] } } })), [
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, builders, overrides: { data: { train_files: ['a'], train_targets: ['x'] } } })), [
     '--data.train_files: not used by the from_folders builder (it belongs to from_files)',
     '--data.train_targets: not used by the from_folders builder (it belongs to from_files)',
   ]);
   // A builder without val_split is fine while val_split keeps its default; setting it is a problem.
   const noSplit = [{ name: 'from_folders', options: ['folder', 'val_split'] }, { name: 'from_csv', options: ['train_files'] }];
-  assert.equal(resolveRecipe({ task, builders: noSplit, overrides: { data: { builder: 'from_csv' } } }).data.val_split, 0.2);
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, builders: noSplit, file: { data: { builder: 'from_csv', val_split: 0.3 } }, filePath: 'f.yaml' })), [
+  assert.equal(resolveImageRecipe({ task, builders: noSplit, overrides: { data: { builder: 'from_csv' } } }).data.val_split, 0.2);
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, builders: noSplit, file: { data: { builder: 'from_csv', val_split: 0.3 } }, filePath: 'f.yaml' })), [
     'recipe f.yaml: data.val_split: not used by the from_csv builder (it belongs to from_folders)',
   ]);
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, overrides: { data: { folder: 'a', train_folder: 'b' } } })), [
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, overrides: { data: { folder: 'a', train_folder: 'b' } } })), [
     '--data.train_folder: give data.folder or data.train_folder, not both',
   ]);
-  assert.deepEqual(problemsOf(() => resolveRecipe({ task, overrides: { data: { val_targets: ['a'] } } })), [
+  assert.deepEqual(problemsOf(() => resolveImageRecipe({ task, overrides: { data: { val_targets: ['a'] } } })), [
     '--data.val_targets: missing data.val_files (--val_files) for these labels',
   ]);
 });

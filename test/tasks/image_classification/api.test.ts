@@ -15,7 +15,7 @@ import {
   ImageClassifier,
   ModelCheckpoint,
   Trainer,
-  defaultRecipe,
+  defaultImageRecipe,
   formatPredictions,
   loadLayersModel,
   predictFiles,
@@ -142,7 +142,7 @@ test('fromDatasets with tensors and fromFiles feed the same Trainer; CsvLogger a
 });
 
 test('trainImageClassifier writes a run folder that ImageClassifier.load and plain loadLayersModel agree on', async () => {
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.folder = ds.root;
   recipe.data.image_size = 16;
   recipe.data.batch_size = 16;

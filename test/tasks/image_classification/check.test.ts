@@ -7,6 +7,7 @@ import { briefCheck, briefCheckLines, checkDataset, checkReportText } from '../.
 import { resolveRecipe } from '../../../src/core/config/index.js';
 import { ImageClassificationData } from '../../../tasks/image_classification/data/index.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, writeTextFile, writeTruncatedJpeg, type ShapeDataset } from '../../helpers/images.js';
+import { resolveImageRecipe } from '../../../tasks/image_classification/schema.js';
 
 let tmp: string;
 let split: ShapeDataset;
@@ -140,7 +141,7 @@ test('duplicates with different labels are flagged; in-memory buffers and tensor
 });
 
 test('briefCheck (start of a run): only hashes, says one line per finding, never fails the run itself', async () => {
-  const recipeFor = (folder: string) => resolveRecipe({ task: 'image_classification', overrides: { data: { folder } } });
+  const recipeFor = (folder: string) => resolveImageRecipe({ task: 'image_classification', overrides: { data: { folder } } });
   const io = { out: () => {}, err: () => {}, isTTY: false, cwd: tmp, env: {} };
   const lines: string[] = [];
   const r = await briefCheck(recipeFor(split.root), io, (l) => lines.push(l));

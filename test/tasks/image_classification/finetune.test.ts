@@ -14,6 +14,7 @@ import { loadLayersModel } from '../../../src/core/io/layers_model.js';
 import { ImageClassifier } from '../../../tasks/image_classification/model.js';
 import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
 import { makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../helpers/images.js';
+import { defaultImageRecipe, type ImageRecipe } from '../../../tasks/image_classification/schema.js';
 
 let tmp: string;
 let ds: ShapeDataset;
@@ -28,8 +29,8 @@ after(async () => {
   await removeDir(tmp);
 });
 
-async function train(trainer: Partial<Recipe['trainer']>, data: Partial<Recipe['data']> = {}, model: Partial<Recipe['model']> = {}, finetune: Partial<Recipe['finetune']> = {}, resume?: string) {
-  const recipe = defaultRecipe('image_classification');
+async function train(trainer: Partial<ImageRecipe['trainer']>, data: Partial<ImageRecipe['data']> = {}, model: Partial<ImageRecipe['model']> = {}, finetune: Partial<ImageRecipe['finetune']> = {}, resume?: string) {
+  const recipe = defaultImageRecipe();
   Object.assign(recipe.trainer, { max_epochs: 2, backend: 'wasm', quiet: true, ...trainer });
   Object.assign(recipe.data, { folder: ds.root, batch_size: 16, ...data });
   Object.assign(recipe.model, model);

@@ -15,12 +15,13 @@ import { loadLayersModel } from '../../../src/core/io/layers_model.js';
 import { binaryCrossEntropyWithLogits, ImageClassifier } from '../../../tasks/image_classification/model.js';
 import { formatPredictions, predictFiles, predictionTable } from '../../../tasks/image_classification/predict.js';
 import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
-import { multiLabelRun } from '../../../tasks/image_classification/multi_label.js';
+import { multiLabelRun } from '../../../tasks/classification/multi_label.js';
 import { createImageServer } from '../../../tasks/image_classification/serve.js';
 import { evaluateCsv, evaluateFolder, evaluationText } from '../../../tasks/image_classification/evaluate.js';
 import { exportCommand } from '../../../tasks/image_classification/export/index.js';
 import { makeTempDir, removeDir } from '../../helpers/images.js';
 import { ML_LABELS, writeMultiLabelSet, type MultiLabelSet } from '../../helpers/multi_label.js';
+import { defaultImageRecipe, resolveImageRecipe } from '../../../tasks/image_classification/schema.js';
 
 let tmp: string;
 let train: MultiLabelSet;
@@ -65,7 +66,7 @@ test('binary cross-entropy from logits: the mean over images and labels of a han
 });
 
 test('multi-label monitor: val_accuracy becomes val_f1_macro; a single-label metric is a one-line error', () => {
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   const said: string[] = [];
   assert.deepEqual(multiLabelRun(recipe, true, (l) => said.push(l)), { monitor: 'val_f1_macro', monitorMode: 'auto' });
   assert.match(said[0], /monitoring val_f1_macro/);
@@ -77,7 +78,7 @@ test('multi-label monitor: val_accuracy becomes val_f1_macro; a single-label met
 });
 
 test('from_csv multi-label trains well above chance; save → reload gives identical probabilities; predictions list every label over the threshold', async () => {
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.builder = 'from_csv';
   recipe.data.train_file = train.columnsCsv;
   recipe.data.val_file = held.columnsCsv;
@@ -201,13 +202,13 @@ test('from_csv multi-label trains well above chance; save → reload gives ident
 
 test('model.multi_label takes true/false from a recipe file (YAML booleans) as well as from flags', async () => {
   const { resolveRecipe } = await import('../../../src/core/config/index.js');
-  assert.equal(resolveRecipe({ task: 'image_classification', overrides: { model: { multi_label: true as unknown as 'true' } } }).model.multi_label, 'true');
-  assert.equal(resolveRecipe({ task: 'image_classification', overrides: { model: { multi_label: 'false' } } }).model.multi_label, 'false');
-  assert.equal(resolveRecipe({ task: 'image_classification' }).model.multi_label, 'auto');
+  assert.equal(resolveImageRecipe({ task: 'image_classification', overrides: { model: { multi_label: true as unknown as 'true' } } }).model.multi_label, 'true');
+  assert.equal(resolveImageRecipe({ task: 'image_classification', overrides: { model: { multi_label: 'false' } } }).model.multi_label, 'false');
+  assert.equal(resolveImageRecipe({ task: 'image_classification' }).model.multi_label, 'auto');
 });
 
 test('a multi-label run resumes (multi-hot data, sigmoid model and val_f1_macro monitor again)', async () => {
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.builder = 'from_csv';
   recipe.data.train_file = held.tagsCsv;
   recipe.data.input_field = 'image';

@@ -28,6 +28,7 @@ import {
 } from '../../../tasks/image_classification/report/index.js';
 import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
 import { makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../helpers/images.js';
+import { defaultImageRecipe } from '../../../tasks/image_classification/schema.js';
 
 const captureIO = (cwd: string) => {
   const out: string[] = [];
@@ -45,7 +46,7 @@ const jsonlImages: string[] = [];
 before(async () => {
   dir = await makeTempDir('flash-report-');
   data = await makeShapeDataset(join(dir, 'shapes'), { perClass: 20, layout: 'split', valFraction: 0.25, testFraction: 0.25, seed: 11, formats: ['png'] });
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.train_folder = 'shapes/train';
   recipe.data.val_folder = 'shapes/val';
   recipe.data.test_folder = 'shapes/test';

@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
 import { defaultRecipe } from '../../../src/core/config/index.js';
 import { runCli } from '../../../src/cli/index.js';
-import { realDeps } from '../../../src/cli/deps.js';
+import { realDeps } from '../../../src/main.js';
 import type { CliIO } from '../../../src/cli/types.js';
 import { MicroBatcher, QueueFullError } from '../../../src/serve/batcher.js';
 import { baseUrl } from '../../../src/serve/server.js';
@@ -22,6 +22,7 @@ import { predictFiles, type Prediction } from '../../../tasks/image_classificati
 import { createImageServer, decodeBase64, type ServedPrediction } from '../../../tasks/image_classification/serve.js';
 import { trainImageClassifier } from '../../../tasks/image_classification/train.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, SHAPE_CLASSES } from '../../helpers/images.js';
+import { defaultImageRecipe } from '../../../tasks/image_classification/schema.js';
 
 const quietIO = (cwd: string): CliIO => ({ out: () => {}, err: () => {}, isTTY: false, cwd, env: {} });
 
@@ -37,7 +38,7 @@ const MAX_BODY = 64 * 1024;
 before(async () => {
   dir = await makeTempDir('flash-serve-');
   const data = await makeShapeDataset(join(dir, 'shapes'), { perClass: 24, seed: 5, formats: ['png', 'jpg'] });
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.train_folder = data.trainDir;
   recipe.data.image_size = 16;
   recipe.data.batch_size = 16;
@@ -351,7 +352,7 @@ describe('flash serve (CLI, in-process)', () => {
     const deps = realDeps(io, stop.signal);
     const running = runCli(['serve', '--model', runDir, '--port', '0', '--quiet'], {
       ...deps,
-      commands: { ...deps.commands, serve: (a) => deps.commands.serve!({ ...a, onListening: (u) => (served = u) }) },
+      commands: { ...deps.commands, serve: (a) => deps.commands.serve!({ ...a, onListening: (u: string) => (served = u) }) },
     });
     for (let i = 0; i < 200 && !served; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(served, 'not listening');

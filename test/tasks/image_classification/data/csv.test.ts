@@ -5,10 +5,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageClassificationData, readCsvRows } from '../../../../tasks/image_classification/data/index.js';
 import { builders } from '../../../../tasks/image_classification/builders.js';
-import { SCHEMA } from '../../../../src/core/config/schema.js';
-import type { DataRecipe } from '../../../../src/core/config/index.js';
 import { drawShape, makeTempDir, removeDir } from '../../../helpers/images.js';
 import { rejectsWith } from '../../../helpers/assertions.js';
+import { IMAGE_SCHEMA, type ImageRecipe } from '../../../../tasks/image_classification/schema.js';
 
 let tmp: string;
 before(async () => {
@@ -114,8 +113,8 @@ test('fromCsv: paths relative to the CSV folder or images_root, val CSV, decoded
 
 test('the from_csv builder reads data.* keys relative to cwd and says which option is missing', async () => {
   await write('b.csv', 'file,y\nimgs/c0.png,circle\nimgs/s0.png,square\nimgs/c1.png,circle\nimgs/s1.png,square\n');
-  const defaults = Object.fromEntries(Object.entries(SCHEMA.data).map(([k, spec]) => [k, spec.default])) as unknown as DataRecipe;
-  const d: DataRecipe = { ...defaults, builder: 'from_csv', train_file: 'b.csv', input_field: 'file', target_fields: ['y'] };
+  const defaults = Object.fromEntries(Object.entries(IMAGE_SCHEMA.data).map(([k, spec]) => [k, spec.default])) as unknown as ImageRecipe['data'];
+  const d: ImageRecipe['data'] = { ...defaults, builder: 'from_csv', train_file: 'b.csv', input_field: 'file', target_fields: ['y'] };
   const b = builders.get('from_csv');
   assert.ok(b.options.includes('images_root'));
   const plan = await b.plan(d, {}, tmp);

@@ -7,6 +7,7 @@ import { ImageClassificationData, readCsvRows, splitLabels } from '../../../../t
 import { makeTempDir, removeDir } from '../../../helpers/images.js';
 import { writeMultiLabelSet, type MultiLabelSet } from '../../../helpers/multi_label.js';
 import { rejectsWith } from '../../../helpers/assertions.js';
+import { IMAGE_SCHEMA, type ImageRecipe } from '../../../../tasks/image_classification/schema.js';
 
 let tmp: string;
 let set: MultiLabelSet;
@@ -115,7 +116,6 @@ for (const cache of ['memory', 'none'] as const) {
 
 test('from_files: lists of labels per file (TypeScript), or separated targets on the command line', async () => {
   const { builders } = await import('../../../../tasks/image_classification/builders.js');
-  const { SCHEMA } = await import('../../../../src/core/config/schema.js');
   const files = set.rows.slice(0, 6).map((r) => path.join(tmp, r.file));
   const plan = await ImageClassificationData.planFiles({ trainFiles: files, trainTargets: set.rows.slice(0, 6).map((r) => r.labels) });
   assert.equal(plan.multiLabel, true);
@@ -125,7 +125,7 @@ test('from_files: lists of labels per file (TypeScript), or separated targets on
     ImageClassificationData.planFiles({ trainFiles: files.slice(0, 2), trainTargets: ['a', 'b'], valFiles: files.slice(0, 1), valTargets: [['a', 'b']] }),
     /val_targets gives a list of labels for '.*', but train_targets has one class per file/,
   );
-  const defaults = Object.fromEntries(Object.entries(SCHEMA.data).map(([k, spec]) => [k, spec.default])) as never as import('../../../../src/core/config/index.js').DataRecipe;
+  const defaults = Object.fromEntries(Object.entries(IMAGE_SCHEMA.data).map(([k, spec]) => [k, spec.default])) as never as ImageRecipe['data'];
   const d = { ...defaults, builder: 'from_files', train_files: files.slice(0, 4), train_targets: [';', 'circle', 'square;triangle', 'triangle'] };
   const cli = await builders.get('from_files').plan(d, {}, tmp);
   assert.deepEqual(cli.train.map((s) => s.targets), [[], [0], [1, 2], [2]]);

@@ -10,6 +10,7 @@ import { defaultRecipe } from '../../../../src/core/config/index.js';
 import { trainImageClassifier } from '../../../../tasks/image_classification/train.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, type ShapeDataset } from '../../../helpers/images.js';
 import { allBatches } from '../../../helpers/batches.js';
+import { defaultImageRecipe } from '../../../../tasks/image_classification/schema.js';
 
 let tmp: string;
 let data: ShapeDataset;
@@ -193,7 +194,7 @@ test("cache 'auto' picks disk over the memory budget; an unwritable cache folder
 
 test('a run with --data.cache disk prints its choice; the next run reuses the entries; an unusable folder is one warning', async () => {
   const run = async (name: string, env: Record<string, string>) => {
-    const recipe = defaultRecipe('image_classification');
+    const recipe = defaultImageRecipe();
     recipe.data.folder = data.root;
     recipe.data.image_size = 8;
     recipe.data.cache = 'disk';

@@ -15,6 +15,7 @@ import {
 } from '../../../../tasks/image_classification/data/imbalance.js';
 import { splitFromPixels } from '../../../../tasks/image_classification/data/data_split.js';
 import { ImageClassifier } from '../../../../tasks/image_classification/model.js';
+import { defaultImageRecipe } from '../../../../tasks/image_classification/schema.js';
 
 let tmp: string | undefined;
 before(async () => {
@@ -136,7 +137,7 @@ test('a run on an imbalanced toy set (40 vs 8) picks auto class weights, says so
       await writeFile(join(tmp, 'data', name, `${i}.png`), await drawShape({ shape, size: 0.3 + (i % 5) * 0.1, width: 16, height: 16 }));
     }
   }
-  const recipe = defaultRecipe('image_classification');
+  const recipe = defaultImageRecipe();
   recipe.data.folder = 'data';
   recipe.data.val_split = 0.25;
   recipe.data.image_size = 16;

@@ -2,15 +2,11 @@ import { relative, resolve } from 'node:path';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { writeJsonAtomic } from '../../src/core/io/atomic.js';
-import type { EvaluateArgs, PredictArgs, TrainArgs } from '../../src/cli/types.js';
-import type { TaskEntry } from '../types.js';
-import { builders } from './builders.js';
-import { checkCommand } from './check.js';
+import type { EvaluateArgs, PredictArgs } from './cli.js';
 import { listImageFiles } from './data/index.js';
 import { evaluateCsv, evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
 import { ImageClassifier, readFlashJson } from './model.js';
 import { predictFiles, predictionTable, writePredictions, type Prediction } from './predict.js';
-import { trainImageClassifier } from './train.js';
 
 /** `flash predict`: loads a run's model and predicts files or a folder; a table, or a file with --output. */
 export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
@@ -66,39 +62,3 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<EvaluationRes
     model.network().dispose();
   }
 }
-
-export const imageClassification: TaskEntry = {
-  description: 'classify images into classes (folders, file lists or in-memory datasets)',
-  builders: builders.list().map((b) => ({ name: b.name, description: b.description, options: b.item.options })),
-  defaults: {},
-  train: async (args: TrainArgs) => {
-    if (args.check) {
-      await checkCommand({ recipe: args.recipe, io: args.io, json: args.check.json });
-      return;
-    }
-    await trainImageClassifier(args);
-  },
-  predict: async (args) => {
-    await predictCommand(args);
-  },
-  evaluate: async (args) => {
-    await evaluateCommand(args);
-  },
-  // Loaded on demand: the HTTP server's packages stay out of every other command's start-up.
-  report: async (args) => {
-    const { reportCommand } = await import('./report/index.js');
-    await reportCommand(args);
-  },
-  export: async (args) => {
-    const { exportCommand } = await import('./export/index.js');
-    await exportCommand(args);
-  },
-  compare: async (args) => {
-    const { compareCommand } = await import('./report/index.js');
-    await compareCommand(args);
-  },
-  serve: async (args) => {
-    const { serveCommand } = await import('./serve.js');
-    await serveCommand(args);
-  },
-};

@@ -1,19 +1,25 @@
 /**
- * What a multi-label run does differently at the task level: which metric picks the best checkpoint (arg-max
- * accuracy means nothing when an image has several labels) and the per-label table printed at the end.
- * The data side lives in data/csv.ts and data/data_split.ts (MultiHot), the model side in model.ts (sigmoid
- * outputs, binary cross-entropy) and the metrics in src/core/metrics/multi_label.ts.
+ * What a multi-label run does differently, for any `*_classification` task: which metric picks the best
+ * checkpoint (arg-max accuracy means nothing when a sample has several labels) and the per-label table printed
+ * at the end. The loss and activation are in objective.ts, the metrics in src/core/metrics/multi_label.ts.
  */
-import type { Recipe } from '../../src/core/config/index.js';
+import type { TrainerRecipe } from '../../src/core/config/index.js';
+import type { ClassificationModelRecipe } from './schema.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { f1MicroValue, macroPrf, perClassReport } from '../../src/core/metrics/index.js';
 import { metricInput, runSplit } from '../../src/core/trainer/evaluate.js';
-import type { DataSplit } from '../../src/core/trainer/types.js';
-import { DEFAULT_MULTI_LABEL_METRICS, type ImageClassifier } from './model.js';
-import { table } from './predict.js';
+import type { DataSplit, TaskModule } from '../../src/core/trainer/types.js';
+import { DEFAULT_MULTI_LABEL_METRICS } from './objective.js';
+import { textTable } from './text_table.js';
+
+/** A recipe's classification keys, as these functions read them. */
+type ClassificationRecipe = { trainer: TrainerRecipe; model: ClassificationModelRecipe };
+
+/** A classifier as the per-label table reads it. */
+type Classifier = TaskModule & { readonly labels: string[] };
 
 /** The recipe's `model.multi_label` as the data options take it ('auto', or forced on/off). */
-export function multiLabelMode(recipe: Recipe): 'auto' | boolean {
+export function multiLabelMode(recipe: ClassificationRecipe): 'auto' | boolean {
   const v = recipe.model.multi_label;
   return v === 'auto' ? 'auto' : v === 'true';
 }
@@ -32,7 +38,7 @@ export function multiLabelMonitors(): string[] {
  * single-label metric is a user error listing the ones that exist.
  */
 export function multiLabelRun(
-  recipe: Recipe,
+  recipe: ClassificationRecipe,
   multiLabel: boolean,
   say: (line: string) => void,
 ): { monitor: string; monitorMode: 'auto' | 'max' | 'min' } {
@@ -51,7 +57,7 @@ export function multiLabelRun(
  * The per-label table of a multi-label model on a labelled split: precision, recall, F1 at the model's threshold,
  * support (images carrying the label) and AUROC, then micro and macro F1.
  */
-export async function perLabelTable(model: ImageClassifier, split: DataSplit, batchSize: number): Promise<string> {
+export async function perLabelTable(model: Classifier, split: DataSplit, batchSize: number, unit = 'samples'): Promise<string> {
   const out = await runSplit(model, split, batchSize, false);
   const input = metricInput(model, out);
   const rows = perClassReport(input, model.labels).map((r) => [
@@ -62,6 +68,6 @@ export async function perLabelTable(model: ImageClassifier, split: DataSplit, ba
     String(r.support),
     Number.isNaN(r.auroc) ? 'n/a' : r.auroc.toFixed(3),
   ]);
-  const summary = `micro f1 ${f1MicroValue(input).toFixed(3)} · macro f1 ${macroPrf(input, 'f1').toFixed(3)} · ${out.ids.length} images`;
-  return `${table(['label', 'precision', 'recall', 'f1', 'support', 'auroc'], rows)}${summary}\n`;
+  const summary = `micro f1 ${f1MicroValue(input).toFixed(3)} · macro f1 ${macroPrf(input, 'f1').toFixed(3)} · ${out.ids.length} ${unit}`;
+  return `${textTable(['label', 'precision', 'recall', 'f1', 'support', 'auroc'], rows)}${summary}\n`;
 }

@@ -1,0 +1,236 @@
+import type * as tf from '@tensorflow/tfjs';
+import { join, relative, resolve } from 'node:path';
+import { describeBackend, selectBackend, type BackendChoice } from '../backend.js';
+import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../callbacks/index.js';
+import { monitorDirection, recipeToYaml, type Recipe, type Schema } from '../config/index.js';
+import { FlashUserError } from '../errors.js';
+import { defaultStrategy, strategies, type FinetunePhase } from '../finetuning/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
+import { StepMetricsCallback, loggers } from '../loggers/index.js';
+import type { TaskIO } from '../task_io.js';
+import { Trainer, type FitResult, type ResumeState } from '../trainer/trainer.js';
+import type { Callback, DataModuleLike, EpochLogs, Logger, TaskModule } from '../trainer/types.js';
+import { defaultRunDir, ensureWritableDir, readRunMeta, versions, writeRunMeta, type RunMeta } from './run_folder.js';
+
+/** What a run's hooks are given: the recipe, where it writes, and how it speaks. */
+export interface RunContext<R extends Recipe = Recipe> {
+  recipe: R;
+  io: TaskIO;
+  /** Prints one line of the run's log on stdout. */
+  say(line: string): void;
+  runDir: string;
+  /** True when continuing a run (`--resume`): the checkpoint's weights replace the module's initial ones. */
+  resuming: boolean;
+  backend: BackendChoice;
+}
+
+/** A module the run can continue (`--resume`) and whose backbone strategies can freeze. */
+export interface RunModule extends TaskModule {
+  /** Copies the weights of an identically built network in (resume). */
+  loadWeightsFrom?(other: tf.LayersModel): void;
+  /** The backbone's layer groups, when it has a backbone (the run prints their count). */
+  layerGroups?(): unknown[];
+}
+
+/** The task's part of a run: everything the core can't know about its data and model. */
+export interface TrainRunHooks<R extends Recipe, D extends DataModuleLike, M extends RunModule> {
+  /** Checks and notes before the data is built (a dataset check, "no data given: the demo set"). */
+  beforeData?(ctx: RunContext<R>): Promise<void>;
+  /** Builds the data; it may print what it found. */
+  buildData(ctx: RunContext<R>): Promise<D>;
+  /** Builds the module for the data (the run seeds its weight init with trainer.seed). */
+  buildModule(data: D, ctx: RunContext<R>): Promise<M>;
+  /** True when the backbone's weights are already trained (the default strategy is then `freeze`). */
+  backboneTrained?(module: M, ctx: RunContext<R>): boolean;
+  /** The quantity the run monitors on its val split; default the recipe's `trainer.monitor`. */
+  monitor?(data: D, ctx: RunContext<R>): { monitor: string; mode: 'min' | 'max' };
+  /** The data the trainer fits on (a task may wrap splits, e.g. in a feature cache while its backbone is frozen). */
+  fitData?(module: M, data: D, phases: FinetunePhase[], ctx: RunContext<R>): DataModuleLike;
+  /** The task's own part of flash.json (labels, input spec, …); the module writes what loading it needs. */
+  metadata(module: M, data: D, ctx: RunContext<R>): Record<string, unknown>;
+  /** Loads the saved model of a run folder (the best model is tested as a user will load it). */
+  load(runDir: string): Promise<M>;
+  /** After the best model was tested and flash.json written: reports, per-class tables. A failure here is the task's to word. */
+  afterRun?(ctx: RunContext<R>, data: D, done: { fit: FitResult; loggers: Logger[]; metrics: Record<string, number> }): Promise<void>;
+  /** The closing lines that say how to use the run (`predict with: …`). */
+  hints?(ctx: RunContext<R>, data: D): string[];
+  /** Frees what a module holds. */
+  dispose(module: M): void;
+}
+
+export interface TrainRunArgs<R extends Recipe> {
+  recipe: R;
+  /** The task's schema: recipe.yaml is written with its descriptions. */
+  schema: Schema;
+  /** A run folder to continue (its saved recipe is used). */
+  resume?: string;
+  io: TaskIO;
+  /** Extra callbacks (programmatic use). */
+  callbacks?: Callback[];
+  /** Lets the caller interrupt (the CLI wires Ctrl-C to it). */
+  signal?: AbortSignal;
+}
+
+export interface TrainRunResult {
+  runDir: string;
+  fit: FitResult;
+  /** Metrics of the saved (best) model: its val metrics, plus test metrics when there is a test split. */
+  metrics: Record<string, number>;
+}
+
+/** What each built-in logger writes, for the closing summary. */
+const LOGGER_FILES: Record<string, string> = { csv: 'metrics.csv', jsonl: 'metrics.jsonl', tensorboard: 'events.out.tfevents.*' };
+
+/**
+ * One run of any task, top to bottom: run folder (new, or the one resumed), backend, data and module (from the
+ * task's hooks), finetuning phases, loggers and callbacks (checkpoint, early stopping, progress), the fit (Ctrl-C
+ * stops it cleanly), the saved best model reloaded and tested, flash.json and recipe.yaml, and the closing lines.
+ */
+export async function trainRun<R extends Recipe, D extends DataModuleLike, M extends RunModule>(
+  hooks: TrainRunHooks<R, D, M>,
+  args: TrainRunArgs<R>,
+): Promise<TrainRunResult> {
+  const { io } = args;
+  const say = (line: string) => io.out(`${line}\n`);
+  let recipe = args.recipe;
+  let runDir: string;
+  let resumeState: ResumeState | undefined;
+  let resumeWeights: tf.LayersModel | undefined;
+  if (args.resume) {
+    runDir = resolve(io.cwd, args.resume);
+    // The CLI resolves the run's recipe.yaml with any flags on top (say a larger max_epochs); the run folder stays.
+    await readRunMeta(runDir);
+    recipe = { ...recipe, trainer: { ...recipe.trainer, output_dir: runDir } };
+    const ckpt = await loadCheckpoint(join(runDir, 'last'));
+    resumeState = { epoch: ckpt.state.epoch, history: ckpt.state.history, optimizerWeights: ckpt.optimizerWeights };
+    resumeWeights = ckpt.network;
+    if (ckpt.state.epoch >= recipe.trainer.max_epochs) {
+      throw new FlashUserError(`run '${args.resume}' already finished its ${recipe.trainer.max_epochs} epochs; nothing to resume`);
+    }
+  } else {
+    runDir = recipe.trainer.output_dir ? resolve(io.cwd, recipe.trainer.output_dir) : defaultRunDir(io.cwd, recipe.task);
+  }
+  await ensureWritableDir(runDir);
+
+  const backend = await selectBackend(recipe.trainer.backend, { threads: recipe.trainer.threads });
+  say(describeBackend(backend));
+  const ctx: RunContext<R> = { recipe, io, say, runDir, resuming: args.resume !== undefined, backend };
+  await hooks.beforeData?.(ctx);
+  const data = await hooks.buildData(ctx);
+  const module = await hooks.buildModule(data, ctx);
+
+  const ft = recipe.finetune;
+  const pendingPhaseLines: string[] = [];
+  const trainedBackbone = hooks.backboneTrained?.(module, ctx) ?? false;
+  const strategyName = ft.strategy ?? defaultStrategy(trainedBackbone);
+  const phases = strategies.get(strategyName)({
+    maxEpochs: recipe.trainer.max_epochs,
+    unfreezeEpoch: ft.unfreeze_epoch,
+    milestones: ft.milestones,
+    numLayers: ft.num_layers,
+    trainBn: ft.train_bn,
+    // Printed at the next epoch start, under the trainer's "phase i/n" line.
+    log: (line) => pendingPhaseLines.push(`  ${line}`),
+  });
+  const why = ft.strategy ? '' : trainedBackbone ? ' (default for a pretrained or saved backbone)' : ' (default for a backbone trained from scratch)';
+  const groups = module.layerGroups ? `, ${module.layerGroups().length} backbone layer groups` : '';
+  say(`finetuning: ${strategyName}${why}${groups}`);
+  if (resumeWeights) {
+    if (!module.loadWeightsFrom) throw new FlashUserError(`task ${recipe.task} cannot resume a run`);
+    module.loadWeightsFrom(resumeWeights);
+    resumeWeights.dispose();
+    say(`resuming ${relative(io.cwd, runDir) || '.'} after epoch ${resumeState?.epoch}`);
+  }
+
+  const counts: Record<string, number> = { train: data.train.size, val: data.val?.size ?? 0, test: data.test?.size ?? 0 };
+  const meta = (status: RunMeta['status'], metrics: Record<string, number>, bestEpoch?: number): RunMeta & Record<string, unknown> => ({
+    task: recipe.task,
+    ...hooks.metadata(module, data, ctx),
+    recipe,
+    versions: versions(),
+    backend: backend.name,
+    best_epoch: bestEpoch,
+    metrics,
+    data: counts,
+    created: new Date().toISOString(),
+    status,
+  });
+  await writeFileAtomic(join(runDir, 'recipe.yaml'), recipeToYaml(recipe, args.schema));
+
+  const wanted = hooks.monitor?.(data, ctx) ?? { monitor: recipe.trainer.monitor, mode: monitorDirection(recipe.trainer.monitor, recipe.trainer.monitor_mode) };
+  const monitor = data.val ? wanted.monitor : 'train_loss';
+  const mode = data.val ? wanted.mode : 'min';
+  if (!data.val) say(`no validation split: monitoring train_loss instead of ${wanted.monitor}`);
+  const checkpoint = new ModelCheckpoint({ dir: runDir, monitor, mode, onBest: (logs, epoch) => writeRunMeta(runDir, meta('running', stripEpoch(logs), epoch)) });
+  const callbacks: Callback[] = [
+    { onEpochStart: () => void pendingPhaseLines.splice(0).forEach(say) },
+    new ProgressCallback({ bar: io.isTTY && !recipe.trainer.quiet && !io.env.NO_COLOR, write: say }),
+    checkpoint,
+  ];
+  if (recipe.trainer.early_stopping_patience != null) {
+    callbacks.push(new EarlyStopping({ monitor, mode, patience: recipe.trainer.early_stopping_patience }));
+  }
+  callbacks.push(...(args.callbacks ?? []));
+  const runLoggers = recipe.trainer.logger.map((name) => loggers.get(name).create(runDir));
+  for (const l of runLoggers) {
+    if (resumeState) await l.restore?.();
+    await l.logHyperparams?.(recipe as unknown as Record<string, unknown>);
+  }
+  callbacks.push(new StepMetricsCallback(runLoggers));
+
+  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases });
+  const fitData = hooks.fitData?.(module, data, phases, ctx) ?? data;
+  const onAbort = () => trainer.interrupt();
+  args.signal?.addEventListener('abort', onAbort);
+  let fit: FitResult;
+  try {
+    fit = await trainer.fit(module, fitData, resumeState);
+  } catch (err) {
+    for (const l of runLoggers) await l.finalize?.('failed');
+    throw err;
+  } finally {
+    args.signal?.removeEventListener('abort', onAbort);
+    resumeState?.optimizerWeights?.forEach((w) => w.tensor.dispose());
+    trainer.dispose();
+  }
+  const where = relative(io.cwd, runDir) || '.';
+  if (fit.status === 'interrupted') {
+    for (const l of runLoggers) await l.finalize?.('interrupted');
+    const done = fit.history.length;
+    const hint = done > 0 ? `resume with: flash ${recipe.task} --resume ${where}` : 'no epoch had finished, so there is nothing to resume';
+    throw new FlashUserError(`interrupted after ${done} completed epoch(s); ${hint}`, 130);
+  }
+  if (fit.reason) say(fit.reason);
+
+  // Evaluate the saved best model, the one a user will load, not the last in memory.
+  const best = await hooks.load(runDir);
+  const bestLogs = stripEpoch(fit.history[(checkpoint.bestEpoch ?? fit.history.length) - 1] ?? {});
+  const metrics: Record<string, number> = { ...bestLogs };
+  try {
+    if (data.test) {
+      const testLogs = await trainer.test(best, data);
+      Object.assign(metrics, testLogs);
+      say(`test (best model, epoch ${checkpoint.bestEpoch}): ${formatLogs(testLogs)}`);
+    }
+  } finally {
+    hooks.dispose(best);
+    hooks.dispose(module);
+  }
+  await writeRunMeta(runDir, meta(fit.status, metrics, checkpoint.bestEpoch));
+  await hooks.afterRun?.(ctx, data, { fit, loggers: runLoggers, metrics });
+  for (const l of runLoggers) await l.finalize?.('success');
+  say(`best model (epoch ${checkpoint.bestEpoch}, ${monitor} ${fmt(bestLogs[monitor])}) → ${where}/model.json`);
+  say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => LOGGER_FILES[l.name] ?? l.name).join(', ')}, last/ for --resume)`);
+  for (const line of hooks.hints?.(ctx, data) ?? []) say(line);
+  return { runDir, fit, metrics };
+}
+
+function stripEpoch(logs: EpochLogs): Record<string, number> {
+  const { epoch: _epoch, ...rest } = logs;
+  return rest;
+}
+
+function fmt(v: number | undefined): string {
+  return v === undefined ? 'n/a' : v.toFixed(4);
+}

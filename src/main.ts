@@ -1,0 +1,34 @@
+import { tasks } from '../tasks/index.js';
+import { backends } from './core/backend.js';
+import { strategies } from './core/finetuning/index.js';
+import { loggers } from './core/loggers/index.js';
+import { metrics } from './core/metrics/index.js';
+import { optimizers } from './core/optimizers/index.js';
+import { flashVersion, taskOfRun } from './core/run/run_folder.js';
+import type { CliDeps, CliIO } from './cli/types.js';
+import type { Registry } from './core/registry.js';
+import type { TaskPlugin } from '../tasks/types.js';
+import { commandsFor } from './commands/index.js';
+
+/**
+ * The composition root: the real task registry, the core's registries and the commands, wired for the `flash`
+ * binary. Nothing below it imports the tasks; the CLI and the commands receive them.
+ */
+export function realDeps(io: CliIO, signal?: AbortSignal): CliDeps {
+  return depsFor(tasks, io, signal);
+}
+
+/** The real CLI wiring over any registry of tasks (tests register a task of their own beside the real ones). */
+export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: AbortSignal): CliDeps {
+  return {
+    io,
+    tasks: taskRegistry,
+    registries: { optimizers, metrics, loggers, backends, strategies },
+    commands: commandsFor(taskRegistry, signal),
+    taskOfRun,
+    version: flashVersion(),
+  };
+}
+
+/** The commands over the registered tasks (what `flash` runs), for the programmatic API. */
+export const { train, predict, evaluate, serve, report, compare, export: exportModel } = commandsFor(tasks);
