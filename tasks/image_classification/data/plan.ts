@@ -220,7 +220,7 @@ export async function planDatasets(opts: DatasetOptions, o: Resolved, held: tf.T
       let source: Sample['source'];
       if (typeof image === 'string' || Buffer.isBuffer(image)) source = image;
       else if (image instanceof tf.Tensor) {
-        // Keep the data alive even if the caller disposes its tensor while iterating; ours is disposed below.
+        // Keep the data alive even if the caller disposes its tensor while iterating; ours goes on `held` for the caller to dispose.
         source = tf.clone(image) as tf.Tensor3D;
         held.push(source);
       } else if (image instanceof Uint8Array) source = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
