@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { didYouMean } from '../../../src/core/suggest.js';
-import { ImageClassificationData, type DataOptions, type DataPlan, type MultiLabelMode, type Sample } from './datamodule.js';
+import type { DataOptions, MultiLabelMode, Sample } from './options.js';
+import { planFiles, type DataPlan } from './plan.js';
 import { compareNames } from './scan.js';
 
 /** Characters that separate several labels in one cell (`cat,dog`, `cat;dog`, `cat|dog`). */
@@ -290,7 +291,7 @@ export async function planCsv(opts: CsvOptions): Promise<DataPlan> {
       multiLabel: true,
     };
   }
-  const plan = await ImageClassificationData.planFiles({
+  const plan = await planFiles({
     ...opts,
     trainFiles: train.files,
     trainTargets: train.rows.map((r) => r.target!),

@@ -1,30 +1,31 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../src/core/errors.js';
+import type { Batch as CoreBatch, BatchOptions as CoreBatchOptions, DataSplit as CoreDataSplit } from '../../../src/core/trainer/types.js';
 import type { ImageSpec } from './decode.js';
 import { augmentSample, DEFAULT_AUGMENTATIONS, resolveAugmentations } from './augment.js';
 import { balancedOrder, type SamplerMode } from './imbalance.js';
 import { deriveSeed, Random } from './random.js';
 
 /**
- * One batch: raw 0–255 float32 pixels [b, h, w, c], the targets and the sample ids. Targets are int32 label
- * indices [b], or for a multi-label split float32 0/1 rows [b, numLabels] (what binary cross-entropy reads).
+ * One batch (the core Batch, narrowed): raw 0–255 float32 pixels [b, h, w, c], the targets and the sample ids.
+ * Targets are int32 label indices [b], or for a multi-label split float32 0/1 rows [b, numLabels] (what binary
+ * cross-entropy reads).
  */
-export interface Batch {
+export interface Batch extends CoreBatch {
   x: tf.Tensor4D;
   y: tf.Tensor1D | tf.Tensor2D;
-  ids: string[];
 }
 
-export interface BatchOptions {
-  /** Samples per batch (the last batch may be smaller). Defaults to the data module's batch size. */
-  batchSize?: number;
-  /** Visit samples in a seeded random order (default false). */
-  shuffle?: boolean;
-  /** Base seed; the order and augmentation of an epoch derive from (seed, epoch). Defaults to the data module's seed. */
-  seed?: number;
-  /** Epoch number, so each epoch gets its own reproducible order. Default 0. */
-  epoch?: number;
-  /** Train-time augmentation on/off. Defaults to true for the train split (unless turned off) and false otherwise. */
+/**
+ * Options for reading an image split: the core BatchOptions, every one optional (batchSize defaults to the data
+ * module's batch size, seed to its seed, epoch to 0, shuffle to false; the order and augmentation of an epoch
+ * derive from (seed, epoch)), plus the image-only augmentation and sampler options.
+ */
+export interface BatchOptions extends Partial<CoreBatchOptions> {
+  /**
+   * Train-time augmentation on/off. Defaults to true for the train split (unless turned off) and false otherwise.
+   * Declared here rather than inherited: augmentation is the image task's, not the core's.
+   */
   augment?: boolean;
   /** The core's "read it as it is" (evaluation, feature caches): no augmentation. */
   deterministic?: boolean;
@@ -37,9 +38,8 @@ export interface BatchOptions {
   sampler?: SamplerMode;
 }
 
-/** One split. The trainer core only sees this (it knows nothing about images). */
-export interface DataSplit {
-  readonly size: number;
+/** One image split: the core DataSplit with image batches and options, plus its ids, labels and multi-label targets. */
+export interface DataSplit extends CoreDataSplit {
   /**
    * Yields batches; the consumer disposes x and y. Shuffling uses a seed derived from (seed, epoch) so runs are
    * reproducible; augment applies train-time augmentation (the split's augmentations; random horizontal flip by default).

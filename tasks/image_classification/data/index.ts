@@ -23,12 +23,10 @@ export {
   type DataSplit,
   type PixelStore,
 } from './data_split.js';
+export { ImageClassificationData } from './datamodule.js';
 export {
-  ImageClassificationData,
-  decodeFiles,
   DEFAULT_IMAGE_SIZE,
   type DataOptions,
-  type DataPlan,
   type DatasetInput,
   type DatasetItem,
   type DatasetLike,
@@ -38,7 +36,9 @@ export {
   type FileTarget,
   type MultiLabelMode,
   type Sample,
-} from './datamodule.js';
+} from './options.js';
+export { decodeFiles } from './decode_files.js';
+export type { DataPlan } from './plan.js';
 export { DiskPixelCache, DiskPixelStore, DISK_CACHE_FORMAT, type DiskCacheStats } from './disk_cache.js';
 export { DecodedImage, isTfDataset } from './tf_dataset.js';
 export { readCsv, readCsvRows, checkTargetFields, labelDelimiterOf, splitLabels, LABEL_DELIMITERS, type CsvOptions, type CsvRow } from './csv.js';
