@@ -1,6 +1,7 @@
 import type { BuilderInfo, DeepPartial, Recipe, RecipeCheckContext, Schema, TaskSchema } from '../src/core/config/index.js';
 import type { Registry } from '../src/core/registry.js';
 import type { TaskIO } from '../src/core/task_io.js';
+import type { Callback } from '../src/core/trainer/types.js';
 
 export type { TaskIO } from '../src/core/task_io.js';
 
@@ -13,6 +14,8 @@ export interface TaskPlugin {
   readonly name: string;
   /** One line for `flash --help` and `flash list tasks`. */
   readonly description: string;
+  /** A command line that shows the task off in `flash --help`. */
+  readonly example?: string;
   /** The task's own recipe keys (the core's are added by `schema`). */
   readonly keys: TaskSchema;
   /** The merged schema a run of this task resolves its recipe against (core keys, the task's, its defaults). */
@@ -54,11 +57,15 @@ export interface TrainArgs {
   recipe: Recipe;
   /** A run folder to continue from (`--resume`). */
   resume?: string;
+  /** `--overwrite`: replace what the output folder holds (a finished run is refused otherwise). */
+  overwrite?: boolean;
   /** The task's own train flags that were given (`{ check: true, json: true }`); shortcut flags are in the recipe. */
   flags?: Record<string, string | boolean>;
   io: TaskIO;
   /** Lets the caller interrupt (the CLI wires Ctrl-C to it). */
   signal?: AbortSignal;
+  /** Extra callbacks for the fit (programmatic use). */
+  callbacks?: Callback[];
 }
 
 /** Commands on a saved run; the CLI finds the run's task from its flash.json. */

@@ -15,6 +15,7 @@ export const TASK_FLAGS: ReadonlyMap<string, { kind: FlagKind; arg?: string; des
   ['config', { kind: 'string', arg: 'file', description: 'recipe file (.yaml, .yml, .json); default: flash.config.* or .flashrc* in the working directory' }],
   ['print_config', { kind: 'boolean', description: 'print the resolved recipe as YAML (a valid --config file) and exit' }],
   ['resume', { kind: 'string', arg: 'runDir', description: "continue an interrupted run from its last checkpoint, with the run's recipe.yaml as the recipe (flags still override)" }],
+  ['overwrite', { kind: 'boolean', description: 'replace what --output_dir holds (a finished run, other files); without it such a folder is refused' }],
   ['help', { kind: 'boolean', description: 'show this help' }],
   ['h', { kind: 'boolean', description: 'show this help' }],
 ]);

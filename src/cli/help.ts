@@ -80,7 +80,7 @@ export function generalHelp(deps: CliDeps): string {
       ['--version', 'print the version'],
     ]),
     '',
-    first ? `Example: flash ${first.name} --trainer.max_epochs 10 ${first.item.builders[0]?.name ?? ''}`.trimEnd() : '',
+    first ? `Example: ${first.item.example ?? `flash ${first.name} --trainer.max_epochs 10`}` : '',
     '',
   ].join('\n');
 }
@@ -154,10 +154,10 @@ export function listHelp(groups: readonly string[]): string {
   return ['flash list: list what is registered', '', 'Usage:', `  flash list [${groups.join('|')}]`, ''].join('\n');
 }
 
-/** The groups `flash list` offers: tasks, the core's registries, then every task's own (backbones). */
+/** The groups `flash list` offers: tasks, every task's own registries (backbones), then the core's. */
 export function listGroups(deps: CliDeps): string[] {
   const own = deps.tasks.list().flatMap((t) => Object.keys(t.item.registries));
-  return [...new Set(['tasks', ...Object.keys(deps.registries), ...own])];
+  return [...new Set(['tasks', ...own, ...Object.keys(deps.registries)])];
 }
 
 /** `flash list [group]`: name and description of everything registered, generated from the registries. */

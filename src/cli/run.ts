@@ -103,6 +103,7 @@ export interface TaskRun {
   recipe: Recipe;
   printConfig: boolean;
   resume?: string;
+  overwrite: boolean;
   /** The task's own train flags that were given (`--check`). */
   flags: Record<string, string | boolean>;
 }
@@ -169,7 +170,7 @@ export async function resolveTaskRecipe(taskName: string, tokens: readonly strin
     problems.push(...err.problems);
   }
   if (problems.length || !recipe) throw new RecipeError(problems);
-  const run: TaskRun = { recipe, printConfig: inv.printConfig, flags: inv.flags };
+  const run: TaskRun = { recipe, printConfig: inv.printConfig, overwrite: inv.overwrite, flags: inv.flags };
   if (inv.resume !== undefined) run.resume = inv.resume;
   return run;
 }
@@ -178,10 +179,11 @@ async function runTask(taskName: string, tokens: string[], deps: CliDeps): Promi
   const { io } = deps;
   const task = deps.tasks.get(taskName);
   if (wantsHelp(tokens)) return io.out(taskHelp(taskName, task, deps.registries));
-  const { recipe, printConfig, resume, flags } = await resolveTaskRecipe(taskName, tokens, deps);
+  const { recipe, printConfig, resume, overwrite, flags } = await resolveTaskRecipe(taskName, tokens, deps);
   if (printConfig) return io.out(recipeToYaml(recipe, task.schema));
   const args: Parameters<CliDeps['commands']['train']>[0] = { recipe, io };
   if (resume !== undefined) args.resume = resume;
+  if (overwrite) args.overwrite = true;
   if (Object.keys(flags).length) args.flags = flags;
   await deps.commands.train(args);
 }

@@ -14,6 +14,8 @@ export interface TaskInvocation {
   config?: string;
   printConfig: boolean;
   resume?: string;
+  /** `--overwrite`: replace what the output folder holds. */
+  overwrite: boolean;
   /** The task's own train flags that were given (`--check`, `--json`), by name. */
   flags: Record<string, string | boolean>;
   /** The Flash Zero sub-command (`from_folders`, `from_files`, …), if given. */
@@ -89,7 +91,7 @@ export function parseTaskArgs(taskName: string, task: TaskPlugin, tokens: readon
     given.set(path, list);
   };
 
-  const inv: TaskInvocation = { overrides: {}, overrideNames: {}, printConfig: false, flags: {}, help: false, problems, builder: builder?.name };
+  const inv: TaskInvocation = { overrides: {}, overrideNames: {}, printConfig: false, overwrite: false, flags: {}, help: false, problems, builder: builder?.name };
   if (builder) give('data.builder', builder.name, builder.name);
 
   const stretches: [string[], Map<string, RecipeFlag>, Map<string, FlagKind>][] = [[before, byName, kinds]];
@@ -114,6 +116,7 @@ export function parseTaskArgs(taskName: string, task: TaskPlugin, tokens: readon
       if (special) {
         if (name === 'help' || name === 'h') inv.help = inv.help || value === true;
         else if (name === 'print_config') inv.printConfig = value === true;
+        else if (name === 'overwrite') inv.overwrite = value === true;
         else if (typeof value !== 'string' || value === '') problems.push(`--${name}: expected a value`);
         else if (name === 'config') inv.config = value;
         else if (name === 'resume') inv.resume = value;

@@ -1,4 +1,8 @@
 import type { SchemaFor } from '../../src/core/config/index.js';
+import { DEFAULT_THRESHOLD } from '../../src/core/metrics/types.js';
+
+/** Default probability from which a multi-label model predicts a label (the metrics' own default). */
+export { DEFAULT_THRESHOLD };
 
 /** The model keys every `*_classification` task shares. */
 export interface ClassificationModelRecipe {
@@ -13,8 +17,6 @@ export interface ClassificationDataRecipe {
   class_weights: 'auto' | 'none';
 }
 
-/** Default probability from which a multi-label model predicts a label. */
-export const DEFAULT_THRESHOLD = 0.5;
 
 export const CLASSIFICATION_MODEL_KEYS: SchemaFor<ClassificationModelRecipe> = {
   multi_label: {

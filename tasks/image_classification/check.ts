@@ -18,6 +18,7 @@ import { builders, recipeHasNoData } from './builders.js';
 import { multiLabelMode } from '../classification/multi_label.js';
 import { decodeImage, ImageDecodeError, stratifiedSplit, type DataPlan, type Sample } from './data/index.js';
 import { DecodedImage } from './data/tf_dataset.js';
+import { DEFAULT_SEED } from '../../src/core/config/index.js';
 
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -196,7 +197,7 @@ const tally = (map: Record<string, number>, key: string) => void (map[key] = (ma
 export async function checkDataset(plan: DataPlan, opts: CheckOptions = {}): Promise<CheckReport> {
   const minPerClass = opts.minPerClass ?? 5;
   const valSplit = opts.valSplit ?? 0.2;
-  const seed = opts.seed ?? 42;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const headers = opts.headers ?? true;
   const decode = headers && (opts.decode ?? true);
   const { labels } = plan;

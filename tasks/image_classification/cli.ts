@@ -1,3 +1,4 @@
+import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
 import { didYouMean } from '../../src/core/suggest.js';
 import type { CommandContext, CommandOption, ParsedCommand, RunCommandArgs, TaskCommand } from '../types.js';
 import { parseByteSize } from '../../src/serve/size.js';
@@ -110,7 +111,7 @@ export const predictSpec: CommandSpec<PredictArgs> = {
     ['threshold', 'string', "multi-label models: list every label with probability >= this (default: the model's, 0.5)"],
     ['output', 'string', 'write predictions to a .json, .jsonl or .csv file instead of printing them'],
     ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
-    ['batch_size', 'string', 'images per batch (default: 32)'],
+    ['batch_size', 'string', `images per batch (default: ${DEFAULT_BATCH_SIZE})`],
   ]),
   parse(p, ctx) {
     const model = requireModel(p);
@@ -119,7 +120,7 @@ export const predictSpec: CommandSpec<PredictArgs> = {
     if (p.has('files') && files.length === 0) p.problems.push('--files: expected at least one file');
     const topK = p.int('top_k', 3, 1);
     const threshold = p.fraction('threshold');
-    const batchSize = p.int('batch_size', 32, 1);
+    const batchSize = p.int('batch_size', DEFAULT_BATCH_SIZE, 1);
     const backend = p.str('backend') ?? 'auto';
     const output = p.str('output');
     if (!files.length && folder === undefined && !p.has('folder') && !p.has('files')) p.problems.push("missing required option '--files' or '--folder' (what to predict)");
@@ -148,7 +149,7 @@ export const evaluateSpec: CommandSpec<EvaluateArgs> = {
     ['images_root', 'string', "--csv: folder the image paths are relative to (default: the CSV's folder)"],
     ['output', 'string', 'write the metrics to a .json file too'],
     ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
-    ['batch_size', 'string', 'images per batch (default: 32)'],
+    ['batch_size', 'string', `images per batch (default: ${DEFAULT_BATCH_SIZE})`],
   ]),
   parse(p, ctx) {
     for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
@@ -159,7 +160,7 @@ export const evaluateSpec: CommandSpec<EvaluateArgs> = {
     const imagesRoot = p.str('images_root');
     const targetFields = p.list('target_fields');
     if (p.has('target_fields') && !targetFields?.length) p.problems.push('--target_fields: expected at least one column');
-    const batchSize = p.int('batch_size', 32, 1);
+    const batchSize = p.int('batch_size', DEFAULT_BATCH_SIZE, 1);
     const backend = p.str('backend') ?? 'auto';
     const output = p.str('output');
     if (folder === undefined && csv === undefined && !p.has('folder') && !p.has('csv')) {
@@ -200,7 +201,7 @@ export const serveSpec: CommandSpec<ServeArgs> = {
     ['max_body', 'string', 'largest request body, e.g. 10MB, 512KB or bytes (default: 10MB)'],
     ['top_k', 'string', 'classes per image when a request has no ?top_k= (default: 3)'],
     ['threshold', 'string', "multi-label models: labels at or above this probability when a request has no ?threshold= (default: the model's, 0.5)"],
-    ['batch_size', 'string', 'most images the model runs at once; concurrent requests are batched up to it (default: 32)'],
+    ['batch_size', 'string', `most images the model runs at once; concurrent requests are batched up to it (default: ${DEFAULT_BATCH_SIZE})`],
     ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
     ['quiet', 'boolean', 'no line per request on stderr'],
   ]),
@@ -211,7 +212,7 @@ export const serveSpec: CommandSpec<ServeArgs> = {
     const port = p.int('port', 8000, 0, 65535);
     const topK = p.int('top_k', 3, 1, 1000);
     const threshold = p.fraction('threshold');
-    const batchSize = p.int('batch_size', 32, 1, 1024);
+    const batchSize = p.int('batch_size', DEFAULT_BATCH_SIZE, 1, 1024);
     const maxBodyText = p.str('max_body');
     let maxBody = 10 * 1024 * 1024;
     if (maxBodyText !== undefined) {

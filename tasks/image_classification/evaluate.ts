@@ -5,6 +5,7 @@ import { metricInput, runSplit } from '../../src/core/trainer/evaluate.js';
 import { multiHotFrom, readCsv, scanClassFolders, splitFromPixels } from './data/index.js';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { decodeForModel, table, type ImageClassifierLike, type PredictOptions } from './predict.js';
+import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
 
 export interface EvaluationResult {
   metrics: Record<string, number>;
@@ -32,7 +33,7 @@ export async function evaluateFolder(model: ImageClassifierLike, folder: string,
   const items = scanned.samples.map((s) => ({ file: s.file, label: index.get(scanned.labels[s.label]) as number }));
   const decoded = await decodeForModel(model, items, options);
   if (decoded.length === 0) throw new FlashUserError(`no decodable images in '${folder}'`);
-  const out = await runSplit(model, splitFromPixels(model.spec!, decoded), options.batchSize ?? 32, true);
+  const out = await runSplit(model, splitFromPixels(model.spec!, decoded), options.batchSize ?? DEFAULT_BATCH_SIZE, true);
   const input = { probs: out.probs, labels: out.labels, numClasses: model.labels.length };
   const metrics = { loss: out.loss, ...computeMetrics(input, model.metricNames) };
   return { metrics, perClass: perClassReport(input, model.labels), count: decoded.length };
@@ -85,7 +86,7 @@ export async function evaluateCsv(
       }),
     );
   }
-  const out = await runSplit(model, split, options.batchSize ?? 32, true);
+  const out = await runSplit(model, split, options.batchSize ?? DEFAULT_BATCH_SIZE, true);
   const input = metricInput(model, out);
   const metrics = { loss: out.loss, ...computeMetrics(input, model.metricNames) };
   return { metrics, perClass: perClassReport(input, model.labels), count: decoded.length, ...(model.multiLabel ? { multiLabel: true, threshold: model.threshold } : {}) };

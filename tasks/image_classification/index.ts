@@ -14,6 +14,7 @@ import { checkImageRecipe, IMAGE_DEFAULTS, IMAGE_KEYS, IMAGE_SCHEMA, type ImageR
 export const imageClassification: TaskPlugin = {
   name: 'image_classification',
   description: 'classify images into classes (folders, file lists or in-memory datasets)',
+  example: 'flash image_classification --trainer.max_epochs 10 --model.backbone simple_cnn from_folders --train_folder data/train --val_folder data/val',
   keys: IMAGE_KEYS,
   schema: IMAGE_SCHEMA,
   defaults: IMAGE_DEFAULTS as TaskPlugin['defaults'],

@@ -20,6 +20,7 @@ import {
 import { heads } from './heads.js';
 import { predictFiles, type Prediction, type PredictOptions } from './predict.js';
 import type { Channels, FlashJson, ImageRunFields, InputSpec } from './run_metadata.js';
+import { DEFAULT_THRESHOLD } from '../classification/schema.js';
 
 export type { Channels, InputSpec } from './run_metadata.js';
 
@@ -152,7 +153,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
     };
     this.askedMetrics = options.metrics;
     this.multi = options.multiLabel;
-    this.threshold = options.threshold ?? 0.5;
+    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
     if (!(this.threshold > 0 && this.threshold < 1)) throw new FlashUserError(`threshold must be between 0 and 1, got ${options.threshold}`);
     this.classWeights = options.classWeights ?? null;
     this.labels = options.labels ?? (options.numClasses ? Array.from({ length: options.numClasses }, (_, i) => String(i)) : []);

@@ -7,6 +7,8 @@ import { decodeFiles, splitFromPixels } from './data/index.js';
 import type { TaskModule } from '../../src/core/trainer/types.js';
 import { textTable } from '../classification/text_table.js';
 import type { InputSpec } from './run_metadata.js';
+import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
+import { DEFAULT_THRESHOLD } from '../classification/schema.js';
 
 /** What predicting needs of a classifier (ImageClassifier fits; declared here so this module needs no model code). */
 export interface ImageClassifierLike extends TaskModule {
@@ -64,7 +66,7 @@ export async function predictFiles(model: ImageClassifierLike, files: string[], 
   const decoded = await decodeForModel(model, files.map((file) => ({ file, label: -1 })), options);
   if (decoded.length === 0) return [];
   const split = splitFromPixels(model.spec!, decoded);
-  const out = await runSplit(model, split, options.batchSize ?? 32, false);
+  const out = await runSplit(model, split, options.batchSize ?? DEFAULT_BATCH_SIZE, false);
   const k = model.labels.length;
   return out.ids.map((file, i) => {
     const probs = Array.from(out.probs.subarray(i * k, (i + 1) * k));
@@ -140,7 +142,7 @@ export async function writePredictions(path: string, preds: Prediction[], labels
 export function predictionTable(preds: Prediction[], relativeTo?: (file: string) => string): string {
   if (preds.some((p) => p.labels !== undefined)) {
     // Multi-label: every label at or above the threshold with its probability.
-    const t = preds.find((p) => p.threshold !== undefined)?.threshold ?? 0.5;
+    const t = preds.find((p) => p.threshold !== undefined)?.threshold ?? DEFAULT_THRESHOLD;
     const rows = preds.map((p) => [relativeTo ? relativeTo(p.file) : p.file, p.labels!.length ? p.labels!.map((l) => `${l.label} ${l.score.toFixed(3)}`).join(', ') : '(none)']);
     return table(['file', `labels (probability >= ${t})`], rows);
   }

@@ -11,6 +11,7 @@ import { ImageClassifier, readFlashJson } from './model.js';
 import { checkThreshold, thresholded } from './predict.js';
 import { versions, type FlashJson } from './run_metadata.js';
 import { SERVE_PAGE } from './serve_page.js';
+import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
 
 /** One image's answer from `POST /predict`. */
 export interface ServedPrediction {
@@ -116,7 +117,7 @@ export async function createImageServer(
   const maxImages = options.maxImagesPerRequest ?? 64;
   const batcher = new MicroBatcher<Uint8Array, Float32Array>({
     run: (pixels) => classifyPixels(model, pixels),
-    maxBatch: options.maxBatch ?? 32,
+    maxBatch: options.maxBatch ?? DEFAULT_BATCH_SIZE,
     maxWaitMs: options.maxWaitMs ?? 4,
     maxQueue: options.maxQueue ?? 1024,
   });
@@ -156,7 +157,7 @@ export async function createImageServer(
       max_body: maxBody,
       max_body_text: formatByteSize(maxBody),
       max_images_per_request: maxImages,
-      max_batch: options.maxBatch ?? 32,
+      max_batch: options.maxBatch ?? DEFAULT_BATCH_SIZE,
       default_top_k: defaultTopK,
     },
   };

@@ -5,12 +5,13 @@ import { loadBackbone, looksLikePath } from '../../backbones/saved.js';
 import { parsePretrained } from '../../backbones/weights.js';
 import { monitorDirection } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { isArchiveSource } from '../../src/core/data/index.js';
 import { isBatchNorm } from '../../src/core/finetuning/index.js';
 import { withSeededRandom } from '../../src/core/random.js';
 import { trainRun, type RunContext, type TrainRunHooks, type TrainRunResult } from '../../src/core/run/train_run.js';
 import type { TaskIO } from '../../src/core/task_io.js';
 import type { Callback, DataModuleLike } from '../../src/core/trainer/types.js';
-import { builders, recipeHasNoData } from './builders.js';
+import { builders, demoDataFolder, recipeHasNoData } from './builders.js';
 import { briefCheck } from './check.js';
 import { chooseClassWeights, IMBALANCE_RATIO } from './data/imbalance.js';
 import type { ImageClassificationData } from './data/index.js';
@@ -30,6 +31,8 @@ export interface TrainImageClassifierArgs {
   callbacks?: Callback[];
   /** Lets the caller interrupt (the CLI wires Ctrl-C to it). */
   signal?: AbortSignal;
+  /** Replace what the output folder holds (`--overwrite`). */
+  overwrite?: boolean;
 }
 
 export type TrainImageClassifierResult = TrainRunResult;
@@ -177,6 +180,11 @@ function imageHooks(): TrainRunHooks<ImageRecipe, ImageClassificationData, Image
       return [`predict with: flash predict --model ${where} --folder <images>${data.multiLabel ? ` --threshold ${ctx.recipe.model.threshold}` : ''}`];
     },
     dispose: (model) => model.network().dispose(),
+    dataFolders(recipe, cwd) {
+      const d = recipe.data;
+      const local = [d.folder, d.train_folder, d.val_folder, d.test_folder, d.predict_folder, d.images_root].filter((f): f is string => f !== null && !isArchiveSource(f));
+      return [...local.map((f) => resolve(cwd, f)), ...(recipeHasNoData(d) ? [demoDataFolder()] : [])];
+    },
   };
 }
 

@@ -115,11 +115,15 @@ export type TaskSchema = Partial<Record<Section, SectionSchema>>;
 /** A schema section typed to cover a recipe section exactly (the compiler checks no key is missing). */
 export type SchemaFor<T> = { [K in keyof T]-?: KeySpec };
 
+/** Defaults used outside a recipe too (the programmatic API, commands on a saved run): one home each. */
+export const DEFAULT_BATCH_SIZE = 32;
+export const DEFAULT_SEED = 42;
+
 /** The core's keys: what every task's recipe has. */
 export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
   trainer: {
     max_epochs: { type: 'integer', default: 5, min: 1, aliases: ['max_epochs'], description: 'number of training epochs' },
-    seed: { type: 'integer', default: 42, min: 0, aliases: ['seed'], description: 'random seed for weight init, the validation split, shuffling and random transforms of the training data (dropout masks are not seeded)' },
+    seed: { type: 'integer', default: DEFAULT_SEED, min: 0, aliases: ['seed'], description: 'random seed for weight init, the validation split, shuffling and random transforms of the training data (dropout masks are not seeded)' },
     monitor: { type: 'string', default: 'val_loss', aliases: ['monitor'], description: "metric that picks the best checkpoint and drives early stopping: train_ or val_ followed by loss or a metric name (the task sets the default)" },
     monitor_mode: {
       type: 'enum', choices: ['auto', 'max', 'min'], default: 'auto',
@@ -158,7 +162,7 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
   },
   data: {
     builder: { type: 'string', default: '', description: 'how the data is given: one of the builders of the task (its sub-commands)' },
-    batch_size: { type: 'integer', default: 32, min: 1, aliases: ['batch_size'], description: 'samples per batch' },
+    batch_size: { type: 'integer', default: DEFAULT_BATCH_SIZE, min: 1, aliases: ['batch_size'], description: 'samples per batch' },
     val_split: {
       type: 'number', default: 0.2, min: 0, below: 1, aliases: ['val_split'],
       description: 'fraction of the training samples held out (stratified for classes, seeded) when no validation data is given',

@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
-import { access, mkdir, readFile, constants as fsConstants } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Recipe } from '../config/index.js';
 import { FlashUserError } from '../errors.js';
-import { fsUserError, writeJsonAtomic } from '../io/atomic.js';
+import { writeJsonAtomic } from '../io/atomic.js';
 
 /**
  * The part of `flash.json` every task writes: which task made the run, with what recipe and versions, and how
@@ -22,7 +23,8 @@ export interface RunMeta {
   /** Sample counts per split. */
   data: Record<string, number>;
   created: string;
-  status: 'running' | 'completed' | 'stopped' | 'interrupted';
+  /** running while a run writes it; failed or interrupted when it ended so (a hard kill leaves running, and no live lock). */
+  status: 'running' | 'completed' | 'stopped' | 'interrupted' | 'failed';
 }
 
 const require = createRequire(import.meta.url);
@@ -79,14 +81,9 @@ export function defaultRunDir(cwd: string, task: string): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-  return resolve(cwd, 'runs', `${task}-${stamp}`);
+  const base = resolve(cwd, 'runs', `${task}-${stamp}`);
+  // Two runs started in the same second get their own folders.
+  for (let i = 2; ; i++) if (!existsSync(i === 2 ? base : `${base}-${i - 1}`)) return i === 2 ? base : `${base}-${i - 1}`;
 }
 
-export async function ensureWritableDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, fsConstants.W_OK);
-  } catch (err) {
-    throw fsUserError(err, dir, 'write to output folder');
-  }
-}
+

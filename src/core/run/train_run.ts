@@ -1,5 +1,7 @@
-import type * as tf from '@tensorflow/tfjs';
-import { join, relative, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendChoice } from '../backend.js';
 import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../callbacks/index.js';
 import { monitorDirection, recipeToYaml, type Recipe, type Schema } from '../config/index.js';
@@ -11,7 +13,8 @@ import { StepMetricsCallback, loggers } from '../loggers/index.js';
 import type { TaskIO } from '../task_io.js';
 import { Trainer, type FitResult, type ResumeState } from '../trainer/trainer.js';
 import type { Callback, DataModuleLike, EpochLogs, Logger, TaskModule } from '../trainer/types.js';
-import { defaultRunDir, ensureWritableDir, readRunMeta, versions, writeRunMeta, type RunMeta } from './run_folder.js';
+import { defaultRunDir, readRunMeta, versions, writeRunMeta, type RunMeta } from './run_folder.js';
+import { checkOutputDir, lockRunDir } from './run_guard.js';
 
 /** What a run's hooks are given: the recipe, where it writes, and how it speaks. */
 export interface RunContext<R extends Recipe = Recipe> {
@@ -57,6 +60,8 @@ export interface TrainRunHooks<R extends Recipe, D extends DataModuleLike, M ext
   hints?(ctx: RunContext<R>, data: D): string[];
   /** Frees what a module holds. */
   dispose(module: M): void;
+  /** Folders the run reads its data from (an output folder inside one is refused). */
+  dataFolders?(recipe: R, cwd: string): string[];
 }
 
 export interface TrainRunArgs<R extends Recipe> {
@@ -70,6 +75,8 @@ export interface TrainRunArgs<R extends Recipe> {
   callbacks?: Callback[];
   /** Lets the caller interrupt (the CLI wires Ctrl-C to it). */
   signal?: AbortSignal;
+  /** `--overwrite`: replace a run (or write into a non-empty folder) that is already at the output folder. */
+  overwrite?: boolean;
 }
 
 export interface TrainRunResult {
@@ -92,7 +99,6 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
   args: TrainRunArgs<R>,
 ): Promise<TrainRunResult> {
   const { io } = args;
-  const say = (line: string) => io.out(`${line}\n`);
   let recipe = args.recipe;
   let runDir: string;
   let resumeState: ResumeState | undefined;
@@ -102,17 +108,43 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
     // The CLI resolves the run's recipe.yaml with any flags on top (say a larger max_epochs); the run folder stays.
     await readRunMeta(runDir);
     recipe = { ...recipe, trainer: { ...recipe.trainer, output_dir: runDir } };
-    const ckpt = await loadCheckpoint(join(runDir, 'last'));
-    resumeState = { epoch: ckpt.state.epoch, history: ckpt.state.history, optimizerWeights: ckpt.optimizerWeights };
-    resumeWeights = ckpt.network;
-    if (ckpt.state.epoch >= recipe.trainer.max_epochs) {
-      throw new FlashUserError(`run '${args.resume}' already finished its ${recipe.trainer.max_epochs} epochs; nothing to resume`);
-    }
   } else {
     runDir = recipe.trainer.output_dir ? resolve(io.cwd, recipe.trainer.output_dir) : defaultRunDir(io.cwd, recipe.task);
+    await checkOutputDir(runDir, { task: recipe.task, shown: shownPath(runDir, io.cwd), overwrite: args.overwrite ?? false, dataFolders: hooks.dataFolders?.(recipe, io.cwd) ?? [] });
+    if (args.overwrite && existsSync(join(runDir, 'flash.json'))) await rm(runDir, { recursive: true, force: true });
   }
-  await ensureWritableDir(runDir);
+  // Held until the run ends: a second run into this folder is refused; a failed start leaves no empty folder.
+  const lock = await lockRunDir(runDir, shownPath(runDir, io.cwd));
+  let started = false;
+  try {
+    if (args.resume) {
+      const ckpt = await loadCheckpoint(join(runDir, 'last'));
+      resumeState = { epoch: ckpt.state.epoch, history: ckpt.state.history, optimizerWeights: ckpt.optimizerWeights };
+      resumeWeights = ckpt.network;
+      if (ckpt.state.epoch >= recipe.trainer.max_epochs) {
+        resumeWeights.dispose();
+        tf.dispose(ckpt.optimizerWeights?.map((w) => w.tensor) ?? []);
+        throw new FlashUserError(`run '${args.resume}' already finished its ${recipe.trainer.max_epochs} epochs; nothing to resume (raise --max_epochs to train on)`);
+      }
+    }
+    const result = await runInFolder(hooks, { ...args, recipe }, runDir, resumeState, resumeWeights, () => (started = true));
+    return result;
+  } finally {
+    await lock.release({ removeIfEmpty: !started });
+  }
+}
 
+/** The run itself, once its folder is locked. `onStart` is called when the first file is written. */
+async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends RunModule>(
+  hooks: TrainRunHooks<R, D, M>,
+  args: TrainRunArgs<R>,
+  runDir: string,
+  resumeState: ResumeState | undefined,
+  resumeWeights: tf.LayersModel | undefined,
+  onStart: () => void,
+): Promise<TrainRunResult> {
+  const { io, recipe } = args;
+  const say = (line: string) => io.out(`${line}\n`);
   const backend = await selectBackend(recipe.trainer.backend, { threads: recipe.trainer.threads });
   say(describeBackend(backend));
   const ctx: RunContext<R> = { recipe, io, say, runDir, resuming: args.resume !== undefined, backend };
@@ -140,7 +172,7 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
     if (!module.loadWeightsFrom) throw new FlashUserError(`task ${recipe.task} cannot resume a run`);
     module.loadWeightsFrom(resumeWeights);
     resumeWeights.dispose();
-    say(`resuming ${relative(io.cwd, runDir) || '.'} after epoch ${resumeState?.epoch}`);
+    say(`resuming ${shownPath(runDir, io.cwd)} after epoch ${resumeState?.epoch}`);
   }
 
   const counts: Record<string, number> = { train: data.train.size, val: data.val?.size ?? 0, test: data.test?.size ?? 0 };
@@ -156,13 +188,28 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
     created: new Date().toISOString(),
     status,
   });
+  onStart();
   await writeFileAtomic(join(runDir, 'recipe.yaml'), recipeToYaml(recipe, args.schema));
 
   const wanted = hooks.monitor?.(data, ctx) ?? { monitor: recipe.trainer.monitor, mode: monitorDirection(recipe.trainer.monitor, recipe.trainer.monitor_mode) };
   const monitor = data.val ? wanted.monitor : 'train_loss';
   const mode = data.val ? wanted.mode : 'min';
   if (!data.val) say(`no validation split: monitoring train_loss instead of ${wanted.monitor}`);
-  const checkpoint = new ModelCheckpoint({ dir: runDir, monitor, mode, onBest: (logs, epoch) => writeRunMeta(runDir, meta('running', stripEpoch(logs), epoch)) });
+  let lastBest: { logs: Record<string, number>; epoch: number } | undefined;
+  const checkpoint = new ModelCheckpoint({
+    dir: runDir,
+    monitor,
+    mode,
+    onBest: (logs, epoch) => {
+      lastBest = { logs: stripEpoch(logs), epoch };
+      return writeRunMeta(runDir, meta('running', lastBest.logs, epoch));
+    },
+  });
+  // When the run ends another way, flash.json says so (best effort: the disk may be what failed).
+  const markEnded = async (status: 'failed' | 'interrupted') => {
+    if (!existsSync(join(runDir, 'flash.json'))) return;
+    await writeRunMeta(runDir, meta(status, lastBest?.logs ?? {}, lastBest?.epoch ?? checkpoint.bestEpoch)).catch(() => undefined);
+  };
   const callbacks: Callback[] = [
     { onEpochStart: () => void pendingPhaseLines.splice(0).forEach(say) },
     new ProgressCallback({ bar: io.isTTY && !recipe.trainer.quiet && !io.env.NO_COLOR, write: say }),
@@ -179,7 +226,8 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
   }
   callbacks.push(new StepMetricsCallback(runLoggers));
 
-  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases });
+  // The backend was chosen and printed above; the trainer needn't warn about it.
+  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases, warn: () => undefined });
   const fitData = hooks.fitData?.(module, data, phases, ctx) ?? data;
   const onAbort = () => trainer.interrupt();
   args.signal?.addEventListener('abort', onAbort);
@@ -188,15 +236,19 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
     fit = await trainer.fit(module, fitData, resumeState);
   } catch (err) {
     for (const l of runLoggers) await l.finalize?.('failed');
+    await markEnded('failed');
+    hooks.dispose(module);
     throw err;
   } finally {
     args.signal?.removeEventListener('abort', onAbort);
     resumeState?.optimizerWeights?.forEach((w) => w.tensor.dispose());
     trainer.dispose();
   }
-  const where = relative(io.cwd, runDir) || '.';
+  const where = shownPath(runDir, io.cwd);
   if (fit.status === 'interrupted') {
     for (const l of runLoggers) await l.finalize?.('interrupted');
+    await markEnded('interrupted');
+    hooks.dispose(module);
     const done = fit.history.length;
     const hint = done > 0 ? `resume with: flash ${recipe.task} --resume ${where}` : 'no epoch had finished, so there is nothing to resume';
     throw new FlashUserError(`interrupted after ${done} completed epoch(s); ${hint}`, 130);
@@ -204,17 +256,24 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
   if (fit.reason) say(fit.reason);
 
   // Evaluate the saved best model, the one a user will load, not the last in memory.
-  const best = await hooks.load(runDir);
+  const metrics: Record<string, number> = {};
   const bestLogs = stripEpoch(fit.history[(checkpoint.bestEpoch ?? fit.history.length) - 1] ?? {});
-  const metrics: Record<string, number> = { ...bestLogs };
   try {
-    if (data.test) {
-      const testLogs = await trainer.test(best, data);
-      Object.assign(metrics, testLogs);
-      say(`test (best model, epoch ${checkpoint.bestEpoch}): ${formatLogs(testLogs)}`);
+    const best = await hooks.load(runDir);
+    Object.assign(metrics, bestLogs);
+    try {
+      if (data.test) {
+        const testLogs = await trainer.test(best, data);
+        Object.assign(metrics, testLogs);
+        say(`test (best model, epoch ${checkpoint.bestEpoch}): ${formatLogs(testLogs)}`);
+      }
+    } finally {
+      hooks.dispose(best);
     }
+  } catch (err) {
+    await markEnded('failed');
+    throw err;
   } finally {
-    hooks.dispose(best);
     hooks.dispose(module);
   }
   await writeRunMeta(runDir, meta(fit.status, metrics, checkpoint.bestEpoch));
@@ -224,6 +283,12 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
   say(`run folder: ${where} (flash.json, recipe.yaml, ${runLoggers.map((l) => LOGGER_FILES[l.name] ?? l.name).join(', ')}, last/ for --resume)`);
   for (const line of hooks.hints?.(ctx, data) ?? []) say(line);
   return { runDir, fit, metrics };
+}
+
+/** A path as a message shows it: relative to the working folder when inside it, else absolute. */
+function shownPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
 function stripEpoch(logs: EpochLogs): Record<string, number> {

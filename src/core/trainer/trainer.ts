@@ -6,6 +6,8 @@ import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger
 
 export type { Phase } from './types.js';
 import { withSeededRandom } from '../random.js';
+import { describeBackend, selectBackend } from '../backend.js';
+import { DEFAULT_SEED } from '../config/schema.js';
 
 
 export interface TrainerOptions {
@@ -18,6 +20,14 @@ export interface TrainerOptions {
   phases?: Phase[];
   /** Where the trainer reports phase changes and notes; default: nowhere. */
   log?: (line: string) => void;
+  /**
+   * A TensorFlow.js backend to select before the first fit (`auto` = the fastest that can train, as the CLI
+   * picks; `wasm`, `cpu`, …). Unset: the current backend is used, and fitting on tfjs's pure-JS `cpu` backend
+   * prints a warning once, since it is two orders of magnitude slower than flash's wasm engine.
+   */
+  backend?: string;
+  /** Where that warning goes; default `console.warn`. */
+  warn?: (line: string) => void;
 }
 
 /** Where an interrupted or finished run left off, enough to continue it. */
@@ -56,9 +66,27 @@ export class Trainer {
     this.maxEpochs = options.maxEpochs ?? 5;
     this.callbacks = options.callbacks ?? [];
     this.loggers = options.loggers ?? [];
-    this.seed = options.seed ?? 42;
+    this.seed = options.seed ?? DEFAULT_SEED;
     this.phases = options.phases;
     this.log = options.log ?? (() => undefined);
+    this.backend = options.backend;
+    this.warn = options.warn ?? ((line) => console.warn(line));
+  }
+
+  private readonly backend?: string;
+  private readonly warn: (line: string) => void;
+  private backendChecked = false;
+
+  /** Selects the requested backend once, or warns once when fitting on the slow pure-JS cpu backend. */
+  private async checkBackend(): Promise<void> {
+    if (this.backendChecked) return;
+    this.backendChecked = true;
+    if (this.backend !== undefined) {
+      const choice = await selectBackend(this.backend);
+      this.log(describeBackend(choice));
+    } else if (tf.getBackend() === 'cpu') {
+      this.warn("flash: training on TensorFlow.js's pure-JavaScript cpu backend, about 100× slower than flash's wasm engine; call `await selectBackend('auto')` first or pass `backend: 'auto'` to the Trainer");
+    }
   }
 
   /** Stops after the current batch, leaving the last completed epoch's checkpoint as the resume point. */
@@ -83,6 +111,7 @@ export class Trainer {
   }
 
   async fit(module: TaskModule, data: DataModuleLike, resume?: ResumeState): Promise<FitResult> {
+    await this.checkBackend();
     await this.setup(module, data);
     const history: EpochLogs[] = resume ? [...resume.history] : [];
     const startEpoch = resume?.epoch ?? 0;
@@ -208,6 +237,8 @@ export class Trainer {
       statSum += sv[0];
       for (const cb of this.callbacks) await cb.onBatchEnd?.(ctx, batchIndex, { loss: lv[0], size: n });
       batchIndex++;
+      // A batch's work resolves as microtasks; give signal handlers (Ctrl-C) a turn so an interrupt lands here.
+      await new Promise<void>((r) => setImmediate(r));
       if (this.interrupted) break;
     }
     const logs: EpochLogs = { train_loss: seen ? lossSum / seen : NaN };

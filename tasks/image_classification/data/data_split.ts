@@ -5,6 +5,7 @@ import type { ImageSpec } from './decode.js';
 import { augmentSample, DEFAULT_AUGMENTATIONS, resolveAugmentations } from './augment.js';
 import { balancedOrder, type SamplerMode } from './imbalance.js';
 import { deriveSeed, Random } from './random.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_SEED } from '../../../src/core/config/index.js';
 
 /**
  * One batch (the core Batch, narrowed): raw 0–255 float32 pixels [b, h, w, c], the targets and the sample ids.
@@ -27,8 +28,6 @@ export interface BatchOptions extends Partial<CoreBatchOptions> {
    * Declared here rather than inherited: augmentation is the image task's, not the core's.
    */
   augment?: boolean;
-  /** The core's "read it as it is" (evaluation, feature caches): no augmentation. */
-  deterministic?: boolean;
   /** Which augmentations run when `augment` is on (names of `augmentations` in augment.ts). Defaults to the split's (['hflip']). */
   augmentations?: readonly string[];
   /**
@@ -143,7 +142,7 @@ export class ImageSplit implements DataSplit {
     readonly ids: string[],
     labels: ArrayLike<number>,
     private readonly store: PixelStore,
-    private readonly defaults: SplitDefaults = { batchSize: 32, seed: 42, augment: false },
+    private readonly defaults: SplitDefaults = { batchSize: DEFAULT_BATCH_SIZE, seed: DEFAULT_SEED, augment: false },
     /** Multi-label targets (one row per sample); undefined for single-label splits. */
     readonly multiHot?: MultiHot,
   ) {
@@ -271,7 +270,7 @@ export function splitFromPixels(
     items.map((it) => it.id),
     items.map((it) => it.label),
     new MemoryPixelStore(items.map((it) => it.pixels)),
-    { batchSize: 32, seed: 42, augment: false, ...defaults },
+    { batchSize: DEFAULT_BATCH_SIZE, seed: DEFAULT_SEED, augment: false, ...defaults },
     multiHot,
   );
 }

@@ -10,6 +10,7 @@ import type { DecodedImage } from './tf_dataset.js';
 import { resolveAugmentations } from './augment.js';
 import type { SamplerMode } from './imbalance.js';
 import { CACHE_MEMORY_BUDGET, type DataCache } from './cache_choice.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_SEED } from '../../../src/core/config/index.js';
 
 /** One sample before decoding. */
 export interface Sample {
@@ -138,7 +139,7 @@ function resolveSampler(sampler: SamplerMode | undefined): SamplerMode {
 
 /** Checks the options and fills in their defaults; every builder resolves them first, so bad options fail before any file is read. */
 export function resolveOptions(opts: DataOptions): Resolved {
-  const batchSize = opts.batchSize ?? 32;
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new FlashUserError(`batch_size must be a positive integer, got ${JSON.stringify(batchSize)}`);
   }
@@ -161,7 +162,7 @@ export function resolveOptions(opts: DataOptions): Resolved {
   if (typeof memoryBudget !== 'number' || !(memoryBudget >= 0)) {
     throw new FlashUserError(`memoryBudget must be a number of bytes ≥ 0, got ${JSON.stringify(memoryBudget)}`);
   }
-  const seed = opts.seed ?? 42;
+  const seed = opts.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(seed)) throw new FlashUserError(`seed must be an integer, got ${JSON.stringify(seed)}`);
   const cache = opts.cache ?? 'auto';
   if (cache !== 'memory' && cache !== 'none' && cache !== 'disk' && cache !== 'auto') {

@@ -7,6 +7,7 @@ import { FlashUserError } from '../../../src/core/errors.js';
 import { fsUserError, writeFileAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
 import { readFlashJson } from '../model.js';
 import { CLASSIFIER_MODULE, INDEX_HTML } from './web_files.js';
+import { DEFAULT_THRESHOLD } from '../../classification/schema.js';
 
 export interface ExportArgs {
   /** Run folder to export. */
@@ -42,7 +43,7 @@ export async function exportCommand(args: ExportArgs): Promise<string> {
       task: meta.task,
       labels: meta.labels,
       multi_label: meta.multi_label ?? false,
-      ...(meta.multi_label ? { threshold: meta.threshold ?? 0.5 } : {}),
+      ...(meta.multi_label ? { threshold: meta.threshold ?? DEFAULT_THRESHOLD } : {}),
       input: meta.input,
       preprocessing:
         'flatten transparency onto white, resize to input.width × input.height (squash, no crop), ' +

@@ -44,7 +44,7 @@ const KEYS: { model: SchemaFor<VectorModelKeys>; data: SchemaFor<VectorDataKeys>
 const DEFAULTS = { trainer: { monitor: 'val_accuracy' }, data: { builder: 'from_csv' } };
 
 /** A split of feature rows and class indices. */
-class VectorSplit implements DataSplit {
+export class VectorSplit implements DataSplit {
   constructor(readonly rows: number[][], readonly labels: number[]) {}
   get size(): number {
     return this.rows.length;
@@ -235,6 +235,7 @@ export const vectorClassification: TaskPlugin = {
     return problems;
   },
   train: async (args) => void (await trainRun(hooks, { ...args, recipe: args.recipe as VectorRecipe, schema: SCHEMA })),
+  // (A task's train may take extra callbacks from its caller: TrainRunArgs.callbacks.)
   commands: {
     predict: {
       summary: 'probabilities for each row of a CSV',
