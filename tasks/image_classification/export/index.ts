@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CliIO } from '../../../src/cli/types.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { fsUserError, writeFileAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
+import { verifyLayersModelFiles } from '../../../src/core/io/layers_model.js';
 import { readFlashJson } from '../model.js';
 import { CLASSIFIER_MODULE, INDEX_HTML } from './web_files.js';
 
@@ -32,6 +33,8 @@ export async function exportCommand(args: ExportArgs): Promise<string> {
   const modelJsonText = await readFile(join(runDir, 'model.json'), 'utf8').catch(() => {
     throw new FlashUserError(`no model.json in '${args.model}'`);
   });
+  // A damaged model.json or weights file would be copied into a page that then predicts garbage: refuse it here.
+  await verifyLayersModelFiles(runDir);
   const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
