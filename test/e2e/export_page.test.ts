@@ -36,6 +36,15 @@ test('flash export writes a web folder whose page gives the same top-1 as flash 
   assert.equal(train.code, 0, train.stderr);
   const exp = await runFlash(['export', '--model', 'run', '--out', 'web'], { cwd: dir });
   assert.equal(exp.code, 0, exp.stderr);
+  assert.match(exp.stdout, /exported 3-class model to web\/ /);
+  assert.match(exp.stdout, /import \{ loadClassifier \} from '\.\/web\/classifier\.js'/);
+  // Out of the working folder: shown as given, and the import is still relative to a page beside the folder.
+  await mkdir(join(dir, 'sub'));
+  const outside = await runFlash(['export', '--model', '../run', '--out', '../web2'], { cwd: join(dir, 'sub') });
+  assert.equal(outside.code, 0, outside.stderr);
+  assert.match(outside.stdout, /exported 3-class model to \.\.\/web2\/ /);
+  assert.match(outside.stdout, /from '\.\/web2\/classifier\.js'/);
+  assert.doesNotMatch(outside.stdout, /\.\/\.\./);
   const files = await readdir(join(dir, 'web'));
   for (const f of ['model.json', 'metadata.json', 'classifier.js', 'index.html', 'tf.min.js']) assert.ok(files.includes(f), f);
   const meta = JSON.parse(await readFile(join(dir, 'web', 'metadata.json'), 'utf8'));
