@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { FlashUserError } from '../../src/core/errors.js';
@@ -12,10 +13,23 @@ import { ImageClassifier, readFlashJson } from './model.js';
 import { predictFiles, predictionTable, writePredictions, type Prediction } from './predict.js';
 import { trainImageClassifier } from './train.js';
 
+/** Each file named on the command line exists and is a file, or a user error naming the first that isn't. */
+async function assertFilesExist(given: string[], cwd: string): Promise<void> {
+  for (const f of given) {
+    const st = await stat(resolve(cwd, f)).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      throw new FlashUserError(`--files: '${f}' ${st.code === 'ENOENT' || st.code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${st.code ?? st.message})`}`);
+    }
+    if (!st.isFile()) throw new FlashUserError(`--files: '${f}' is not a file${st.isDirectory() ? ' (give a folder with --folder)' : ''}`);
+  }
+}
+
 /** `flash predict`: loads a run's model and predicts files or a folder; a table, or a file with --output. */
 export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
   const { io } = args;
   const files = [...(args.files ?? []).map((f) => resolve(io.cwd, f))];
+  // A file the user named is expected to be there: a typo is an error, not a skipped line and exit 0.
+  await assertFilesExist(args.files ?? [], io.cwd);
   if (args.folder) files.push(...(await listImageFiles(resolve(io.cwd, args.folder))));
   if (files.length === 0) throw new FlashUserError('nothing to predict: give --files a.jpg … or --folder DIR');
   const backend = await selectBackend(args.backend);
