@@ -28,8 +28,6 @@ async function assertFilesExist(given: string[], cwd: string): Promise<void> {
 export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
   const { io } = args;
   const files = [...(args.files ?? []).map((f) => resolve(io.cwd, f))];
-  // A file the user named is expected to be there: a typo is an error, not a skipped line and exit 0.
-  await assertFilesExist(args.files ?? [], io.cwd);
   if (args.folder) files.push(...(await listImageFiles(resolve(io.cwd, args.folder))));
   if (files.length === 0) throw new FlashUserError('nothing to predict: give --files a.jpg … or --folder DIR');
   const backend = await selectBackend(args.backend);
@@ -39,6 +37,8 @@ export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
     io.err(`note: --threshold applies to multi-label models; '${args.model}' predicts one class per image\n`);
   }
   try {
+    // A file the user named is expected to be there: a typo is an error, not a skipped line and exit 0.
+    await assertFilesExist(args.files ?? [], io.cwd);
     const preds = await predictFiles(model, files, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
     if (args.output) {
       const path = await writePredictions(args.output, preds, model.labels, io.cwd);
