@@ -4,6 +4,7 @@ import { mobilenetV2_035, mobilenetV2_050, mobilenetV2_075, mobilenetV2_100 } fr
 import { resnet18, resnet34, resnet50 } from './resnet.js';
 import { efficientNetLite0 } from './efficientnet_lite.js';
 import { defaultLayerGroups, mobilenetV2Groups, resnetGroups } from './groups.js';
+import { withInputSizeCheck } from './min_size.js';
 import type { BackboneSpec, LayerGroup, WeightSource } from './types.js';
 import type * as tf from '@tensorflow/tfjs';
 
@@ -60,7 +61,8 @@ export function backboneSummary(name: string, spec: BackboneSpec): string {
 
 /** Every architecture flash can build. One file per family, one `register` line here. */
 export const backbones = new Registry<BackboneSpec>('backbone');
-const reg = (name: string, spec: BackboneSpec) => backbones.register(name, spec, backboneSummary(name, spec));
+// Every registered backbone refuses an input size it can't take (see min_size.ts) rather than crash the engine.
+const reg = (name: string, spec: BackboneSpec) => backbones.register(name, withInputSizeCheck(name, spec), backboneSummary(name, spec));
 reg('simple_cnn', withGroups(simpleCnn, defaultLayerGroups));
 reg('mobilenet_v2_035', withGroups(mobilenetV2_035, mobilenetV2Groups, teachableMachine('0.35')));
 reg('mobilenet_v2_050', withGroups(mobilenetV2_050, mobilenetV2Groups, teachableMachine('0.50')));

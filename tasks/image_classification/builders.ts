@@ -3,6 +3,7 @@ import type { ImageRecipe } from './schema.js';
 import { isArchiveSource, materializeDataset } from '../../src/core/data/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/package_root.js';
+import { withScanOptions } from './data/scan.js';
 import { Registry } from '../../src/core/registry.js';
 import { ImageClassificationData, labelDelimiterOf, splitLabels, type DataOptions, type DataPlan, type FileTarget, type MultiLabelMode } from './data/index.js';
 
@@ -49,15 +50,18 @@ async function folderAt(cwd: string, p: string | null, common: DataOptions): Pro
 const fromFolders = builder(
   'class sub-folders; or train/, val/, test/, predict/ folders each with class sub-folders (a folder may be a .zip file or an http(s) URL of a zip)',
   ['folder', 'train_folder', 'val_folder', 'test_folder', 'predict_folder', 'val_split'],
-  async (d, common, cwd) =>
-    ImageClassificationData.planFolders({
+  async (d, common, cwd) => {
+    const opts = {
       ...common,
       folder: recipeHasNoData(d) ? demoDataFolder() : await folderAt(cwd, d.folder, common),
       trainFolder: await folderAt(cwd, d.train_folder, common),
       valFolder: await folderAt(cwd, d.val_folder, common),
       testFolder: await folderAt(cwd, d.test_folder, common),
       predictFolder: await folderAt(cwd, d.predict_folder, common),
-    }),
+    };
+    // The folder scans inside take strict (an empty class folder is fatal) and report through the run's warnings.
+    return withScanOptions({ strict: common.strict, onWarning: common.onWarning }, () => ImageClassificationData.planFolders(opts));
+  },
 );
 
 /**

@@ -404,14 +404,46 @@ export function briefCheckLines(r: CheckReport): string[] {
 }
 
 /** Runs the check a recipe's data describes (the builder's plan; nothing is trained). */
-export async function checkRecipeData(recipe: Recipe, io: CliIO, opts: Pick<CheckOptions, 'decode' | 'headers'> = {}): Promise<CheckReport> {
-  const plan = await builders.get(recipe.data.builder).plan(recipe.data, dataOptions(recipe, io), io.cwd);
-  return checkDataset(plan, {
-    ...opts,
+export async function checkRecipeData(
+  recipe: Recipe,
+  io: CliIO,
+  opts: Pick<CheckOptions, 'decode' | 'headers'> & { collectWarnings?: boolean } = {},
+): Promise<CheckReport> {
+  const options = dataOptions(recipe, io);
+  // Warnings met while planning (a symlink loop, an empty class folder left out) become findings of the report.
+  const planWarnings: string[] = [];
+  if (opts.collectWarnings) options.onWarning = (m: string) => void planWarnings.push(m);
+  const plan = await builders.get(recipe.data.builder).plan(recipe.data, options, io.cwd);
+  const report = await checkDataset(plan, {
+    decode: opts.decode,
+    headers: opts.headers,
     minPerClass: recipe.data.min_images_per_class,
     valSplit: recipe.data.val_split,
     seed: recipe.trainer.seed,
   });
+  report.warnings.unshift(...planWarnings);
+  return report;
+}
+
+/** The report of a check that could not even read the data (the error is its one problem). */
+function failedReport(problem: string): CheckReport {
+  return {
+    ok: false,
+    multiLabel: false,
+    origin: '',
+    classes: [],
+    splits: [],
+    predict: 0,
+    undecodable: [],
+    ignored: [],
+    duplicates: { withinSplit: [], acrossSplits: [] },
+    minPerClass: 0,
+    smallClasses: [],
+    images: { count: 0, width: null, height: null, channels: {}, formats: {} },
+    imbalance: null,
+    problems: [problem],
+    warnings: [],
+  };
 }
 
 /** A path as messages show it: relative to the working directory when inside it. */
@@ -431,7 +463,15 @@ export async function checkCommand(args: { recipe: Recipe; io: CliIO; json?: boo
   if (recipeHasNoData(recipe.data) && recipe.data.builder === 'from_folders') {
     io.err('no data given: checking the bundled Fashion-MNIST demo set (data/demo/fashion_mnist)\n');
   }
-  const report = await checkRecipeData(recipe, io);
+  let report: CheckReport;
+  try {
+    report = await checkRecipeData(recipe, io, { collectWarnings: true });
+  } catch (err) {
+    // --json always prints a report, so a script reading stdout sees why (exit code 1 as for any failed check).
+    if (!args.json || !(err instanceof FlashUserError)) throw err;
+    io.out(`${JSON.stringify(failedReport(err.message), null, 2)}\n`);
+    throw new FlashUserError(`dataset check failed: ${err.message}`, 1);
+  }
   io.out(args.json ? `${JSON.stringify(report, null, 2)}\n` : checkReportText(report, shownFrom(io.cwd)));
   if (!report.ok) throw new FlashUserError(`dataset check failed: ${report.problems.join('; ')}`, 1);
   return report;

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
 import { FlashUserError } from '../../src/core/errors.js';
@@ -7,6 +8,17 @@ import { listImageFiles } from './data/index.js';
 import { evaluateCsv, evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
 import { ImageClassifier, readFlashJson } from './model.js';
 import { predictFiles, predictionTable, writePredictions, type Prediction } from './predict.js';
+
+/** Each file named on the command line exists and is a file, or a user error naming the first that isn't. */
+async function assertFilesExist(given: string[], cwd: string): Promise<void> {
+  for (const f of given) {
+    const st = await stat(resolve(cwd, f)).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      throw new FlashUserError(`--files: '${f}' ${st.code === 'ENOENT' || st.code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${st.code ?? st.message})`}`);
+    }
+    if (!st.isFile()) throw new FlashUserError(`--files: '${f}' is not a file${st.isDirectory() ? ' (give a folder with --folder)' : ''}`);
+  }
+}
 
 /** `flash predict`: loads a run's model and predicts files or a folder; a table, or a file with --output. */
 export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
@@ -21,6 +33,8 @@ export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
     io.err(`note: --threshold applies to multi-label models; '${args.model}' predicts one class per image\n`);
   }
   try {
+    // A file the user named is expected to be there: a typo is an error, not a skipped line and exit 0.
+    await assertFilesExist(args.files ?? [], io.cwd);
     const preds = await predictFiles(model, files, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
     if (args.output) {
       const path = await writePredictions(args.output, preds, model.labels, io.cwd);

@@ -7,6 +7,7 @@ import { monitorDirection } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { isArchiveSource } from '../../src/core/data/index.js';
 import { isBatchNorm } from '../../src/core/finetuning/index.js';
+import { commandHint } from '../../src/core/hints.js';
 import { withSeededRandom } from '../../src/core/random.js';
 import { trainRun, type RunContext, type TrainRunHooks, type TrainRunResult } from '../../src/core/run/train_run.js';
 import type { TaskIO } from '../../src/core/task_io.js';
@@ -176,8 +177,8 @@ function imageHooks(): TrainRunHooks<ImageRecipe, ImageClassificationData, Image
       }
     },
     hints(ctx, data) {
-      const where = relative(ctx.io.cwd, ctx.runDir) || '.';
-      return [`predict with: flash predict --model ${where} --folder <images>${data.multiLabel ? ` --threshold ${ctx.recipe.model.threshold}` : ''}`];
+      const threshold = data.multiLabel ? ['--threshold', String(ctx.recipe.model.threshold)] : [];
+      return [`predict with: ${commandHint(['predict', '--model', { path: ctx.runDir }, '--folder', '<images>', ...threshold], { cwd: ctx.io.cwd, env: ctx.io.env })}`];
     },
     dispose: (model) => model.network().dispose(),
     dataFolders(recipe, cwd) {

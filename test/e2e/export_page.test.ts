@@ -36,6 +36,15 @@ test('flash export writes a web folder whose page gives the same top-1 as flash 
   assert.equal(train.code, 0, train.stderr);
   const exp = await runFlash(['export', '--model', 'run', '--out', 'web'], { cwd: dir });
   assert.equal(exp.code, 0, exp.stderr);
+  assert.match(exp.stdout, /exported 3-class model to web\/ /);
+  assert.match(exp.stdout, /import \{ loadClassifier \} from '\.\/web\/classifier\.js'/);
+  // Out of the working folder: shown as given, and the import is still relative to a page beside the folder.
+  await mkdir(join(dir, 'sub'));
+  const outside = await runFlash(['export', '--model', '../run', '--out', '../web2'], { cwd: join(dir, 'sub') });
+  assert.equal(outside.code, 0, outside.stderr);
+  assert.match(outside.stdout, /exported 3-class model to \.\.\/web2\/ /);
+  assert.match(outside.stdout, /from '\.\/web2\/classifier\.js'/);
+  assert.doesNotMatch(outside.stdout, /\.\/\.\./);
   const files = await readdir(join(dir, 'web'));
   for (const f of ['model.json', 'metadata.json', 'classifier.js', 'index.html', 'tf.min.js']) assert.ok(files.includes(f), f);
   const meta = JSON.parse(await readFile(join(dir, 'web', 'metadata.json'), 'utf8'));
@@ -78,6 +87,20 @@ test('flash export writes a web folder whose page gives the same top-1 as flash 
       await page.waitForSelector('body[data-top]', { timeout: 30_000 });
       const top = await page.evaluate(() => document.body.dataset.top);
       assert.equal(top, expected[i], `page vs flash predict for ${file}`);
+      // Every bar is drawn: a visible height, and a width that is its score's share of the track.
+      const bars = await page.$$eval('#results li', (items) =>
+        items.map((li) => {
+          const bar = li.querySelector('.bar')!.getBoundingClientRect();
+          const track = li.querySelector('.track')!.getBoundingClientRect();
+          return { width: bar.width, height: bar.height, track: track.width, score: Number(li.querySelector('.score')!.textContent) };
+        }),
+      );
+      assert.ok(bars.length >= 2, `${bars.length} bars`);
+      assert.ok(bars[0].width > 0 && bars[0].height > 0, `top bar is ${bars[0].width}×${bars[0].height} px`);
+      for (const b of bars) {
+        assert.ok(b.height >= 8 && b.track > 50, JSON.stringify(b));
+        assert.ok(Math.abs(b.width - b.score * b.track) <= 2, JSON.stringify(b));
+      }
     }
     assert.deepEqual(errors, []);
   } finally {

@@ -42,7 +42,7 @@ test('Ctrl-C mid-epoch with the memory cache stops within a batch or two, not at
   });
   const stoppedAfter = Date.now() - killedAt;
   assert.equal(r.code, 130, r.stderr + r.stdout);
-  assert.match(r.stderr, /interrupted after 2 completed epoch\(s\); resume with: flash image_classification --resume ctrlc/);
+  assert.match(r.stderr, /interrupted after 2 completed epoch\(s\); resume with: (npx )?flash image_classification --resume ctrlc/);
   // Stopping at the end of the epoch would take the remaining ~80% of it (and its validation).
   assert.ok(stoppedAfter < epoch * 0.5, `stopped ${stoppedAfter} ms after Ctrl-C; an epoch took ${epoch} ms`);
   const meta = JSON.parse(await readFile(join(dir, 'ctrlc', 'flash.json'), 'utf8'));

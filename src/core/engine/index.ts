@@ -21,6 +21,7 @@ import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d_forward.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
 import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeRowAddConfig, makeRowMultiplyConfig, makeRowSubConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
+import { withShapeChecks } from './validate.js';
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
 export { foldBatchNorm } from './fold_batch_norm.js';
@@ -71,7 +72,8 @@ function replaceKernel(config: tf.KernelConfig): void {
     if (!stockKernels.has(config.kernelName)) stockKernels.set(config.kernelName, stock);
     tf.unregisterKernel(config.kernelName, BACKEND);
   }
-  tf.registerKernel(config);
+  // Shapes are checked first, so a shape that doesn't fit is an Error, not an out-of-bounds read (validate.ts).
+  tf.registerKernel(withShapeChecks(config));
 }
 
 /**
@@ -103,6 +105,11 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(makeRowSubConfig(tf.getKernel('Sub', BACKEND)));
   replaceKernel(makeRowMultiplyConfig(tf.getKernel('Multiply', BACKEND)));
   for (const config of elementwiseKernelConfigs) replaceKernel(config);
+  // The stock pools read out of bounds when the window doesn't fit (a 1×1 map, pool 2): same kernels, checked.
+  for (const name of ['MaxPool', 'AvgPool']) {
+    const stock = tf.getKernel(name, BACKEND);
+    if (stock) replaceKernel(stock);
+  }
   const stockBnGrad = tf.getGradient('FusedBatchNorm');
   if (stockBnGrad) tf.registerGradient(makeFusedBatchNormGradConfig(stockBnGrad));
   for (const config of makeElementwiseGradConfigs()) tf.registerGradient(config);

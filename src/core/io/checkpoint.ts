@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { FlashUserError } from '../errors.js';
 import type { EpochLogs } from '../trainer/types.js';
 import { fsUserError, writeFileAtomic, writeJsonAtomic } from './atomic.js';
-import { decodeTensors, encodeTensors, loadLayersModel, saveLayersModel, type NamedTensor } from './layers_model.js';
+import { decodeTensors, encodeTensors, loadLayersModel, saveLayersModel, verifyTensorData, type NamedTensor } from './layers_model.js';
 
 /** What a resumable checkpoint records besides weights. */
 export interface CheckpointState {
@@ -38,9 +38,10 @@ export async function saveCheckpoint(
         // tfjs optimizers hand out their step count as a fresh scalar ('iter') beside their own variables.
         tf.dispose(weights.filter((w) => w.name === 'iter').map((w) => w.tensor));
       }
-      const { specs, data } = encoded;
+      const { specs, data, sha256 } = encoded;
       await writeFileAtomic(join(tmp, 'optimizer.bin'), data);
-      await writeJsonAtomic(join(tmp, 'optimizer.json'), { className: parts.optimizer.getClassName(), specs });
+      // The sha256 lets a resume refuse a corrupted optimizer.bin instead of training on garbage moments.
+      await writeJsonAtomic(join(tmp, 'optimizer.json'), { className: parts.optimizer.getClassName(), specs, sha256 });
     }
     await writeJsonAtomic(join(tmp, 'state.json'), parts.state);
     const exists = await stat(dir).then(() => true, () => false);
@@ -71,8 +72,26 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   let optimizerWeights: NamedTensor[] | undefined;
   const optJson = await readFile(join(dir, 'optimizer.json'), 'utf8').catch(() => undefined);
   if (optJson !== undefined) {
-    const { specs } = JSON.parse(optJson) as { specs: tf.io.WeightsManifestEntry[] };
-    optimizerWeights = decodeTensors(specs, await readFile(join(dir, 'optimizer.bin')));
+    const optPath = join(dir, 'optimizer.json');
+    const binPath = join(dir, 'optimizer.bin');
+    let meta: { specs: tf.io.WeightsManifestEntry[]; sha256?: string };
+    try {
+      meta = JSON.parse(optJson) as typeof meta;
+      if (!Array.isArray(meta.specs)) throw new Error('no specs');
+    } catch {
+      network.dispose();
+      throw new FlashUserError(`optimizer state '${optPath}' is corrupt (not the JSON flash writes); restore it or train anew without --resume`);
+    }
+    let data: Uint8Array;
+    try {
+      data = await readFile(binPath);
+      verifyTensorData(binPath, meta.specs, data, meta.sha256);
+    } catch (err) {
+      network.dispose();
+      if (err instanceof FlashUserError) throw err;
+      throw new FlashUserError(`optimizer state '${binPath}' cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    optimizerWeights = decodeTensors(meta.specs, data);
   }
   return { network, optimizerWeights, state };
 }

@@ -7,7 +7,7 @@ export interface NamedTensor {
 }
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FlashUserError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
 
@@ -54,42 +54,128 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
   );
 }
 
-/** Loads a model saved by `saveLayersModel` (or any tfjs layers model folder) without a file:// handler. */
-export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
+async function readModelJson(dir: string): Promise<{ jsonPath: string; base: string; modelJson: tf.io.ModelJSON }> {
   const jsonPath = dir.endsWith('.json') ? dir : join(dir, 'model.json');
   const base = jsonPath.slice(0, jsonPath.length - 'model.json'.length) || '.';
-  let modelJson: tf.io.ModelJSON;
   try {
-    modelJson = JSON.parse(await readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
+    const modelJson = JSON.parse(await readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
+    return { jsonPath, base, modelJson };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FlashUserError(`no model found: '${jsonPath}' does not exist`);
     throw new FlashUserError(`cannot read model '${jsonPath}': ${(err as Error).message}`);
   }
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const buffers: Uint8Array[] = [];
-    for (const group of manifest) {
-      specs.push(...group.weights);
-      for (const p of group.paths) {
-        const file = join(base, p);
-        try {
-          buffers.push(await readFile(file));
-        } catch {
-          throw new FlashUserError(`model '${jsonPath}' refers to missing weights file '${file}'`);
-        }
+}
+
+/**
+ * Reads every weights file a manifest names and checks them before anything decodes them: their total size
+ * against the manifest, and each `weights.<sha256 prefix>.bin` against its name.
+ */
+async function readVerifiedWeights(
+  jsonPath: string,
+  base: string,
+  manifest: tf.io.WeightsManifestConfig,
+): Promise<{ specs: tf.io.WeightsManifestEntry[]; buffers: Uint8Array[] }> {
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Uint8Array[] = [];
+  const files: string[] = [];
+  for (const group of manifest) {
+    specs.push(...group.weights);
+    for (const p of group.paths) {
+      const file = join(base, p);
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(file);
+      } catch {
+        throw new FlashUserError(`model '${jsonPath}' refers to missing weights file '${file}'`);
       }
+      buffers.push(bytes);
+      files.push(file);
     }
+  }
+  // Size first: "truncated" says more than "checksum mismatch" about a half-copied file.
+  verifySize(files, buffers.reduce((n, b) => n + b.byteLength, 0), specs, `model '${jsonPath}'`);
+  files.forEach((file, i) => verifyHashedName(file, buffers[i]));
+  return { specs, buffers };
+}
+
+/**
+ * Checks a saved model's files (model.json readable, weights complete and matching their hash) without building
+ * the model: for commands that copy a model (export) rather than load it.
+ */
+export async function verifyLayersModelFiles(dir: string): Promise<void> {
+  const { jsonPath, base, modelJson } = await readModelJson(dir);
+  if (!Array.isArray(modelJson.weightsManifest)) throw new FlashUserError(`cannot read model '${jsonPath}': it has no weightsManifest`);
+  await readVerifiedWeights(jsonPath, base, modelJson.weightsManifest);
+}
+
+/**
+ * Loads a model saved by `saveLayersModel` (or any tfjs layers model folder) without a file:// handler. Damaged
+ * weights (wrong size, or not matching the hash in their name) are a user error naming the file.
+ */
+export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
+  const { jsonPath, base, modelJson } = await readModelJson(dir);
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+    const { specs, buffers } = await readVerifiedWeights(jsonPath, base, manifest);
     const joined = joinWeightData(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
     return [specs, joined.buffer as ArrayBuffer];
   });
   return tf.loadLayersModel(tf.io.fromMemory(artifacts));
 }
 
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes a weights manifest says its data holds, or undefined when it can't be known (string tensors). */
+export function manifestBytes(specs: tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const s of specs) {
+    const dtype = s.quantization?.dtype ?? s.dtype;
+    const bytes = DTYPE_BYTES[dtype];
+    if (bytes === undefined) return undefined;
+    total += s.shape.reduce((n, d) => n * d, 1) * bytes;
+  }
+  return total;
+}
+
+const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * A weights file named `weights.<sha256 prefix>.bin` (as saveLayersModel names them) must hash to its name:
+ * a flipped byte would otherwise load silently and predict NaN or nonsense.
+ */
+function verifyHashedName(file: string, bytes: Uint8Array): void {
+  const m = /^weights\.([0-9a-f]{8,64})\.bin$/.exec(basename(file));
+  if (m && !sha256Hex(bytes).startsWith(m[1])) {
+    throw new FlashUserError(`weights file '${file}' is corrupt: its sha256 does not match the one it was saved with (restore it from a backup or retrain)`);
+  }
+}
+
+/** The data must be exactly as long as the manifest says, or decoding reads past it (or misreads it). */
+function verifySize(files: string[], actual: number, specs: tf.io.WeightsManifestEntry[], owner: string): void {
+  const expected = manifestBytes(specs);
+  if (expected === undefined || expected === actual) return;
+  const named = files.length === 1 ? `weights file '${files[0]}'` : `weights files ${files.map((f) => `'${f}'`).join(', ')}`;
+  throw new FlashUserError(
+    `${named} ${actual < expected ? 'is truncated' : 'is damaged'}: ${actual} bytes, but ${owner} needs ${expected} (restore it from a backup or retrain)`,
+  );
+}
+
+/**
+ * Checks tensor data read back from `file` against its manifest (and its sha256, when one was recorded), with
+ * one user error naming the file; `decodeTensors` alone would throw a RangeError or decode garbage.
+ */
+export function verifyTensorData(file: string, specs: tf.io.WeightsManifestEntry[], data: Uint8Array, sha256?: string): void {
+  verifySize([file], data.byteLength, specs, 'its manifest');
+  if (sha256 !== undefined && sha256Hex(data) !== sha256) {
+    throw new FlashUserError(`'${file}' is corrupt: its sha256 does not match the one it was saved with (restore it from a backup or retrain)`);
+  }
+}
+
 /** Encodes named tensors (optimizer state) as a JSON manifest + binary buffer. */
-export async function encodeTensors(named: NamedTensor[]): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: Uint8Array }> {
+export async function encodeTensors(named: NamedTensor[]): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: Uint8Array; sha256: string }> {
   const { data, specs } = await tf.io.encodeWeights(named);
-  return { specs, data: joinWeightData(data) };
+  const joined = joinWeightData(data);
+  return { specs, data: joined, sha256: sha256Hex(joined) };
 }
 
 /** Inverse of `encodeTensors`. The caller owns (and disposes) the returned tensors. */

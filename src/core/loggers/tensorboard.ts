@@ -33,6 +33,8 @@ export class TensorBoardLogger implements Logger {
   private file?: string;
   private queue: Promise<void> = Promise.resolve();
   private lastStep = 0;
+  /** Batches per epoch, once known (StepMetricsCallback tells it): epoch n's scalars go at step n × this. */
+  private stepsPerEpoch?: number;
 
   constructor(readonly dir: string) {}
 
@@ -74,7 +76,8 @@ export class TensorBoardLogger implements Logger {
     for (const [k, v] of Object.entries(flat)) {
       if (typeof v === 'number') hparams[k] = { number_value: v };
       else if (typeof v === 'boolean') hparams[k] = { bool_value: v };
-      else hparams[k] = { string_value: v === null ? 'null' : v };
+      // An unset value (null, e.g. an auto-chosen learning rate) is left out: stored as 'null' it reads as a value.
+      else if (v !== null && v !== undefined) hparams[k] = { string_value: String(v) };
     }
     const start = tbType('HParamsPluginData').encode(
       tbType('HParamsPluginData').fromObject({ version: 0, session_start_info: { hparams, start_time_secs: Date.now() / 1000 } }),
@@ -82,23 +85,35 @@ export class TensorBoardLogger implements Logger {
     return this.emit(0, [textValue('hyperparameters', markdown), hparamsValue('_hparams_/session_start_info', start)]);
   }
 
+  /** Sets the batches per epoch, so epoch-level values sit on the same (global step) axis as per-batch ones. */
+  setStepsPerEpoch(batches: number): void {
+    if (Number.isInteger(batches) && batches > 0) this.stepsPerEpoch = batches;
+  }
+
+  /**
+   * The global step at the end of (1-based) epoch `epoch`, as Lightning logs epoch metrics: epoch × batches per
+   * epoch, the step of that epoch's last `train_loss_step`. Until the batch count is known, the epoch itself.
+   */
+  private epochStep(epoch: number): number {
+    return this.stepsPerEpoch ? epoch * this.stepsPerEpoch : epoch;
+  }
+
   logMetrics(metrics: Record<string, number>, step: { epoch: number; step?: number }): Promise<void> {
-    const s = step.step ?? step.epoch;
+    const s = step.step ?? this.epochStep(step.epoch);
     this.lastStep = Math.max(this.lastStep, s);
-    const values = Object.entries(metrics)
-      .filter(([name, v]) => name !== 'epoch' && typeof v === 'number')
-      .map(([tag, simple_value]) => ({ tag, simple_value }));
-    return this.emit(s, values);
+    return this.emit(s, scalars(metrics));
   }
 
   /** Per-batch scalars (`train_loss_step`) at a global step; see `StepMetricsCallback`. */
   logStep(metrics: Record<string, number>, step: number, _epoch?: number): Promise<void> {
-    return this.emit(step, Object.entries(metrics).map(([tag, simple_value]) => ({ tag, simple_value })));
+    this.lastStep = Math.max(this.lastStep, step);
+    return this.emit(step, scalars(metrics));
   }
 
+  /** `step` is an epoch (run-level images: confusion matrix, sample predictions), put on the global step axis. */
   logImage(name: string, png: Buffer, step: number): Promise<void> {
     const info = pngInfo(png);
-    return this.emit(step, [{ tag: name, image: { ...info, encoded_image_string: png } }]);
+    return this.emit(this.epochStep(step), [{ tag: name, image: { ...info, encoded_image_string: png } }]);
   }
 
   /** Artifacts appear as a text entry naming the file (TensorBoard has no file store). */
@@ -113,6 +128,13 @@ export class TensorBoardLogger implements Logger {
     ).finish();
     return this.emit(this.lastStep, [hparamsValue('_hparams_/session_end_info', end)]);
   }
+}
+
+/** Scalar summary values: numbers only (a null metric, e.g. no val split, is skipped, not stored as "null"). */
+function scalars(metrics: Record<string, unknown>): { tag: string; simple_value: number }[] {
+  return Object.entries(metrics)
+    .filter((e): e is [string, number] => e[0] !== 'epoch' && typeof e[1] === 'number')
+    .map(([tag, simple_value]) => ({ tag, simple_value }));
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -150,6 +172,8 @@ function hparamsValue(tag: string, content: Uint8Array): Record<string, unknown>
 export interface StepLogger extends Logger {
   /** `epoch` is 1-based: the epoch the step belongs to. */
   logStep(metrics: Record<string, number>, step: number, epoch?: number): void | Promise<void>;
+  /** Batches per epoch, before each epoch: lets a logger log epoch values at the global step. */
+  setStepsPerEpoch?(batches: number): void;
 }
 
 const isStepLogger = (l: Logger): l is StepLogger => typeof (l as Partial<StepLogger>).logStep === 'function';
@@ -166,6 +190,11 @@ export class StepMetricsCallback implements Callback {
     private readonly every = 1,
   ) {
     this.targets = loggers.filter(isStepLogger);
+  }
+
+  /** Tells loggers that place epoch values on the step axis (TensorBoard) how many steps an epoch has. */
+  onEpochStart(ctx: FitContext): void {
+    for (const l of this.targets) l.setStepsPerEpoch?.(ctx.batchesPerEpoch);
   }
 
   async onBatchEnd(ctx: FitContext, batch: number, logs: { loss: number; size: number }): Promise<void> {

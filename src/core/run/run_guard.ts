@@ -46,6 +46,8 @@ export interface OutputCheck {
   task: string;
   /** The folder as the user named it, for messages. */
   shown: string;
+  /** The pasteable command that continues the run there (`npx flash <task> --resume <dir>`). */
+  resumeHint?: string;
   /** `--overwrite`: replace whatever the folder holds. */
   overwrite: boolean;
   /** Folders the run reads its data from: an output folder inside one is refused. */
@@ -81,7 +83,7 @@ export async function checkOutputDir(dir: string, check: OutputCheck): Promise<v
       // an unreadable flash.json is still somebody's run
     }
     throw new FlashUserError(
-      `output folder '${check.shown}' already holds a flash run (status: ${status}); continue it with flash ${check.task} --resume ${check.shown} [--max_epochs N], choose another --output_dir, or add --overwrite to replace it`,
+      `output folder '${check.shown}' already holds a flash run (status: ${status}); continue it with ${check.resumeHint ?? `flash ${check.task} --resume ${check.shown}`} [--max_epochs N], choose another --output_dir, or add --overwrite to replace it`,
     );
   }
   throw new FlashUserError(`output folder '${check.shown}' is not empty and is not a flash run (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose another --output_dir, or add --overwrite to write into it`);

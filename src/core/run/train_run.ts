@@ -15,6 +15,7 @@ import { Trainer, type FitResult, type ResumeState } from '../trainer/trainer.js
 import type { Callback, DataModuleLike, EpochLogs, Logger, TaskModule } from '../trainer/types.js';
 import { defaultRunDir, readRunMeta, versions, writeRunMeta, type RunMeta } from './run_folder.js';
 import { checkOutputDir, lockRunDir } from './run_guard.js';
+import { commandHint } from '../hints.js';
 
 /** What a run's hooks are given: the recipe, where it writes, and how it speaks. */
 export interface RunContext<R extends Recipe = Recipe> {
@@ -110,7 +111,13 @@ export async function trainRun<R extends Recipe, D extends DataModuleLike, M ext
     recipe = { ...recipe, trainer: { ...recipe.trainer, output_dir: runDir } };
   } else {
     runDir = recipe.trainer.output_dir ? resolve(io.cwd, recipe.trainer.output_dir) : defaultRunDir(io.cwd, recipe.task);
-    await checkOutputDir(runDir, { task: recipe.task, shown: shownPath(runDir, io.cwd), overwrite: args.overwrite ?? false, dataFolders: hooks.dataFolders?.(recipe, io.cwd) ?? [] });
+    await checkOutputDir(runDir, {
+      task: recipe.task,
+      shown: shownPath(runDir, io.cwd),
+      resumeHint: commandHint([recipe.task, '--resume', { path: runDir }], { cwd: io.cwd, env: io.env }),
+      overwrite: args.overwrite ?? false,
+      dataFolders: hooks.dataFolders?.(recipe, io.cwd) ?? [],
+    });
     if (args.overwrite && existsSync(join(runDir, 'flash.json'))) await rm(runDir, { recursive: true, force: true });
   }
   // Held until the run ends: a second run into this folder is refused; a failed start leaves no empty folder.
@@ -250,7 +257,7 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
     await markEnded('interrupted');
     hooks.dispose(module);
     const done = fit.history.length;
-    const hint = done > 0 ? `resume with: flash ${recipe.task} --resume ${where}` : 'no epoch had finished, so there is nothing to resume';
+    const hint = done > 0 ? `resume with: ${commandHint([recipe.task, '--resume', { path: runDir }], { cwd: io.cwd, env: io.env })}` : 'no epoch had finished, so there is nothing to resume';
     throw new FlashUserError(`interrupted after ${done} completed epoch(s); ${hint}`, 130);
   }
   if (fit.reason) say(fit.reason);

@@ -1,10 +1,12 @@
 import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TaskIO as CliIO } from '../../../src/core/task_io.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { fsUserError, writeFileAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
+import { verifyLayersModelFiles } from '../../../src/core/io/layers_model.js';
+import { shownPath } from '../../../src/core/hints.js';
 import { readFlashJson } from '../model.js';
 import { CLASSIFIER_MODULE, INDEX_HTML } from './web_files.js';
 import { DEFAULT_THRESHOLD } from '../../classification/schema.js';
@@ -33,6 +35,8 @@ export async function exportCommand(args: ExportArgs): Promise<string> {
   const modelJsonText = await readFile(join(runDir, 'model.json'), 'utf8').catch(() => {
     throw new FlashUserError(`no model.json in '${args.model}'`);
   });
+  // A damaged model.json or weights file would be copied into a page that then predicts garbage: refuse it here.
+  await verifyLayersModelFiles(runDir);
   const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
@@ -66,8 +70,10 @@ export async function exportCommand(args: ExportArgs): Promise<string> {
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw err instanceof FlashUserError ? err : fsUserError(err, out, 'write export folder');
   }
-  const where = relative(io.cwd, out) || '.';
+  // The folder as the user gave it; the import is relative to a page beside the folder (a path from the cwd,
+  // such as './../web/classifier.js', means nothing to a browser).
+  const where = shownPath({ path: out, given: args.out }, io.cwd).replace(/\/+$/, '');
   io.out(`exported ${meta.labels.length}-class model to ${where}/ (model.json, metadata.json, classifier.js, index.html, tf.min.js)\n`);
-  io.out(`serve that folder over HTTP and open index.html, or: import { loadClassifier } from './${where}/classifier.js'\n`);
+  io.out(`serve that folder over HTTP and open index.html, or from a page next to it: import { loadClassifier } from './${basename(out)}/classifier.js'\n`);
   return out;
 }

@@ -63,7 +63,9 @@ export const INDEX_HTML = `<!doctype html>
 <style>
   body { font: 15px/1.45 system-ui, sans-serif; max-width: 640px; margin: 24px auto; padding: 0 16px; color: #1d2330; }
   #results li { display: grid; grid-template-columns: 40% 1fr 60px; gap: 8px; align-items: center; margin: 4px 0; }
-  .track { height: 12px; background: #eee; border-radius: 6px; } .bar { height: 100%; background: #7c3aed; border-radius: 6px; }
+  /* A span is inline: without display:block its width and height are ignored and the bar is 0×0. */
+  .track { display: block; height: 12px; background: #eee; border-radius: 6px; overflow: hidden; }
+  .bar { display: block; height: 100%; background: #7c3aed; border-radius: 6px; }
   img { max-width: 160px; max-height: 160px; display: block; margin: 12px 0; }
 </style>
 </head>

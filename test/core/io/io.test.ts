@@ -210,3 +210,67 @@ test('saveCheckpoint without an optimizer writes no optimizer files; loadCheckpo
   await assert.rejects(saveCheckpoint(path.join(plain, 'last'), { network: model, state: { epoch: 1, history: [] } }), (err: unknown) => err instanceof FlashUserError && err.message.includes(path.join(plain, 'last')));
   model.dispose();
 });
+
+/** Flips one byte in the middle of a file (same size: only a checksum can tell). */
+async function flipByte(file: string): Promise<void> {
+  const bytes = await fs.readFile(file);
+  bytes[bytes.length >> 1] ^= 0xff;
+  await fs.writeFile(file, bytes);
+}
+
+async function truncate(file: string): Promise<void> {
+  const bytes = await fs.readFile(file);
+  await fs.writeFile(file, bytes.subarray(0, bytes.length - 7));
+}
+
+const namesFile = (file: string, pattern: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof FlashUserError, `got ${String(err)}`);
+  assert.ok(err.message.includes(file), err.message);
+  assert.match(err.message, pattern);
+  assert.ok(!err.message.includes('\n'), err.message);
+  return true;
+};
+
+test('loadLayersModel refuses a corrupted (same size) or truncated weights file, naming it', async () => {
+  const model = smallModel();
+  for (const damage of [flipByte, truncate]) {
+    const dir = path.join(tmp, `damaged-${damage.name}`);
+    await saveLayersModel(model, dir);
+    const weights = path.join(dir, (await fs.readdir(dir)).find((f) => f.startsWith('weights.'))!);
+    await damage(weights);
+    await assert.rejects(loadLayersModel(dir), namesFile(weights, damage === flipByte ? /is corrupt: its sha256/ : /is truncated: \d+ bytes, but .* needs \d+/));
+  }
+  // A weights file not named by hash (a converted model) is still held to the manifest's size.
+  const dir = path.join(tmp, 'renamed');
+  await saveLayersModel(model, dir);
+  const old = (await fs.readdir(dir)).find((f) => f.startsWith('weights.'))!;
+  await fs.rename(path.join(dir, old), path.join(dir, 'group1-shard1of1.bin'));
+  const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+  json.weightsManifest[0].paths = ['group1-shard1of1.bin'];
+  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
+  const loaded = await loadLayersModel(dir);
+  loaded.dispose();
+  await fs.appendFile(path.join(dir, 'group1-shard1of1.bin'), Buffer.alloc(4));
+  await assert.rejects(loadLayersModel(dir), namesFile(path.join(dir, 'group1-shard1of1.bin'), /is damaged: \d+ bytes/));
+  model.dispose();
+});
+
+test('loadCheckpoint refuses a truncated or corrupted optimizer.bin, naming it, and leaks no tensors', async () => {
+  const model = smallModel();
+  const optimizer = tf.train.adam(0.01);
+  const x = tf.randomUniform([2, 6, 6, 3], 0, 1, 'float32', 3);
+  const y = tf.oneHot(tf.tensor1d([0, 1], 'int32'), 3);
+  tf.dispose(optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, false) ?? []);
+  for (const damage of [flipByte, truncate]) {
+    const dir = path.join(tmp, `ckpt-${damage.name}`, 'last');
+    await saveCheckpoint(dir, { network: model, optimizer, state: { epoch: 1, history: [] } });
+    const bin = path.join(dir, 'optimizer.bin');
+    await damage(bin);
+    const before = tf.memory().numTensors;
+    await assert.rejects(loadCheckpoint(dir), namesFile(bin, damage === flipByte ? /is corrupt: its sha256/ : /is truncated/));
+    assert.equal(tf.memory().numTensors, before, 'the loaded network is freed');
+  }
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+});

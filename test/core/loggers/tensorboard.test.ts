@@ -12,6 +12,10 @@ import protobuf from 'protobufjs';
 import sharp from 'sharp';
 import { StepMetricsCallback, TensorBoardLogger, loggers } from '../../../src/core/loggers/index.js';
 import type { FitContext } from '../../../src/core/trainer/types.js';
+import { selectBackend } from '../../../src/core/backend.js';
+import { Trainer } from '../../../src/core/trainer/trainer.js';
+import { ImageClassifier } from '../../../tasks/image_classification/model.js';
+import { makeToyData } from '../../helpers/toy_data.js';
 
 let dir: string;
 before(async () => {
@@ -146,6 +150,8 @@ test('tensorboard logger writes CRC-checked TFRecord event files with scalars, a
   assert.deepEqual(start.session_start_info.hparams['model.backbone'], { string_value: 'simple_cnn' });
   assert.deepEqual(start.session_start_info.hparams['data.augment'], { bool_value: true });
   assert.deepEqual(start.session_start_info.hparams['trainer.logger'], { string_value: '["csv","tensorboard"]' });
+  // An unset value is left out, not stored as the string "null".
+  assert.equal(start.session_start_info.hparams['model.learning_rate'], undefined);
   const end = HParams.toObject(HParams.decode(hp[1].metadata!.plugin_data!.content!)) as { session_end_info: { status: number } };
   assert.equal(end.session_end_info.status, 1, 'STATUS_SUCCESS');
 });
@@ -184,4 +190,42 @@ test('StepMetricsCallback sends batch losses at the global step to loggers that 
     [6, 'train_loss_step', 0.25],
     [8, 'train_loss_step', 0.75],
   ]);
+});
+
+test('a real fit: epoch scalars sit at the global step of their last batch (as Lightning logs them), images too', async () => {
+  await selectBackend('wasm');
+  const sub = join(dir, 'fit');
+  const data = makeToyData({ perClass: 12, batchSize: 8 });
+  const model = new ImageClassifier({ backbone: 'simple_cnn', numClasses: data.numClasses, learningRate: 0.003 });
+  const tb = new TensorBoardLogger(sub);
+  const trainer = new Trainer({ maxEpochs: 2, seed: 1, loggers: [tb], callbacks: [new StepMetricsCallback([tb])] });
+  await trainer.fit(model, data);
+  const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).png().toBuffer();
+  await tb.logImage('confusion_matrix', png, 2);
+  model.network().dispose();
+  const Event = schema.lookupType('Event');
+  const events = records(await readFile(tb.path!)).map((r) => Event.toObject(Event.decode(r), { longs: Number }) as Decoded);
+  const at = (tag: string) => events.flatMap((e) => (e.summary?.value ?? []).filter((v) => v.tag === tag).map(() => e.step));
+  const batches = Math.ceil(data.train.size / data.batchSize);
+  assert.ok(batches > 1);
+  const steps = at('train_loss_step');
+  assert.deepEqual(steps, Array.from({ length: 2 * batches }, (_, i) => i + 1));
+  // Epoch n's values at n × batches: the step of that epoch's last train_loss_step.
+  for (const tag of ['train_loss', 'val_loss', 'val_accuracy']) assert.deepEqual(at(tag), [batches, 2 * batches], tag);
+  assert.deepEqual(at('confusion_matrix'), [2 * batches]);
+});
+
+test('null metric values are skipped, never stored', async () => {
+  const sub = join(dir, 'nulls');
+  const tb = new TensorBoardLogger(sub);
+  await tb.logMetrics({ train_loss: 0.5, val_loss: null as unknown as number, val_accuracy: 0.75 }, { epoch: 1 });
+  await tb.logStep({ train_loss_step: null as unknown as number }, 3);
+  const Event = schema.lookupType('Event');
+  const events = records(await readFile(tb.path!)).map((r) => Event.toObject(Event.decode(r), { longs: Number }) as Decoded);
+  const values = events.flatMap((e) => (e.summary?.value ?? []).map((v) => [e.step, v.tag, v.simple_value]));
+  assert.deepEqual(values, [
+    [1, 'train_loss', 0.5],
+    [1, 'val_accuracy', 0.75],
+  ]);
+  assert.ok(!(await readFile(tb.path!)).includes('null'));
 });

@@ -41,7 +41,7 @@ test("a finished run is never overwritten: reusing its recipe.yaml is refused, -
   const csv = await readFile(join(dir, 'done', 'metrics.csv'), 'utf8');
   const reuse = await cli(['--config', join(dir, 'done', 'recipe.yaml'), '--max_epochs', '1']);
   assert.equal(reuse.code, 2);
-  assert.match(reuse.err, /^error: output folder 'done' already holds a flash run \(status: completed\); continue it with flash vector_classification --resume done/);
+  assert.match(reuse.err, /^error: output folder 'done' already holds a flash run \(status: completed\); continue it with npx flash vector_classification --resume done/);
   assert.equal(await readFile(join(dir, 'done', 'metrics.csv'), 'utf8'), csv, 'the finished run is untouched');
   const replaced = await cli(['--config', join(dir, 'done', 'recipe.yaml'), '--max_epochs', '1', '--overwrite']);
   assert.equal(replaced.code, 0, replaced.err);
@@ -97,5 +97,5 @@ test('an interrupt from a timer (as Ctrl-C arrives) stops within a batch, and fl
   assert.ok(batches - abortedAt <= 2, `${batches - abortedAt} batches ran after the interrupt was scheduled (200 per epoch)`);
   const meta = JSON.parse(await readFile(join(dir, 'stopped', 'flash.json'), 'utf8'));
   assert.equal(meta.status, 'interrupted');
-  assert.match(out.join(''), /interrupted after 1 completed epoch\(s\); resume with: flash vector_classification --resume stopped/);
+  assert.match(out.join(''), /interrupted after 1 completed epoch\(s\); resume with: npx flash vector_classification --resume stopped/);
 });

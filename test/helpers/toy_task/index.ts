@@ -16,6 +16,7 @@ import { readRunMeta, type RunMeta } from '../../../src/core/run/run_folder.js';
 import { trainRun, type RunModule, type TrainRunHooks } from '../../../src/core/run/train_run.js';
 import type { Batch, BatchOptions, DataModuleLike, DataSplit } from '../../../src/core/trainer/types.js';
 import { writeJsonAtomic } from '../../../src/core/io/atomic.js';
+import { commandHint } from '../../../src/core/hints.js';
 import { classificationActivation, classificationLoss, classificationTrainStat, DEFAULT_METRICS } from '../../../tasks/classification/objective.js';
 import type { RunCommandArgs, TaskPlugin } from '../../../tasks/types.js';
 
@@ -193,7 +194,7 @@ const hooks: TrainRunHooks<VectorRecipe, VectorData, VectorClassifier> = {
   },
   metadata: (clf) => ({ labels: clf.labels, features: clf.features }),
   load: loadVectorClassifier,
-  hints: (ctx) => [`predict with: flash predict --model ${ctx.runDir} --csv rows.csv`],
+  hints: (ctx) => [`predict with: ${commandHint(['predict', '--model', { path: ctx.runDir }, '--csv', 'rows.csv'], { cwd: ctx.io.cwd, env: ctx.io.env })}`],
   dispose: (clf) => clf.network().dispose(),
 };
 

@@ -21,6 +21,7 @@ import {
   type ShapeDataset,
 } from '../../../helpers/images.js';
 import { rejectsWith } from '../../../helpers/assertions.js';
+import { withScanOptions } from '../../../../tasks/image_classification/data/scan.js';
 
 let tmp: string;
 let flat: ShapeDataset;
@@ -149,7 +150,12 @@ test('fromFolders bad input: one line naming the path', async () => {
   const withEmpty = path.join(tmp, 'with-empty');
   await fs.cp(flat.root, withEmpty, { recursive: true });
   await makeEmptyClass(withEmpty, 'dog');
-  await rejectsWith(ImageClassificationData.fromFolders({ folder: withEmpty, imageSize: 16 }), `class folder '${path.join(withEmpty, 'dog')}' has no images`);
+  // An empty class folder: fatal when strict (as builders pass it), else a warning that leaves the class out.
+  await rejectsWith(withScanOptions({ strict: true }, () => ImageClassificationData.fromFolders({ folder: withEmpty, imageSize: 16 })), new RegExp(`^class folder '${path.join(withEmpty, 'dog')}' has no images`));
+  const warnings: string[] = [];
+  const dropped = await withScanOptions({ onWarning: (m) => warnings.push(m) }, () => ImageClassificationData.planFolders({ folder: withEmpty, imageSize: 16 }));
+  assert.ok(!dropped.labels.includes('dog'), dropped.labels.join(','));
+  assert.ok(warnings.some((w) => w.includes(path.join(withEmpty, 'dog'))), warnings.join('\n'));
 
   // A val class that is not a training class.
   const oddVal = path.join(tmp, 'odd-val');

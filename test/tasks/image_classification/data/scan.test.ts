@@ -92,10 +92,41 @@ test('bad folders: each error is one line naming the path', async () => {
   await makeShapeDataset(withEmpty, { perClass: 2 });
   const emptyClass = await makeEmptyClass(withEmpty, 'cat');
   await writeTextFile(emptyClass);
-  await rejectsWith(scanClassFolders(withEmpty), `class folder '${path.join(withEmpty, 'cat')}' has no images`);
+  await rejectsWith(scanClassFolders(withEmpty, { strict: true }), new RegExp(`^class folder '${path.join(withEmpty, 'cat')}' has no images \\(strict`));
+  // Not strict: the other classes still make a dataset; the empty one is left out with a warning naming it.
+  const warnings: string[] = [];
+  const kept = await scanClassFolders(withEmpty, { onWarning: (m) => warnings.push(m) });
+  assert.deepEqual(kept.labels, SHAPE_LABELS);
+  assert.equal(kept.samples.length, 6);
+  assert.deepEqual(warnings, [`class folder '${path.join(withEmpty, 'cat')}' has no images; that class is left out`]);
 
   const allEmpty = path.join(tmp, 'all-empty');
   await makeEmptyClass(allEmpty, 'cat');
   await makeEmptyClass(allEmpty, 'dog');
   await rejectsWith(scanClassFolders(allEmpty), new RegExp(`^no images in '${allEmpty}': its class folders \\(cat, dog\\)`));
+});
+
+test('symlinks: a loop is followed once and named in one warning; a folder linked twice is read once', async () => {
+  const root = path.join(tmp, 'links');
+  await makeShapeDataset(root, { perClass: 3, formats: ['png'] });
+  await fs.symlink('..', path.join(root, 'circle', 'loop'));
+  await fs.symlink(path.join(root, 'circle'), path.join(root, 'circle', 'self'));
+  // A class folder that is a link to images elsewhere is followed (once).
+  const elsewhere = path.join(tmp, 'elsewhere');
+  await fs.mkdir(path.join(elsewhere, 'inner'), { recursive: true });
+  await fs.writeFile(path.join(elsewhere, 'inner', 'e.png'), await drawShape({ shape: 'circle' }));
+  await fs.symlink(elsewhere, path.join(root, 'linked'));
+  await fs.symlink(path.join(elsewhere, 'inner'), path.join(elsewhere, 'inner-again'));
+  const warnings: string[] = [];
+  const scan = await scanClassFolders(root, { onWarning: (m) => warnings.push(m) });
+  assert.deepEqual(scan.labels, [...SHAPE_LABELS.slice(0, 2), 'circle', 'linked'].sort((a, b) => a.localeCompare(b, 'en')));
+  assert.equal(scan.samples.length, 3 * 3 + 1, 'every real image exactly once');
+  assert.equal(new Set(scan.samples.map((s) => s.file)).size, scan.samples.length);
+  assert.ok(warnings.some((w) => w.startsWith(`symlink loop: '${path.join(root, 'circle', 'loop')}' leads back to '${root}'`)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.startsWith(`symlink loop: '${path.join(root, 'circle', 'self')}'`)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.includes(path.join(root, 'linked', 'inner-again')) && /same folder/.test(w)), warnings.join('\n'));
+  assert.equal(warnings.length, 3, warnings.join('\n'));
+  // listImageFiles (predict folders) ends the loop too.
+  const listed = await listImageFiles(root, { onWarning: () => undefined });
+  assert.equal(listed.length, 3 * 3 + 1);
 });
