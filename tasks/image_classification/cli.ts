@@ -85,7 +85,13 @@ export interface ServeArgs extends RunCommandArgs {
 /** A command spec without its function (the plugin adds `run`). */
 type CommandSpec<A extends RunCommandArgs> = Omit<TaskCommand<A>, 'run'>;
 
-function opts(rows: [string, CommandOption['kind'], string][]): CommandOption[] {
+type OptionRow = [string, CommandOption['kind'], string];
+// Rows several commands share.
+const MODEL_OPTION: OptionRow = ['model', 'string', 'run folder (or model folder) of a trained model (required)'];
+const BACKEND_OPTION: OptionRow = ['backend', 'string', 'TensorFlow.js backend (default: auto)'];
+const BATCH_OPTION: OptionRow = ['batch_size', 'string', `images per batch (default: ${DEFAULT_BATCH_SIZE})`];
+
+function opts(rows: OptionRow[]): CommandOption[] {
   return rows.map(([name, kind, description]) => ({ name, kind, description }));
 }
 
@@ -104,14 +110,14 @@ export const predictSpec: CommandSpec<PredictArgs> = {
   summary: 'predict with a trained model',
   usage: ['flash predict --model RUN_DIR (--files FILE ... | --folder DIR) [options]'],
   options: opts([
-    ['model', 'string', 'run folder (or model folder) of a trained model (required)'],
+    MODEL_OPTION,
     ['files', 'array', 'image files to predict'],
     ['folder', 'string', 'folder of images to predict (searched recursively)'],
     ['top_k', 'string', 'how many classes to show per image (default: 3)'],
     ['threshold', 'string', "multi-label models: list every label with probability >= this (default: the model's, 0.5)"],
     ['output', 'string', 'write predictions to a .json, .jsonl or .csv file instead of printing them'],
-    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
-    ['batch_size', 'string', `images per batch (default: ${DEFAULT_BATCH_SIZE})`],
+    BACKEND_OPTION,
+    BATCH_OPTION,
   ]),
   parse(p, ctx) {
     const model = requireModel(p);
@@ -141,15 +147,15 @@ export const evaluateSpec: CommandSpec<EvaluateArgs> = {
     'accuracy, macro F1, AUROC and a per-class table on labelled class folders or a CSV (multi-label: micro/macro F1, Hamming and subset accuracy, per label)',
   usage: ['flash evaluate --model RUN_DIR --folder DIR [options]', 'flash evaluate --model RUN_DIR --csv labels.csv [options]'],
   options: opts([
-    ['model', 'string', 'run folder (or model folder) of a trained model (required)'],
+    MODEL_OPTION,
     ['folder', 'string', 'folder of class sub-folders to evaluate on (this or --csv)'],
     ['csv', 'string', 'labelled CSV to evaluate on, laid out as for from_csv (multi-label models: 0/1 columns or separated labels)'],
     ['input_field', 'string', "--csv: the image-path column (default: the run's data.input_field)"],
     ['target_fields', 'array', "--csv: the label column(s) (default: the run's data.target_fields)"],
     ['images_root', 'string', "--csv: folder the image paths are relative to (default: the CSV's folder)"],
     ['output', 'string', 'write the metrics to a .json file too'],
-    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
-    ['batch_size', 'string', `images per batch (default: ${DEFAULT_BATCH_SIZE})`],
+    BACKEND_OPTION,
+    BATCH_OPTION,
   ]),
   parse(p, ctx) {
     for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
@@ -202,7 +208,7 @@ export const serveSpec: CommandSpec<ServeArgs> = {
     ['top_k', 'string', 'classes per image when a request has no ?top_k= (default: 3)'],
     ['threshold', 'string', "multi-label models: labels at or above this probability when a request has no ?threshold= (default: the model's, 0.5)"],
     ['batch_size', 'string', `most images the model runs at once; concurrent requests are batched up to it (default: ${DEFAULT_BATCH_SIZE})`],
-    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
+    BACKEND_OPTION,
     ['quiet', 'boolean', 'no line per request on stderr'],
   ]),
   parse(p, ctx) {
@@ -235,7 +241,7 @@ export const reportSpec: CommandSpec<ReportArgs> = {
   options: opts([
     ['folder', 'string', "evaluate on this folder of class sub-folders instead of the run's test/val split"],
     ['split', 'string', "which of the run's splits to evaluate: test or val (default: test when the run has one)"],
-    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
+    BACKEND_OPTION,
   ]),
   parse(p, ctx) {
     if (p.positionals.length !== 1) p.problems.push(`give exactly one run folder (got ${p.positionals.length}): flash report runs/X`);
