@@ -4,6 +4,7 @@ import { strategies } from './core/finetuning/index.js';
 import { loggers } from './core/loggers/index.js';
 import { metrics } from './core/metrics/index.js';
 import { optimizers } from './core/optimizers/index.js';
+import { lrSchedulers } from './core/schedulers/index.js';
 import { flashVersion, taskOfRun } from './core/run/run_folder.js';
 import type { CliDeps, CliIO } from './cli/types.js';
 import type { Registry } from './core/registry.js';
@@ -23,7 +24,7 @@ export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: 
   return {
     io,
     tasks: taskRegistry,
-    registries: { optimizers, metrics, loggers, backends, strategies },
+    registries: { optimizers, metrics, loggers, backends, strategies, lr_schedulers: lrSchedulers },
     commands: commandsFor(taskRegistry, signal),
     taskOfRun,
     version: flashVersion(),

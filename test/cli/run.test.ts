@@ -59,6 +59,8 @@ test('every alias sets its key', async () => {
     'model.cut': ['conv3_block2_out', 'conv3_block2_out'],
     'model.pooling': ['flatten', 'flatten'],
     'model.optimizer': ['sgd', 'sgd'],
+    'model.lr_scheduler': ['cosine', 'cosine'],
+    'model.warmup_epochs': ['1.5', 1.5],
     'model.learning_rate': ['0.5', 0.5],
     'model.weight_decay': ['0.01', 0.01],
     'model.pretrained': ['true', 'true'],

@@ -79,7 +79,7 @@ export function conformance(plugin: TaskPlugin, fixture: ConformanceFixture, oth
         for (const [key, spec] of Object.entries(plugin.keys[section] ?? {})) {
           assert.ok(plugin.schema[section][key], `${section}.${key} not in the merged schema`);
           assert.ok(spec.description.length > 5, `${section}.${key} has no description`);
-          if (spec.registry && !['optimizers', 'strategies', 'loggers', 'backends', 'metrics'].includes(spec.registry)) {
+          if (spec.registry && !['optimizers', 'strategies', 'loggers', 'backends', 'metrics', 'lr_schedulers'].includes(spec.registry)) {
             assert.ok(plugin.registries[spec.registry], `${section}.${key} names registry '${spec.registry}' the task does not have`);
           }
         }

@@ -29,6 +29,10 @@ export interface ModelRecipe {
   optimizer: string;
   learning_rate: number | null;
   weight_decay: number;
+  /** How the learning rate changes over the run (a name in the lr scheduler registry). */
+  lr_scheduler: string;
+  /** Epochs of linear warmup from 0 (constant, cosine, step, plateau). */
+  warmup_epochs: number;
 }
 
 /** The data keys every task has (a task adds its builders' keys). */
@@ -159,6 +163,14 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
       description: "learning rate; null = the optimizer's default",
     },
     weight_decay: { type: 'number', default: 0, min: 0, aliases: ['weight_decay'], description: 'L2 weight decay' },
+    lr_scheduler: {
+      type: 'string', default: 'constant', registry: 'lr_schedulers', aliases: ['lr_scheduler'],
+      description: 'how the learning rate changes over the run: constant, cosine, onecycle, step or plateau (per optimizer step; restored on --resume)',
+    },
+    warmup_epochs: {
+      type: 'number', default: 0, min: 0, aliases: ['warmup_epochs'],
+      description: 'epochs of linear learning-rate warmup from 0 (fractions allowed; onecycle has its own)',
+    },
   },
   data: {
     builder: { type: 'string', default: '', description: 'how the data is given: one of the builders of the task (its sub-commands)' },

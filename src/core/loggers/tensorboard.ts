@@ -197,9 +197,12 @@ export class StepMetricsCallback implements Callback {
     for (const l of this.targets) l.setStepsPerEpoch?.(ctx.batchesPerEpoch);
   }
 
-  async onBatchEnd(ctx: FitContext, batch: number, logs: { loss: number; size: number }): Promise<void> {
+  async onBatchEnd(ctx: FitContext, batch: number, logs: { loss: number; size: number; lr?: number }): Promise<void> {
     if (this.targets.length === 0 || (batch + 1) % this.every !== 0) return;
     const step = ctx.epoch * ctx.batchesPerEpoch + batch + 1;
-    for (const l of this.targets) await l.logStep({ train_loss_step: logs.loss }, step, ctx.epoch + 1);
+    // The scheduled learning rate of the step, as Lightning's LearningRateMonitor logs it.
+    const values: Record<string, number> = { train_loss_step: logs.loss };
+    if (logs.lr !== undefined) values.lr_step = logs.lr;
+    for (const l of this.targets) await l.logStep(values, step, ctx.epoch + 1);
   }
 }

@@ -234,7 +234,10 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
   callbacks.push(new StepMetricsCallback(runLoggers));
 
   // The backend was chosen and printed above; the trainer needn't warn about it.
-  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases, warn: () => undefined });
+  const { lr_scheduler: schedule, warmup_epochs: warmupEpochs } = recipe.model;
+  const lrScheduler = schedule === 'constant' && warmupEpochs === 0 ? undefined : { name: schedule, warmupEpochs, monitor, mode };
+  if (lrScheduler) say(`learning rate: ${schedule}${warmupEpochs > 0 && schedule !== 'onecycle' ? ` after ${warmupEpochs} warmup epoch(s)` : ''}, per step`);
+  const trainer = new Trainer({ maxEpochs: recipe.trainer.max_epochs, seed: recipe.trainer.seed, callbacks, loggers: runLoggers, log: say, phases, warn: () => undefined, lrScheduler });
   const fitData = hooks.fitData?.(module, data, phases, ctx) ?? data;
   const onAbort = () => trainer.interrupt();
   args.signal?.addEventListener('abort', onAbort);

@@ -7,6 +7,8 @@ import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger
 export type { Phase } from './types.js';
 import { withSeededRandom } from '../random.js';
 import { describeBackend, selectBackend } from '../backend.js';
+import { monitorDirection } from '../config/schema.js';
+import { learningRateOf, lrSchedulers, setLearningRate, type LrSchedule } from '../schedulers/index.js';
 import { DEFAULT_SEED } from '../config/schema.js';
 
 
@@ -28,6 +30,11 @@ export interface TrainerOptions {
   backend?: string;
   /** Where that warning goes; default `console.warn`. */
   warn?: (line: string) => void;
+  /**
+   * A learning-rate schedule (`lrSchedulers`): the rate of every step follows it from the optimizer's own rate,
+   * `lr` joins the epoch logs and each batch's logs. `plateau` watches `monitor` (default val_loss).
+   */
+  lrScheduler?: { name: string; warmupEpochs?: number; monitor?: string; mode?: 'min' | 'max' };
 }
 
 /** Where an interrupted or finished run left off, enough to continue it. */
@@ -70,10 +77,13 @@ export class Trainer {
     this.phases = options.phases;
     this.log = options.log ?? (() => undefined);
     this.backend = options.backend;
+    this.lrScheduler = options.lrScheduler;
     this.warn = options.warn ?? ((line) => console.warn(line));
   }
 
   private readonly backend?: string;
+  private readonly lrScheduler?: TrainerOptions['lrScheduler'];
+  private schedule?: LrSchedule;
   private readonly warn: (line: string) => void;
   private backendChecked = false;
 
@@ -139,6 +149,7 @@ export class Trainer {
 
     let phaseIndex = -1;
     let pendingOptimizerWeights = resume?.optimizerWeights;
+    this.schedule = undefined;
     try {
       for (; epoch < this.maxEpochs; epoch++) {
         const p = activePhase(phases, epoch);
@@ -151,6 +162,20 @@ export class Trainer {
             await this.optimizer.setWeights(pendingOptimizerWeights);
             pendingOptimizerWeights = undefined;
           }
+          if (this.lrScheduler && !this.schedule) {
+            // Built once per fit from the first phase's optimizer rate; a resumed run replays its history (plateau).
+            const s = this.lrScheduler;
+            const monitor = s.monitor ?? 'val_loss';
+            this.schedule = lrSchedulers.get(s.name)({
+              baseLr: learningRateOf(this.optimizer),
+              maxEpochs: this.maxEpochs,
+              stepsPerEpoch: batchesPerEpoch,
+              warmupEpochs: s.warmupEpochs ?? 0,
+              monitor,
+              mode: s.mode ?? monitorDirection(monitor, 'auto'),
+            });
+            for (const logs of history) this.schedule.onEpochEnd?.(logs);
+          }
           if (phases.length > 1) this.log(`phase ${p + 1}/${phases.length} from epoch ${epoch + 1}: ${phases[p].description}`);
           if (epoch === startEpoch) for (const cb of this.callbacks) await cb.onFitStart?.(ctx);
         }
@@ -160,6 +185,7 @@ export class Trainer {
         const valLogs = data.val ? await evaluateSplit(module, data.val, data.batchSize, 'val') : {};
         const logs: EpochLogs = { epoch: epoch + 1, ...trainLogs, ...valLogs };
         history.push(logs);
+        this.schedule?.onEpochEnd?.(logs);
         for (const logger of this.loggers) await logger.logMetrics(logs, { epoch: epoch + 1 });
         for (const cb of this.callbacks) await cb.onEpochEnd?.(ctx, logs);
         if (this.interrupted) return this.finish(ctx, 'interrupted', history, 'interrupted', epoch + 1);
@@ -216,7 +242,13 @@ export class Trainer {
     let statSum = 0;
     let batchIndex = 0;
     // Random transforms of the training data are the data module's choice.
+    const stepsPerEpoch = Math.ceil(data.train.size / data.batchSize);
+    let lr: number | undefined;
     for await (const batch of data.train.batches({ batchSize: data.batchSize, shuffle: true, seed: this.seed, epoch })) {
+      if (this.schedule) {
+        lr = this.schedule.at(epoch * stepsPerEpoch + batchIndex);
+        setLearningRate(optimizer, lr);
+      }
       let stat: tf.Scalar | undefined;
       const loss = tf.tidy(() =>
         optimizer.minimize(
@@ -235,13 +267,15 @@ export class Trainer {
       seen += n;
       lossSum += lv[0] * n;
       statSum += sv[0];
-      for (const cb of this.callbacks) await cb.onBatchEnd?.(ctx, batchIndex, { loss: lv[0], size: n });
+      const batchLogs = lr === undefined ? { loss: lv[0], size: n } : { loss: lv[0], size: n, lr };
+      for (const cb of this.callbacks) await cb.onBatchEnd?.(ctx, batchIndex, batchLogs);
       batchIndex++;
       // A batch's work resolves as microtasks; give signal handlers (Ctrl-C) a turn so an interrupt lands here.
       await new Promise<void>((r) => setImmediate(r));
       if (this.interrupted) break;
     }
     const logs: EpochLogs = { train_loss: seen ? lossSum / seen : NaN };
+    if (lr !== undefined) logs.lr = lr;
     if (module.trainStat) logs[`train_${module.trainStat.name}`] = seen ? statSum / seen : NaN;
     return logs;
   }

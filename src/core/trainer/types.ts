@@ -96,7 +96,8 @@ export interface FitContext {
 export interface Callback {
   onFitStart?(ctx: FitContext): void | Promise<void>;
   onEpochStart?(ctx: FitContext): void | Promise<void>;
-  onBatchEnd?(ctx: FitContext, batch: number, logs: { loss: number; size: number }): void | Promise<void>;
+  /** `lr`: the step's learning rate, when a schedule sets it. */
+  onBatchEnd?(ctx: FitContext, batch: number, logs: { loss: number; size: number; lr?: number }): void | Promise<void>;
   onEpochEnd?(ctx: FitContext, logs: EpochLogs): void | Promise<void>;
   onFitEnd?(ctx: FitContext): void | Promise<void>;
 }

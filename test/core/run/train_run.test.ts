@@ -99,3 +99,18 @@ test('an interrupt from a timer (as Ctrl-C arrives) stops within a batch, and fl
   assert.equal(meta.status, 'interrupted');
   assert.match(out.join(''), /interrupted after 1 completed epoch\(s\); resume with: npx flash vector_classification --resume stopped/);
 });
+
+test('--model.lr_scheduler: the run says its schedule, metrics.csv gets an lr column, a typo gets did-you-mean', async () => {
+  const r = await cli([...TRAIN, '--trainer.max_epochs', '2', '--model.lr_scheduler', 'cosine', '--model.warmup_epochs', '1', '--model.learning_rate', '0.01', '--trainer.output_dir', 'sched']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^learning rate: cosine after 1 warmup epoch\(s\), per step$/m);
+  const [header, first, second] = (await readFile(join(dir, 'sched', 'metrics.csv'), 'utf8')).trimEnd().split('\n');
+  const col = header.split(',').indexOf('lr');
+  assert.ok(col > 0, header);
+  // End of the warmup epoch: the full rate; end of the run: cosine decayed to under 5% of it.
+  assert.ok(Math.abs(Number(first.split(',')[col]) - 0.01) < 1e-9, first);
+  assert.ok(Number(second.split(',')[col]) < 0.0005, second);
+  const typo = await cli([...TRAIN, '--lr_scheduler', 'cosin']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.err, /unknown lr scheduler 'cosin' \(did you mean 'cosine'\?\)/);
+});
