@@ -32,6 +32,8 @@ export interface TaskPlugin {
   readonly trainFlags?: readonly TrainFlag[];
   /** `flash <task>`: trains (or whatever its train flags ask for). */
   train(args: TrainArgs): Promise<void>;
+  /** `flash lr_find <task> …`: the LR finder on the recipe's data and model (usually `lrFindRun(hooks, …)`). */
+  lrFind?(args: TrainArgs): Promise<void>;
   /** The commands on a saved run this task offers, each with its own flags and help. */
   readonly commands: TaskCommands;
 }

@@ -68,6 +68,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
     return dispatch([topic, '--help'], deps);
   }
   if (first === 'list') return list(rest, deps);
+  if (first === 'lr_find') return lrFind(rest, deps);
   if ((RUN_COMMANDS as readonly string[]).includes(first)) return runCommand(first as RunCommandName, rest, deps);
   if (deps.tasks.has(first)) return runTask(first, rest, deps);
   const candidates = [...deps.tasks.names(), ...Object.keys(COMMANDS)];
@@ -188,6 +189,20 @@ async function runTask(taskName: string, tokens: string[], deps: CliDeps): Promi
   await deps.commands.train(args);
 }
 
+
+/** `flash lr_find <task> [the task's flags]`: the recipe as training would resolve it, then the LR finder. */
+async function lrFind(tokens: string[], deps: CliDeps): Promise<void> {
+  const [taskName, ...rest] = tokens;
+  if (taskName === undefined || taskName.startsWith('-')) {
+    if (taskName === '--help' || taskName === '-h') return deps.io.out(`flash lr_find: ${COMMANDS.lr_find}\n\nUsage:\n  flash lr_find <task> [the task's flags and builder]\n`);
+    throw new FlashUserError(`give a task: flash lr_find <task> … (tasks: ${deps.tasks.names().join(', ')})`);
+  }
+  const task = deps.tasks.get(taskName);
+  if (wantsHelp(rest)) return deps.io.out(taskHelp(taskName, task, deps.registries));
+  const { recipe } = await resolveTaskRecipe(taskName, rest, deps);
+  if (!deps.commands.lrFind) throw new FlashUserError('this flash has no lr_find command');
+  await deps.commands.lrFind({ recipe, io: deps.io });
+}
 
 async function list(tokens: string[], deps: CliDeps): Promise<void> {
   const { io } = deps;

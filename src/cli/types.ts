@@ -11,6 +11,8 @@ export type CliRegistries = Readonly<Record<string, Registry<unknown>>>;
 /** The commands the CLI dispatches to (the same functions the programmatic API uses). */
 export interface CliCommands {
   train(args: TrainArgs): Promise<void>;
+  /** `flash lr_find <task> …`. */
+  lrFind?(args: TrainArgs): Promise<void>;
   /** A command on a saved run; the arguments are what the run's task parsed from the flags. */
   predict?(args: RunCommandArgs): Promise<void>;
   evaluate?(args: RunCommandArgs): Promise<void>;

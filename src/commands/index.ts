@@ -26,6 +26,11 @@ export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal): 
   };
   return {
     train: (args: TrainArgs) => tasks.get(args.recipe.task).train({ ...args, signal: args.signal ?? signal }),
+    lrFind: async (args: TrainArgs) => {
+      const task = tasks.get(args.recipe.task);
+      if (!task.lrFind) throw new FlashUserError(`task '${task.name}' has no lr_find`);
+      await task.lrFind(args);
+    },
     predict: onRun('predict'),
     evaluate: onRun('evaluate'),
     serve: onRun('serve'),

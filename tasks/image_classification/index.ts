@@ -47,6 +47,10 @@ export const imageClassification: TaskPlugin = {
     const { trainImageClassifier } = await import('./train.js');
     await trainImageClassifier({ ...args, recipe });
   },
+  async lrFind(args: TrainArgs): Promise<void> {
+    const { findImageLearningRate } = await import('./train.js');
+    await findImageLearningRate({ recipe: args.recipe as Recipe as ImageRecipe, io: args.io });
+  },
   commands: {
     predict: withRun(predictSpec, async (a) => (await import('./commands.js')).predictCommand(a)),
     evaluate: withRun(evaluateSpec, async (a) => (await import('./commands.js')).evaluateCommand(a)),

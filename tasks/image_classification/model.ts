@@ -4,6 +4,7 @@ import { cutBackbone, type CutPooling } from '../../backbones/cut.js';
 import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
 import { loadPretrainedWeights, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { fixedLearningRate } from '../../src/core/config/index.js';
 import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type FreezePlan } from '../../src/core/finetuning/index.js';
 import { FeatureCacheSplit } from '../../src/core/finetuning/feature_cache.js';
 import { loadLayersModel } from '../../src/core/io/layers_model.js';
@@ -444,7 +445,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
       multiLabel: meta.multi_label ?? false,
       threshold: meta.threshold,
       optimizer: recipeModel.optimizer,
-      learningRate: recipeModel.learning_rate ?? null,
+      learningRate: fixedLearningRate(recipeModel.learning_rate ?? null),
       weightDecay: recipeModel.weight_decay,
       head: recipeModel.head ?? undefined,
       dropout: recipeModel.dropout,

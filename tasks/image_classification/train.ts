@@ -3,13 +3,14 @@ import { relative, resolve } from 'node:path';
 import { backbones, type BackboneSpec } from '../../backbones/index.js';
 import { loadBackbone, looksLikePath } from '../../backbones/saved.js';
 import { parsePretrained } from '../../backbones/weights.js';
-import { monitorDirection } from '../../src/core/config/index.js';
+import { fixedLearningRate, monitorDirection } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { isArchiveSource } from '../../src/core/data/index.js';
 import { isBatchNorm } from '../../src/core/finetuning/index.js';
 import { commandHint } from '../../src/core/hints.js';
 import { withSeededRandom } from '../../src/core/random.js';
 import { trainRun, type RunContext, type TrainRunHooks, type TrainRunResult } from '../../src/core/run/train_run.js';
+import { lrFindRun, type LrFindResult } from '../../src/core/run/lr_find.js';
 import type { TaskIO } from '../../src/core/task_io.js';
 import type { Callback, DataModuleLike } from '../../src/core/trainer/types.js';
 import { builders, demoDataFolder, recipeHasNoData } from './builders.js';
@@ -96,7 +97,7 @@ function imageHooks(): TrainRunHooks<ImageRecipe, ImageClassificationData, Image
         cut: recipe.model.cut,
         pooling: recipe.model.pooling,
         optimizer: recipe.model.optimizer,
-        learningRate: recipe.model.learning_rate,
+        learningRate: fixedLearningRate(recipe.model.learning_rate),
         weightDecay: recipe.model.weight_decay,
         dropout: recipe.model.dropout,
         multiLabel: data.multiLabel,
@@ -195,6 +196,11 @@ function imageHooks(): TrainRunHooks<ImageRecipe, ImageClassificationData, Image
  */
 export async function trainImageClassifier(args: TrainImageClassifierArgs): Promise<TrainImageClassifierResult> {
   return trainRun(imageHooks(), { ...args, schema: IMAGE_SCHEMA });
+}
+
+/** `flash lr_find image_classification …`: the LR finder on the recipe's data and a throwaway classifier. */
+export async function findImageLearningRate(args: { recipe: ImageRecipe; io: TaskIO }): Promise<LrFindResult> {
+  return lrFindRun(imageHooks(), args);
 }
 
 /** Download progress on stderr: a bar redrawn in place on a terminal, nothing otherwise (the notes say what happens). */

@@ -64,3 +64,11 @@ test('a start that fails (missing data folder) leaves no run folder', async () =
   assert.doesNotMatch(r.stderr, /^\s+at /m);
   assert.ok(!existsSync(join(dir, 'runs')) || readdirSync(join(dir, 'runs')).length === 0, `left: ${existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).join(', ') : ''}`);
 });
+
+test('flash lr_find image_classification (the demo set): a curve and a suggestion, through the binary', async () => {
+  const r = await runFlash(['lr_find', 'image_classification', '--output_dir', 'lrf'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^lr_find: suggested learning rate \d\.\de[+-]\d+ \(steepest descent of the loss\)/m);
+  assert.ok(existsSync(join(dir, 'lrf', 'lr_find.png')));
+  assert.ok((await readFile(join(dir, 'lrf', 'lr_find.csv'), 'utf8')).split('\n').length > 50);
+});

@@ -70,6 +70,8 @@ export function coerceValue(spec: KeySpec, raw: unknown): Coerced {
     if (raw.length === 0) return fail(spec, raw);
     return coerceValue(spec, raw[raw.length - 1]);
   }
+  // A key that may be worked out by flash (`--model.learning_rate auto`).
+  if (spec.autoOk && typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return { ok: true, value: 'auto' };
   switch (spec.type) {
     case 'number':
     case 'integer': {

@@ -27,7 +27,8 @@ export interface TrainerRecipe {
 /** The model keys every task has (a task adds its own: backbone, head, …). */
 export interface ModelRecipe {
   optimizer: string;
-  learning_rate: number | null;
+  /** null = the optimizer's default; 'auto' = the LR finder's suggestion, found at the start of the run. */
+  learning_rate: number | null | 'auto';
   weight_decay: number;
   /** How the learning rate changes over the run (a name in the lr scheduler registry). */
   lr_scheduler: string;
@@ -104,6 +105,8 @@ export interface KeySpec {
   pathOk?: boolean;
   /** A string key that also takes a boolean from a file (`pretrained: true` → 'true'). */
   boolAsString?: boolean;
+  /** The word `auto` is a value too: flash works it out (`model.learning_rate: auto` runs the LR finder). */
+  autoOk?: boolean;
   /** Short flags (`--max_epochs` for `--trainer.max_epochs`), without dashes. */
   aliases?: readonly string[];
   /** One line for `--help` and the `--print_config` comments. */
@@ -159,8 +162,8 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
   model: {
     optimizer: { type: 'string', default: 'adam', registry: 'optimizers', aliases: ['optimizer'], description: 'optimizer' },
     learning_rate: {
-      type: 'number', nullable: true, default: null, above: 0, aliases: ['learning_rate', 'lr'],
-      description: "learning rate; null = the optimizer's default",
+      type: 'number', nullable: true, default: null, above: 0, autoOk: true, aliases: ['learning_rate', 'lr'],
+      description: "learning rate; null = the optimizer's default; auto = the LR finder's suggestion (flash lr_find), found at the start of the run",
     },
     weight_decay: { type: 'number', default: 0, min: 0, aliases: ['weight_decay'], description: 'L2 weight decay' },
     lr_scheduler: {
@@ -192,6 +195,15 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
     backbone_lr_mult: { type: 'number', default: 1, min: 0, description: "multiplier of the learning rate for the backbone's unfrozen layers (their updates are scaled)" },
   },
 };
+
+/**
+ * A recipe's learning rate once the run has worked `auto` out (trainRun runs the LR finder first and writes the
+ * number into the recipe, so a module never sees `auto`).
+ */
+export function fixedLearningRate(lr: number | null | 'auto'): number | null {
+  if (lr === 'auto') throw new Error("learning_rate 'auto' reached a module: the run resolves it first");
+  return lr;
+}
 
 /** One key of the schema with its place. */
 export interface SchemaKey {
@@ -251,7 +263,8 @@ export function describeType(spec: KeySpec): string {
     case 'number[]': t = 'a list of numbers'; break;
     case 'enum': t = `one of ${(spec.choices ?? []).join(', ')}`; break;
   }
-  return spec.nullable ? `${t} or null` : t;
+  const auto = spec.autoOk ? `${t}, auto` : t;
+  return spec.nullable ? `${auto} or null` : auto;
 }
 
 /** 'min' or 'max' for a monitor and its `monitor_mode` ('auto' = min for metrics ending in loss, else max). */

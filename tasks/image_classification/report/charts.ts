@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { ClassCurves } from './curves.js';
 import { thin } from './curves.js';
 
@@ -217,22 +217,7 @@ function curveSpec(curves: ClassCurves[], kind: 'pr' | 'roc'): TopLevelSpec {
 export const prSpec = (curves: ClassCurves[]): TopLevelSpec => curveSpec(curves, 'pr');
 export const rocSpec = (curves: ClassCurves[]): TopLevelSpec => curveSpec(curves, 'roc');
 
-/** Vega-Lite → Vega → SVG, headless (the 'none' renderer; text widths are estimated). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
-/** SVG → PNG with sharp (librsvg), at 2× for charts that are not already large. */
-export async function svgToPng(svg: string): Promise<Buffer> {
-  const width = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1] ?? 800);
-  const density = width > 1400 ? 72 : 144;
-  return sharp(Buffer.from(svg), { density }).png({ compressionLevel: 9 }).toBuffer();
-}
+export { renderSvg, svgToPng } from '../../../src/core/charts.js';
 
 /** An SVG ready to inline in HTML5 (which needs no namespace declarations): no http URLs in the page. */
 export function inlineSvg(svg: string): string {

@@ -8,12 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { CORE_SCHEMA, mergeSchemas, type Recipe, type RecipeOf, type SchemaFor } from '../../../src/core/config/index.js';
+import { CORE_SCHEMA, fixedLearningRate, mergeSchemas, type Recipe, type RecipeOf, type SchemaFor } from '../../../src/core/config/index.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { loadLayersModel } from '../../../src/core/io/layers_model.js';
 import { createOptimizer } from '../../../src/core/optimizers/index.js';
 import { readRunMeta, type RunMeta } from '../../../src/core/run/run_folder.js';
 import { trainRun, type RunModule, type TrainRunHooks } from '../../../src/core/run/train_run.js';
+import { lrFindRun } from '../../../src/core/run/lr_find.js';
 import type { Batch, BatchOptions, DataModuleLike, DataSplit } from '../../../src/core/trainer/types.js';
 import { writeJsonAtomic } from '../../../src/core/io/atomic.js';
 import { commandHint } from '../../../src/core/hints.js';
@@ -173,7 +174,7 @@ interface VectorMeta extends RunMeta {
 async function loadVectorClassifier(runDir: string): Promise<VectorClassifier> {
   const meta = await readRunMeta<VectorMeta>(runDir);
   const r = meta.recipe as VectorRecipe;
-  const clf = new VectorClassifier(meta.labels, meta.features, { hidden: r.model.hidden_units, optimizer: r.model.optimizer, lr: r.model.learning_rate, wd: r.model.weight_decay });
+  const clf = new VectorClassifier(meta.labels, meta.features, { hidden: r.model.hidden_units, optimizer: r.model.optimizer, lr: fixedLearningRate(r.model.learning_rate), wd: r.model.weight_decay });
   clf.adopt(await loadLayersModel(runDir));
   return clf;
 }
@@ -188,7 +189,7 @@ const hooks: TrainRunHooks<VectorRecipe, VectorData, VectorClassifier> = {
   },
   async buildModule(data, ctx) {
     const m = ctx.recipe.model;
-    const clf = new VectorClassifier(data.labels, data.features, { hidden: m.hidden_units, optimizer: m.optimizer, lr: m.learning_rate, wd: m.weight_decay });
+    const clf = new VectorClassifier(data.labels, data.features, { hidden: m.hidden_units, optimizer: m.optimizer, lr: fixedLearningRate(m.learning_rate), wd: m.weight_decay });
     clf.setup();
     return clf;
   },
@@ -237,6 +238,7 @@ export const vectorClassification: TaskPlugin = {
   },
   train: async (args) => void (await trainRun(hooks, { ...args, recipe: args.recipe as VectorRecipe, schema: SCHEMA })),
   // (A task's train may take extra callbacks from its caller: TrainRunArgs.callbacks.)
+  lrFind: async (args) => void (await lrFindRun(hooks, { recipe: args.recipe as VectorRecipe, io: args.io, options: { steps: 40 } })),
   commands: {
     predict: {
       summary: 'probabilities for each row of a CSV',
