@@ -28,7 +28,7 @@ import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
 import { resnet18 } from '../backbones/resnet.js';
 import { cpuJiffies, CONTENDED_CORES, HZ } from './common.js';
 import type { BackboneSpec } from '../backbones/types.js';
-import { foldBatchNorm, registerWasmTrainingKernels, setEngineThreads, engineThreadStats, stockWasmKernel } from '../src/core/engine/index.js';
+import { foldBatchNorm, registerWasmTrainingKernels, setEngineThreads, engineThreadStats, stockWasmKernel, engineSimd } from '../src/core/engine/index.js';
 import { DataParallelTrainer } from '../src/core/engine/data_parallel.js';
 import { packageRoot } from '../src/core/engine/native.js';
 
@@ -121,7 +121,7 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   model.dispose();
   return {
     network: name, backend, mode,
-    ...(backend === 'wasm' ? { threads: dataParallel > 1 ? 1 : threads, split_ops_per_step: +splitPerStep.toFixed(1) } : {}),
+    ...(backend === 'wasm' ? { threads: dataParallel > 1 ? 1 : threads, split_ops_per_step: +splitPerStep.toFixed(1), engine_simd: engineSimd() } : {}),
     // Share of the workers' tasks the main thread had to take over (workers not scheduled in time).
     ...(workerTasks + stolen > 0 ? { stolen_task_share: +(stolen / (workerTasks + stolen)).toFixed(3) } : {}),
     ...(dataParallel > 1 && mode === 'train' ? { data_parallel: dataParallel } : {}), batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
