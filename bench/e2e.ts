@@ -5,7 +5,8 @@
  * folders of mixed PNG / JPEG / WebP files (cycling by index), --per-class train and --test-per-class test images.
  *
  *   node dist/bench/e2e.js [--per-class 1000] [--test-per-class 200] [--epochs 3] [--reps 1] [--threads 2]
- *                          [--venv bench/.venv | $FLASH_BENCH_VENV] [--workload simple_cnn]
+ *                          [--venv bench/.venv | $FLASH_BENCH_VENV] [--workload simple_cnn|resnet18|mobilenet_v2_035]
+ *                          [--lightning-threads N] [--classes N]   (the issue's rows: simple_cnn 10 x 1000, 3 epochs; resnet18 5 x 600, 2 epochs)
  *
  * One JSON line per row and rep: flash and Lightning wall seconds, ratio (flash / Lightning), test accuracies,
  * peak RSS (MiB, from /usr/bin/time), each run's other_cpu_cores (CPU other processes used meanwhile: machine
@@ -30,10 +31,17 @@ function arg(name: string): string | undefined {
 
 const FORMATS = ['png', 'jpg', 'webp'] as const;
 
+/** The rows of the issue: network, input side and channels (the 28 px images are resized up), default classes. */
+const WORKLOADS: Record<string, { size: number; channels: 1 | 3; classes: number }> = {
+  simple_cnn: { size: 28, channels: 1, classes: 10 },
+  resnet18: { size: 64, channels: 3, classes: 5 },
+  mobilenet_v2_035: { size: 96, channels: 3, classes: 5 },
+};
+
 /** Writes <dir>/{train,test}/<class>/<i>.<png|jpg|webp> once (a marker holds the sizes). */
-async function writeMixedFolders(dir: string, perClass: number, testPerClass: number): Promise<void> {
+async function writeMixedFolders(dir: string, perClass: number, testPerClass: number, classes: number): Promise<void> {
   const marker = path.join(dir, '.complete.json');
-  const key = JSON.stringify({ perClass, testPerClass, formats: FORMATS });
+  const key = JSON.stringify({ perClass, testPerClass, classes, formats: FORMATS });
   if (existsSync(marker) && readFileSync(marker, 'utf8') === key) return void log(`data: reusing ${dir}`);
   await rm(dir, { recursive: true, force: true });
   for (const [split, n] of [['train', perClass], ['test', testPerClass]] as const) {
@@ -42,11 +50,11 @@ async function writeMixedFolders(dir: string, perClass: number, testPerClass: nu
     const jobs: { i: number; file: string; fmt: string }[] = [];
     for (let i = 0; i < count; i++) {
       const y = labels[i];
-      if (taken[y] >= n) continue;
+      if (y >= classes || taken[y] >= n) continue;
       const fmt = FORMATS[taken[y]++ % FORMATS.length];
       jobs.push({ i, fmt, file: path.join(dir, split, FASHION_MNIST_CLASSES[y], `${split}_${String(i).padStart(5, '0')}.${fmt}`) });
     }
-    await Promise.all(FASHION_MNIST_CLASSES.map((c) => mkdir(path.join(dir, split, c), { recursive: true })));
+    await Promise.all(FASHION_MNIST_CLASSES.slice(0, classes).map((c) => mkdir(path.join(dir, split, c), { recursive: true })));
     for (let s = 0; s < jobs.length; s += 64) {
       await Promise.all(jobs.slice(s, s + 64).map(async ({ i, fmt, file }) => {
         const img = sharp(Buffer.from(images.buffer, images.byteOffset + i * 784, 784), { raw: { width: 28, height: 28, channels: 1 } });
@@ -94,8 +102,13 @@ async function main(): Promise<void> {
   const epochs = intArg('epochs', arg('epochs'), 3);
   const reps = intArg('reps', arg('reps'), 1);
   const threads = intArg('threads', arg('threads'), 2);
+  // PyTorch's OpenMP threads spin-wait: on a machine other processes keep busy, 2 threads can run 2-3x slower than
+  // 1, so the Lightning side's thread count is its own flag (the JSON line records both).
+  const lightningThreads = intArg('lightning-threads', arg('lightning-threads'), threads);
   const workload = arg('workload') ?? 'simple_cnn';
-  if (workload !== 'simple_cnn') throw new Error(`--workload: only simple_cnn for now, got '${workload}'`);
+  const w = WORKLOADS[workload];
+  if (!w) throw new Error(`--workload: one of ${Object.keys(WORKLOADS).join(', ')}, got '${workload}'`);
+  const classes = intArg('classes', arg('classes'), w.classes);
   if (!fashionMnistAvailable()) throw new Error('Fashion-MNIST not found: apt-get install dataset-fashion-mnist (or set FASHION_MNIST_DIR)');
   const root = packageRoot();
   const venv = path.resolve(root, arg('venv') ?? process.env.FLASH_BENCH_VENV ?? 'bench/.venv');
@@ -105,8 +118,8 @@ async function main(): Promise<void> {
   else if (spawnSync(py, ['-c', 'import lightning, torch, PIL'], { stdio: 'ignore' }).status !== 0) skipped = `${py} cannot import lightning, torch and PIL`;
   if (skipped) log(`e2e: Lightning rows skipped: ${skipped}`);
 
-  const data = path.join(tmpdir(), `flash-e2e-fashion-mixed-${perClass}-${testPerClass}`);
-  await writeMixedFolders(data, perClass, testPerClass);
+  const data = path.join(tmpdir(), `flash-e2e-fashion-mixed-${classes}x${perClass}-${testPerClass}`);
+  await writeMixedFolders(data, perClass, testPerClass, classes);
   const work = path.join(tmpdir(), `flash-e2e-runs-${process.pid}`);
   const flashBin = path.join(root, 'dist', 'bin', 'flash.js');
   const lightningPy = path.join(root, 'bench', 'lightning_e2e.py');
@@ -116,7 +129,7 @@ async function main(): Promise<void> {
       const metrics = path.join(work, `flash-${rep}-metrics.json`);
       const flashOnce = () => {
         const train = timed(process.execPath, [flashBin, 'image_classification', '--from_folders', path.join(data, 'train'),
-          '--backbone', workload, '--image_size', '28', '--max_epochs', String(epochs), '--threads', String(threads),
+          '--backbone', workload, '--image_size', String(w.size), '--channels', String(w.channels), '--max_epochs', String(epochs), '--threads', String(threads),
           '--output_dir', runDir, '--quiet', 'true']);
         check(train, 'flash image_classification');
         const evaluate = timed(process.execPath, [flashBin, 'evaluate', '--model', runDir, '--folder', path.join(data, 'test'), '--output', metrics]);
@@ -128,8 +141,8 @@ async function main(): Promise<void> {
       };
       const lightningOnce = () => {
         if (skipped) return undefined;
-        const r = timed(py, [lightningPy, '--train', path.join(data, 'train'), '--test', path.join(data, 'test'), '--size', '28',
-          '--channels', '1', '--epochs', String(epochs), '--threads', String(threads), '--out', path.join(work, `lightning-${rep}`)]);
+        const r = timed(py, [lightningPy, '--train', path.join(data, 'train'), '--test', path.join(data, 'test'), '--size', String(w.size),
+          '--channels', String(w.channels), '--network', workload, '--epochs', String(epochs), '--threads', String(lightningThreads), '--out', path.join(work, `lightning-${rep}`)]);
         check(r, 'lightning_e2e.py');
         const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { test_accuracy: number; torch: string; lightning: string };
         return { wall: r.wall, rss: r.rssMiB, other: r.other, acc: out.test_accuracy, versions: `torch ${out.torch}, lightning ${out.lightning}` };
@@ -138,8 +151,8 @@ async function main(): Promise<void> {
       let f, l;
       if (rep % 2 === 0) { f = flashOnce(); l = lightningOnce(); } else { l = lightningOnce(); f = flashOnce(); }
       console.log(JSON.stringify({
-        bench: 'e2e', workload: `Fashion-MNIST mixed PNG/JPEG/WebP folders, 10 classes x ${perClass} (+${testPerClass} test), ${workload} 28 px, ${epochs} epochs`,
-        rep, threads,
+        bench: 'e2e', workload: `Fashion-MNIST mixed PNG/JPEG/WebP folders, ${classes} classes x ${perClass} (+${testPerClass} test), ${workload} ${w.size} px, ${epochs} epochs`,
+        rep, threads, lightning_threads: lightningThreads,
         flash_wall_s: +f.wall.toFixed(1), flash_train_s: +f.train.toFixed(1), flash_evaluate_s: +f.evaluate.toFixed(1),
         lightning_wall_s: l ? +l.wall.toFixed(1) : null, ratio: l ? +(f.wall / l.wall).toFixed(2) : null,
         flash_test_accuracy: f.acc, lightning_test_accuracy: l?.acc ?? null,

@@ -4,10 +4,11 @@ The same recipe as flash's defaults: ImageFolder-style loading (class sub-folder
 and bilinear resize in __getitem__, as torchvision's ImageFolder + Resize would; torchvision itself is not used:
 its wheel here does not load with the CPU torch), a seeded 20% stratified validation split, Adam 1e-3,
 random horizontal flip (p=0.5) on train, batch 32, the best epoch on val accuracy, test on that checkpoint.
-Networks: simple_cnn (flash's: conv32-pool-conv64-pool-dense128, 'same' padding, ReLU).
+Networks: simple_cnn (flash's: conv32-pool-conv64-pool-dense128, 'same' padding, ReLU); resnet18 and
+mobilenet_v2_035 from bench/torch_reference.py (the networks bench:engine times).
 
   python bench/lightning_e2e.py --train D/train --test D/test [--size 28] [--channels 1] [--epochs 3]
-      [--batch 32] [--seed 42] [--threads 2] [--workers 0] [--out DIR]
+      [--batch 32] [--seed 42] [--threads 2] [--workers 0] [--out DIR] [--network simple_cnn|resnet18|mobilenet_v2_035]
 
 Prints one JSON line: test_accuracy, best_val_accuracy, best_epoch, seconds (inside python, after imports).
 """
@@ -31,6 +32,7 @@ def main():
     p.add_argument('--threads', type=int, default=os.cpu_count())
     p.add_argument('--workers', type=int, default=0)
     p.add_argument('--out', default=None)
+    p.add_argument('--network', default='simple_cnn', choices=['simple_cnn', 'resnet18', 'mobilenet_v2_035'])
     a = p.parse_args()
     t_start = time.time()
 
@@ -92,7 +94,7 @@ def main():
         train_items += group[n_val:]
     _, test_items = scan(a.test)
 
-    class SimpleCnn(L.LightningModule):
+    class SimpleCnnNet(nn.Module):
         def __init__(self, k):
             super().__init__()
             self.c1 = nn.Conv2d(a.channels, 32, 3, padding=1)
@@ -104,6 +106,21 @@ def main():
             x = F.max_pool2d(F.relu(self.c1(x)), 2)
             x = F.max_pool2d(F.relu(self.c2(x)), 2)
             return self.out(F.relu(self.fc(torch.flatten(x, 1))))
+
+    def build(k):
+        if a.network == 'simple_cnn':
+            return SimpleCnnNet(k)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import torch_reference as ref
+        return ref.ResNet([2, 2, 2, 2], classes=k) if a.network == 'resnet18' else ref.MobileNetV2(0.35, classes=k)
+
+    class SimpleCnn(L.LightningModule):
+        def __init__(self, k):
+            super().__init__()
+            self.net = build(k)
+
+        def forward(self, x):
+            return self.net(x)
 
         def training_step(self, b, _):
             x, y = b
