@@ -281,6 +281,8 @@ async function profileRows(name: string, threads: number): Promise<Row[]> {
   const byKernel = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of info.kernels) {
+    // ("fusedConv2d__op" and the like are op-level records around the kernels they run: counted there.)
+    if (k.name.endsWith('__op')) continue;
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number((k.kernelTimeMs as { error?: string }).error ? 0 : k.kernelTimeMs);
     total += ms;
     const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };

@@ -64,6 +64,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < M * N; i++) { diff = Math.max(diff, Math.abs(p[i] - q[i])); scale = Math.max(scale, Math.abs(p[i])); }
     console.log(JSON.stringify({
       bench: 'simd_ab', kernel: 'sgemm', shape, threads: 1, rounds,
+      // (with --builds, "plain" is the first module and "relaxed" the second)
+      ...(arg('builds') ? { builds: files } : {}),
       plain_gflops: gflops(median(times[0])), relaxed_gflops: gflops(median(times[1])),
       relaxed_over_plain: +median(times[0].map((t, i) => t / times[1][i])).toFixed(3),
       max_abs_diff: diff, max_abs: scale, other_cpu_cores: +other.toFixed(2), contended: other > CONTENDED_CORES,
