@@ -72,6 +72,7 @@ export async function decodeImage(src: string | Buffer, spec: ImageSpec, name?: 
   } catch {
     return decodeImageSharp(src, spec, name); // (sharp words the error: "file not found")
   }
+  if (bytes.length === 0) return decodeImageSharp(src, spec, name); // (as sharp words an empty file)
   let fast: Uint8Array | undefined;
   try {
     fast = await decodeFast(bytes, spec);

@@ -263,3 +263,14 @@ test('imageChannels from headers agrees with sharp metadata', async () => {
     assert.equal(sniff(buf)?.width ?? 20, 20, `${what} width`);
   }
 });
+
+test('decodeImage reports missing, empty and garbage files as the full pipeline does', async () => {
+  const empty = path.join(dir, 'empty.png');
+  await fs.writeFile(empty, Buffer.alloc(0));
+  const garbage = path.join(dir, 'garbage.png');
+  await fs.writeFile(garbage, Buffer.from('\x89PNG\r\n\x1a\n not really a png'));
+  for (const file of [path.join(dir, 'missing.png'), empty, garbage]) {
+    const err = (p: Promise<unknown>) => p.then(() => 'decoded', (e: unknown) => (e instanceof ImageDecodeError ? e.message : `other: ${String(e)}`));
+    assert.equal(await err(decodeImage(file, GRAY)), await err(decodeImageSharp(file, GRAY)), file);
+  }
+});
