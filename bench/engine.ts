@@ -4,13 +4,14 @@
  *
  *   node dist/bench/engine.js [--network small_cnn|mobilenet_v2_035|resnet18|all] [--backend wasm|cpu|all]
  *                             [--mode train|infer|all] [--seconds 3] [--threads N] [--data-parallel N]
- *                             [--no-torch] [--no-fold] [--kernels] [--profile]
+ *                             [--no-torch] [--torch2-python PATH] [--no-fold] [--kernels] [--profile]
  *
  * Prints one JSON line per (network, backend, mode): network, backend, mode, batch, images_per_s, plus steps,
  * seconds, other_cpu_cores (CPU the *other* processes used during the timed loop, in cores, from /proc/stat
  * minus this process's /proc/self/stat), contended (other_cpu_cores > 0.2) and images_per_cpu_s (per second of
  * this process's CPU time, worker threads included). PyTorch rows (backend "pytorch") come from
- * bench/torch_reference.py; flash rows then carry ratio_vs_pytorch.
+ * bench/torch_reference.py; flash rows then carry ratio_vs_pytorch. A PyTorch 2.x (--torch2-python, default the
+ * venv of bench/e2e.ts: $FLASH_BENCH_VENV or bench/.venv) gives rows "pytorch2" and ratio_vs_pytorch2 beside them.
  * --threads N (default 1) is the wasm engine's thread count (threads/: big convs and GEMMs split across N
  * threads, exact; training and inference); wasm rows carry `threads`, `split_ops_per_step` and
  * `stolen_task_share` (workers' tasks the main thread took over because the worker had not started them).
@@ -28,7 +29,7 @@ import { mobilenetV2 } from '../backbones/mobilenet_v2.js';
 import { resnet18 } from '../backbones/resnet.js';
 import { cpuJiffies, CONTENDED_CORES, HZ } from './common.js';
 import type { BackboneSpec } from '../backbones/types.js';
-import { foldBatchNorm, registerWasmTrainingKernels, setEngineThreads, engineThreadStats, stockWasmKernel } from '../src/core/engine/index.js';
+import { foldBatchNorm, registerWasmTrainingKernels, setEngineThreads, engineThreadStats, stockWasmKernel, engineSimd } from '../src/core/engine/index.js';
 import { DataParallelTrainer } from '../src/core/engine/data_parallel.js';
 import { packageRoot } from '../src/core/engine/native.js';
 
@@ -121,7 +122,7 @@ async function measure(name: string, backend: string, mode: 'train' | 'infer', s
   model.dispose();
   return {
     network: name, backend, mode,
-    ...(backend === 'wasm' ? { threads: dataParallel > 1 ? 1 : threads, split_ops_per_step: +splitPerStep.toFixed(1) } : {}),
+    ...(backend === 'wasm' ? { threads: dataParallel > 1 ? 1 : threads, split_ops_per_step: +splitPerStep.toFixed(1), engine_simd: engineSimd() } : {}),
     // Share of the workers' tasks the main thread had to take over (workers not scheduled in time).
     ...(workerTasks + stolen > 0 ? { stolen_task_share: +(stolen / (workerTasks + stolen)).toFixed(3) } : {}),
     ...(dataParallel > 1 && mode === 'train' ? { data_parallel: dataParallel } : {}), batch: def.batch, images_per_s: Number((def.batch * steps / elapsed).toFixed(2)),
@@ -140,6 +141,18 @@ function torchPython(): string | undefined {
     if (r.status === 0) return py;
   }
   return undefined;
+}
+
+/**
+ * A second, newer PyTorch (2.x) for its own column: --torch2-python PATH, else $FLASH_BENCH_VENV/bin/python or
+ * bench/.venv/bin/python (the venv bench/e2e.ts uses) when it imports torch. Returns [python, torch version].
+ */
+function torch2Python(): [string, string] | undefined {
+  const venv = process.env.FLASH_BENCH_VENV ?? join(packageRoot(), 'bench', '.venv');
+  const py = arg('torch2-python', join(venv, 'bin', 'python'));
+  if (!existsSync(py)) return undefined;
+  const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? [py, r.stdout.trim()] : undefined;
 }
 
 function torchRows(py: string, networks: string[], modes: string[], seconds: number): Row[] {
@@ -268,6 +281,8 @@ async function profileRows(name: string, threads: number): Promise<Row[]> {
   const byKernel = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of info.kernels) {
+    // ("fusedConv2d__op" and the like are op-level records around the kernels they run: counted there.)
+    if (k.name.endsWith('__op')) continue;
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number((k.kernelTimeMs as { error?: string }).error ? 0 : k.kernelTimeMs);
     total += ms;
     const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
@@ -276,8 +291,16 @@ async function profileRows(name: string, threads: number): Promise<Row[]> {
   }
   tf.dispose([x, y]);
   model.dispose();
-  return [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)
-    .map(([kernel, e]) => ({ profile: name, kernel, ms: +e.ms.toFixed(2), calls: e.calls, share: +(e.ms / total).toFixed(3) }));
+  const sorted = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  // The GEMM-backed kernels (convolutions and matmuls) against everything else: where fusion would pay.
+  const isGemm = (k: string) => /^(Conv2D|FusedConv2D|Conv2DBackprop(Filter|Input)|BatchMatMul|_FusedMatMul|MatMul)$/.test(k);
+  const gemm = sorted.filter(([k]) => isGemm(k)).reduce((a, [, e]) => a + e.ms, 0);
+  const summary: Row = {
+    profile: name, summary: true, total_ms: +total.toFixed(1), gemm_ms: +gemm.toFixed(1), gemm_share: +(gemm / total).toFixed(3),
+    outside_gemm_top: sorted.filter(([k]) => !isGemm(k)).slice(0, 8).map(([k, e]) => `${k} ${e.ms.toFixed(1)} ms/${e.calls}`).join(', '),
+  };
+  return [...sorted.slice(0, 15)
+    .map(([kernel, e]) => ({ profile: name, kernel, ms: +e.ms.toFixed(2), calls: e.calls, share: +(e.ms / total).toFixed(3) })), summary];
 }
 
 async function main(): Promise<void> {
@@ -315,6 +338,9 @@ async function main(): Promise<void> {
   const torch = py ? torchRows(py, networks, modes, seconds) : [];
   if (!py && !flag('no-torch')) console.error('PyTorch not importable by python3: no reference rows');
   for (const r of torch) console.log(JSON.stringify(r));
+  const py2 = flag('no-torch') ? undefined : torch2Python();
+  const torch2: Row[] = py2 ? torchRows(py2[0], networks, modes, seconds).map((r) => ({ ...r, backend: 'pytorch2', torch_version: py2[1] })) : [];
+  for (const r of torch2) console.log(JSON.stringify(r));
   for (const network of networks)
     for (const backend of backends)
       for (const mode of modes) {
@@ -328,6 +354,12 @@ async function main(): Promise<void> {
           row.pytorch_images_per_s = ref.images_per_s;
           row.ratio_vs_pytorch = Number((row.images_per_s / ref.images_per_s).toFixed(3));
           row.pytorch_contended = ref.contended ?? null;
+        }
+        const ref2 = torch2.find((t) => t.network === network && t.mode === mode);
+        if (ref2 && typeof ref2.images_per_s === 'number' && typeof row.images_per_s === 'number') {
+          row.pytorch2_images_per_s = ref2.images_per_s;
+          row.ratio_vs_pytorch2 = Number((row.images_per_s / ref2.images_per_s).toFixed(3));
+          row.pytorch2_contended = ref2.contended ?? null;
         }
         console.log(JSON.stringify(row));
       }

@@ -28,6 +28,7 @@ export { foldBatchNorm } from './fold_batch_norm.js';
 export { DataParallelTrainer, type DataParallelOptions } from './data_parallel.js';
 export { defaultEngineThreads, engineThreads, setEngineThreads, shutdownEngineThreads, engineThreadStats, type EngineThreadStats } from './threads/config.js';
 export { PARALLEL_MIN_FLOPS } from './threads/split.js';
+export { engineSimd, relaxedSimdSupported, type EngineSimd } from './native.js';
 
 const BACKEND = 'wasm';
 

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's BackendWasm the engine uses. */
@@ -76,13 +77,57 @@ export function packageRoot(): string {
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, EngineExports>();
 
+/** Which build of the engine modules runs: with relaxed SIMD's fused multiply-add, or SIMD128 only. */
+export type EngineSimd = 'relaxed' | 'plain';
+
+/** The smallest module using f32x4.relaxed_madd: (func (param v128 v128 v128) (result v128) ...). */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type: (v128 v128 v128) -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // relaxed_madd
+]);
+
+let simd: EngineSimd | undefined;
+
+/** Whether this runtime runs relaxed SIMD, turning on Node 20's flag for it if needed. */
+export function relaxedSimdSupported(): boolean {
+  if (WebAssembly.validate(RELAXED_PROBE)) return true;
+  // Node 20's V8 has relaxed SIMD behind this flag; setting it at run time works for modules compiled
+  // afterwards (checked by validating the probe again). It enables a wasm feature only, process-wide.
+  try {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(RELAXED_PROBE);
+}
+
+/**
+ * The engine build this process uses, decided once: the relaxed-SIMD one where the runtime supports it, unless
+ * FLASH_ENGINE_SIMD=plain forces the SIMD128-only one (FLASH_ENGINE_SIMD=relaxed fails where unsupported).
+ */
+export function engineSimd(): EngineSimd {
+  if (simd) return simd;
+  const want = process.env.FLASH_ENGINE_SIMD ?? 'auto';
+  if (want !== 'auto' && want !== 'plain' && want !== 'relaxed') {
+    throw new Error(`FLASH_ENGINE_SIMD must be auto, plain or relaxed, got '${want}'`);
+  }
+  const relaxed = want !== 'plain' && relaxedSimdSupported();
+  if (want === 'relaxed' && !relaxed) throw new Error('FLASH_ENGINE_SIMD=relaxed, but this runtime does not validate relaxed SIMD');
+  simd = relaxed ? 'relaxed' : 'plain';
+  return simd;
+}
+
 export function wasmPath(): string {
-  return join(packageRoot(), 'src', 'core', 'engine', 'native', 'engine.wasm');
+  const name = engineSimd() === 'relaxed' ? 'engine_relaxed.wasm' : 'engine.wasm';
+  return join(packageRoot(), 'src', 'core', 'engine', 'native', name);
 }
 
 /** The same code built for a shared memory (the worker threads' module, see threads/pool.ts). */
 export function sharedWasmPath(): string {
-  return join(packageRoot(), 'src', 'core', 'engine', 'native', 'engine_shared.wasm');
+  const name = engineSimd() === 'relaxed' ? 'engine_shared_relaxed.wasm' : 'engine_shared.wasm';
+  return join(packageRoot(), 'src', 'core', 'engine', 'native', name);
 }
 
 /**

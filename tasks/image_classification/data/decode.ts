@@ -1,4 +1,6 @@
+import { open, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../src/core/errors.js';
@@ -56,8 +58,32 @@ function reason(err: unknown): string {
  * depth) from a path or Buffer: applies EXIF orientation, flattens alpha onto white, converts to `spec.channels`,
  * resizes to exactly height×width (fit 'fill': squash, like Flash's Resize) and returns raw HWC uint8 pixels.
  * Truncated or corrupt files throw a FlashUserError naming the file (`name`, else the path).
+ *
+ * The pixels are exactly decodeImageSharp's. Small images are where the time goes (sharp costs ~1.5 ms of CPU
+ * per call, whatever the size), so the common cases skip work: an 8-bit PNG already at the target size with no
+ * colour profile, orientation or transparency is decoded here (zlib + unfiltering, no sharp call); a JPEG or
+ * WebP already at the target size goes through sharp without the flatten and resize steps. Anything else, and
+ * anything these paths are unsure of, takes the full sharp pipeline.
  */
 export async function decodeImage(src: string | Buffer, spec: ImageSpec, name?: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = typeof src === 'string' ? await readFile(src) : src;
+  } catch {
+    return decodeImageSharp(src, spec, name); // (sharp words the error: "file not found")
+  }
+  if (bytes.length === 0) return decodeImageSharp(src, spec, name); // (as sharp words an empty file)
+  let fast: Uint8Array | undefined;
+  try {
+    fast = await decodeFast(bytes, spec);
+  } catch {
+    fast = undefined; // the full pipeline decides, and reports the file's problem in sharp's words
+  }
+  return fast ?? decodeImageSharp(bytes, spec, name ?? (typeof src === 'string' ? src : undefined));
+}
+
+/** decodeImage through sharp's full pipeline, whatever the image (the reference the fast paths match). */
+export async function decodeImageSharp(src: string | Buffer, spec: ImageSpec, name?: string): Promise<Uint8Array> {
   try {
     let pipeline = sharp(src, { failOn: 'truncated', autoOrient: true, pages: 1 }).flatten({ background: '#ffffff' });
     pipeline = spec.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
@@ -74,6 +100,216 @@ export async function decodeImage(src: string | Buffer, spec: ImageSpec, name?: 
   } catch (err) {
     throw new ImageDecodeError(describe(src, name), reason(err));
   }
+}
+
+/** The fast paths of decodeImage; undefined where the full pipeline must run. */
+async function decodeFast(bytes: Buffer, spec: ImageSpec): Promise<Uint8Array | undefined> {
+  const head = sniff(bytes);
+  if (!head || head.width !== spec.width || head.height !== spec.height) return undefined;
+  if (head.format === 'png') {
+    const img = decodePng(bytes);
+    return img && pngToSpec(img, spec);
+  }
+  if (head.alpha || head.oriented) return undefined;
+  // JPEG / WebP at the target size, opaque, no orientation: flatten, resize and removeAlpha would be no-ops.
+  let pipeline = sharp(bytes, { failOn: 'truncated', pages: 1 });
+  pipeline = spec.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
+  const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.width !== spec.width || info.height !== spec.height || info.channels !== spec.channels) return undefined;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** What a file's header says, for the formats the fast paths handle. */
+interface Header {
+  format: 'png' | 'jpeg' | 'webp';
+  width: number;
+  height: number;
+  /** Stored channels where the header says for sure (1 gray, 3 colour), else undefined. */
+  channels?: number;
+  /** May have transparency. */
+  alpha: boolean;
+  /** May carry an EXIF orientation. */
+  oriented: boolean;
+}
+
+/** Reads the header of a PNG, JPEG or WebP (undefined for anything else, or a header it cannot read). */
+export function sniff(b: Uint8Array): Header | undefined {
+  const u32 = (i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+  const u16 = (i: number) => (b[i] << 8) | b[i + 1];
+  const le16 = (i: number) => b[i] | (b[i + 1] << 8);
+  const le24 = (i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
+  if (b.length >= 33 && u32(0) === 0x89504e47 && u32(4) === 0x0d0a1a0a && u32(12) === 0x49484452) {
+    const ct = b[25];
+    // Gray or RGB, unless a tRNS chunk (before the first IDAT) adds transparency; palette, alpha: sharp decides.
+    let channels = ct === 0 ? 1 : ct === 2 ? 3 : undefined;
+    for (let i = 33; channels !== undefined; ) {
+      if (i + 8 > b.length) { channels = undefined; break; }
+      const type = u32(i + 4);
+      if (type === 0x74524e53) channels = undefined; // tRNS
+      if (type === 0x49444154) break; // IDAT
+      i += 12 + u32(i);
+    }
+    return { format: 'png', width: u32(16), height: u32(20), channels, alpha: ct === 3 || ct === 4 || ct === 6, oriented: false };
+  }
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) {
+    let i = 2, oriented = false;
+    while (i + 9 < b.length) {
+      if (b[i] !== 0xff) return undefined;
+      const m = b[i + 1];
+      if (m === 0xff) { i++; continue; }
+      const len = u16(i + 2);
+      if (m === 0xe1 && u32(i + 4) === 0x45786966) oriented = true; // APP1 "Exif"
+      // SOF0..SOF15 except DHT (c4), JPG (c8), DAC (cc): precision, height, width, components.
+      if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+        const nf = b[i + 9];
+        return { format: 'jpeg', width: u16(i + 7), height: u16(i + 5), channels: nf === 1 || nf === 3 ? nf : undefined, alpha: nf !== 1 && nf !== 3, oriented };
+      }
+      if (m === 0xd9 || m === 0xda) return undefined;
+      i += 2 + len;
+    }
+    return undefined;
+  }
+  if (b.length >= 30 && u32(0) === 0x52494646 && u32(8) === 0x57454250) {
+    const chunk = u32(12);
+    if (chunk === 0x56503820) { // "VP8 ": lossy, no alpha; frame tag then start code 9d 01 2a, then 14-bit sizes
+      if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) return undefined;
+      return { format: 'webp', width: le16(26) & 0x3fff, height: le16(28) & 0x3fff, channels: 3, alpha: false, oriented: false };
+    }
+    if (chunk === 0x5650384c && b[20] === 0x2f) { // "VP8L": 14-bit width-1, height-1, alpha hint
+      const bits = (b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24)) >>> 0;
+      const alpha = ((bits >>> 28) & 1) === 1;
+      return { format: 'webp', width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1, channels: alpha ? undefined : 3, alpha, oriented: false };
+    }
+    if (chunk === 0x56503858) { // "VP8X": flags (ICC 0x20, alpha 0x10, EXIF 0x08, animation 0x02), canvas size
+      const f = b[20];
+      return { format: 'webp', width: le24(24) + 1, height: le24(27) + 1, alpha: (f & 0x12) !== 0, oriented: (f & 0x28) !== 0 };
+    }
+  }
+  return undefined;
+}
+
+/** A PNG decoded as stored: 8-bit, 1 (gray), 3 (RGB) or 4 (RGBA) interleaved channels. */
+interface RawImage { data: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 }
+
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Decodes a non-interlaced 8-bit PNG (gray, gray+alpha, RGB, RGBA, palette) in JS: chunks, zlib, unfiltering.
+ * Undefined for anything it leaves to sharp: other bit depths, interlacing, an ICC profile, gamma or chromaticity
+ * (sharp may convert those), EXIF, gray/RGB transparency keys, a bad CRC, or data that ends early.
+ */
+export function decodePng(b: Uint8Array): RawImage | undefined {
+  const u32 = (i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+  const crc32 = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
+  let i = 8, width = 0, height = 0, ct = -1, depth = 8, palette: Uint8Array | undefined, trns: Uint8Array | undefined, ended = false;
+  const idat: Uint8Array[] = [];
+  while (i + 12 <= b.length) {
+    const len = u32(i), type = u32(i + 4), end = i + 12 + len;
+    if (end > b.length) return undefined;
+    const data = b.subarray(i + 8, i + 8 + len);
+    if (crc32 && crc32(b.subarray(i + 4, i + 8 + len)) >>> 0 !== u32(i + 8 + len)) return undefined;
+    switch (type) {
+      case 0x49484452: // IHDR
+        width = u32(i + 8); height = u32(i + 12); depth = data[8]; ct = data[9];
+        // 8-bit, or a 1/2/4-bit palette (indices: no scaling to get wrong)
+        if ((depth !== 8 && !(ct === 3 && (depth === 1 || depth === 2 || depth === 4))) || data[10] !== 0 || data[11] !== 0 || data[12] !== 0 || PNG_CHANNELS[ct] === undefined) return undefined;
+        break;
+      case 0x504c5445: palette = data; break; // PLTE
+      case 0x74524e53: if (ct !== 3) return undefined; trns = data; break; // tRNS
+      case 0x49444154: idat.push(data); break; // IDAT
+      case 0x69434350: case 0x67414d41: case 0x6348524d: case 0x73524742: case 0x65584966: case 0x6163544c:
+        return undefined; // iCCP, gAMA, cHRM, sRGB, eXIf, acTL (animated): left to sharp
+      case 0x49454e44: ended = true; break; // IEND
+      default: if ((b[i + 4] & 0x20) === 0) return undefined; // an unknown critical chunk
+    }
+    if (ended) break;
+    i = end;
+  }
+  if (!ended || width === 0 || height === 0 || (ct === 3 && !palette)) return undefined;
+  // n: bytes per pixel for the filters (1 for sub-byte depths); stride: bytes per row.
+  const n = PNG_CHANNELS[ct], stride = depth === 8 ? width * n : Math.ceil((width * depth) / 8);
+  let raw: Buffer;
+  try {
+    raw = zlib.inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat));
+  } catch {
+    return undefined;
+  }
+  if (raw.length < height * (stride + 1)) return undefined;
+  const px = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)], src = y * (stride + 1) + 1, row = y * stride, up = row - stride;
+    for (let x = 0; x < stride; x++) {
+      const v = raw[src + x];
+      const a = x >= n ? px[row + x - n] : 0;
+      const c = y > 0 ? px[up + x] : 0;
+      const d = x >= n && y > 0 ? px[up + x - n] : 0;
+      let p: number;
+      switch (f) {
+        case 0: p = v; break;
+        case 1: p = v + a; break;
+        case 2: p = v + c; break;
+        case 3: p = v + ((a + c) >> 1); break;
+        case 4: {
+          const q = a + c - d, pa = Math.abs(q - a), pb = Math.abs(q - c), pc = Math.abs(q - d);
+          p = v + (pa <= pb && pa <= pc ? a : pb <= pc ? c : d);
+          break;
+        }
+        default: return undefined;
+      }
+      px[row + x] = p & 255;
+    }
+  }
+  if (ct === 0) return { data: px, width, height, channels: 1 };
+  if (ct === 2) return { data: px, width, height, channels: 3 };
+  if (ct === 6) return { data: px, width, height, channels: 4 };
+  if (ct === 4) { // gray+alpha as RGBA (pngToSpec only keeps it when opaque)
+    const out = new Uint8Array(width * height * 4);
+    for (let k = 0; k < width * height; k++) out.fill(px[2 * k], 4 * k, 4 * k + 3), (out[4 * k + 3] = px[2 * k + 1]);
+    return { data: out, width, height, channels: 4 };
+  }
+  // Palette: expand to RGB, or RGBA with the tRNS alphas.
+  const pal = palette!, m = trns ? 4 : 3, out = new Uint8Array(width * height * m);
+  const perByte = 8 / depth, mask = (1 << depth) - 1;
+  for (let k = 0; k < width * height; k++) {
+    const y = Math.floor(k / width), x = k - y * width;
+    const e = depth === 8 ? px[k] : (px[y * stride + Math.floor(x / perByte)] >> (8 - depth * (1 + (x % perByte)))) & mask;
+    if (3 * e + 2 >= pal.length) return undefined;
+    out[m * k] = pal[3 * e]; out[m * k + 1] = pal[3 * e + 1]; out[m * k + 2] = pal[3 * e + 2];
+    if (trns) out[m * k + 3] = e < trns.length ? trns[e] : 255;
+  }
+  return { data: out, width, height, channels: m as 3 | 4 };
+}
+
+/**
+ * A decoded PNG as `spec` pixels, where that needs no arithmetic that could round differently from sharp:
+ * opaque (alpha all 255, so flattening is the identity); gray to RGB replicates; RGB to gray only when every
+ * pixel is neutral (r = g = b, where sharp's luminance gives that same level). Else undefined.
+ */
+function pngToSpec(img: RawImage, spec: ImageSpec): Uint8Array | undefined {
+  let { data, channels } = img;
+  const n = img.width * img.height;
+  if (channels === 4) {
+    const rgb = new Uint8Array(n * 3);
+    for (let k = 0; k < n; k++) {
+      if (data[4 * k + 3] !== 255) return undefined;
+      rgb[3 * k] = data[4 * k]; rgb[3 * k + 1] = data[4 * k + 1]; rgb[3 * k + 2] = data[4 * k + 2];
+    }
+    data = rgb;
+    channels = 3;
+  }
+  if (channels === spec.channels) return data;
+  if (channels === 1) { // gray → RGB
+    const out = new Uint8Array(n * 3);
+    for (let k = 0; k < n; k++) out[3 * k] = out[3 * k + 1] = out[3 * k + 2] = data[k];
+    return out;
+  }
+  const out = new Uint8Array(n); // RGB → gray, neutral pixels only
+  for (let k = 0; k < n; k++) {
+    const r = data[3 * k];
+    if (data[3 * k + 1] !== r || data[3 * k + 2] !== r) return undefined;
+    out[k] = r;
+  }
+  return out;
 }
 
 /** Converts interleaved pixels between channel counts (safety net; sharp normally outputs the right count). */
@@ -101,12 +337,31 @@ function convertChannels(pixels: Uint8Array, from: number, to: Channels, n: numb
  * Returns undefined when the header can't be read (decoding will report that file).
  */
 export async function imageChannels(src: string | Buffer): Promise<number | undefined> {
+  // Gray or colour PNG, JPEG and lossy WebP headers say it outright (as sharp's metadata does); else ask sharp.
+  try {
+    const known = sniff(typeof src === 'string' ? await readHead(src, 65536) : src)?.channels;
+    if (known !== undefined) return known;
+  } catch {
+    // (unreadable: sharp reports it below)
+  }
   try {
     const meta = await sharp(src, { pages: 1 }).metadata();
     if (meta.space === 'b-w' || meta.space === 'grey16') return meta.hasAlpha ? 2 : 1;
     return meta.channels;
   } catch {
     return undefined;
+  }
+}
+
+/** The first `bytes` of a file (all of a smaller one). */
+async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
 

@@ -12,6 +12,19 @@
 #define EXPORT(name) __attribute__((export_name(#name)))
 typedef float f32;
 
+/* c + a*b. Built with -mrelaxed-simd (engine_relaxed*.wasm) it is one f32x4.relaxed_madd, a fused multiply-add
+ * where the CPU has FMA (one rounding instead of two: as close to the float32 reference, and fewer instructions
+ * in the GEMM micro-kernel); otherwise a multiply then an add. Clang >= 16 names the builtin relaxed_madd;
+ * clang 14/15 call it fma and emit the relaxed-simd prototype's opcode, which build.sh rewrites to the
+ * standard one (see patch_relaxed.mjs). Both compute a*b + c. */
+#if defined(__wasm_relaxed_simd__) && __has_builtin(__builtin_wasm_relaxed_madd_f32x4)
+#define MADD(c, a, b) __builtin_wasm_relaxed_madd_f32x4((a), (b), (c))
+#elif defined(__wasm_relaxed_simd__) && __has_builtin(__builtin_wasm_fma_f32x4)
+#define MADD(c, a, b) __builtin_wasm_fma_f32x4((a), (b), (c))
+#else
+#define MADD(c, a, b) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
+#endif
+
 /* ------------------------------------------------------------------------------------------------
  * SGEMM  C[M,N] (=|+=) A[M,K] * B[K,N], any strides (so transposes are free), GotoBLAS blocking,
  * 4x8 register micro-kernel on packed panels.
@@ -124,16 +137,16 @@ static inline void micro_4x8(int kc, const f32 *__restrict Ap, const f32 *__rest
     v128_t b0 = wasm_v128_load(Bp), b1 = wasm_v128_load(Bp + 4);
     v128_t a0 = wasm_v128_load32_splat(Ap);
     v128_t a1 = wasm_v128_load32_splat(Ap + 1);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    c00 = MADD(c00, a0, b0);
+    c01 = MADD(c01, a0, b1);
     v128_t a2 = wasm_v128_load32_splat(Ap + 2);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    c10 = MADD(c10, a1, b0);
+    c11 = MADD(c11, a1, b1);
     v128_t a3 = wasm_v128_load32_splat(Ap + 3);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    c20 = MADD(c20, a2, b0);
+    c21 = MADD(c21, a2, b1);
+    c30 = MADD(c30, a3, b0);
+    c31 = MADD(c31, a3, b1);
     Ap += MR; Bp += NR;
   }
   wasm_v128_store(C, c00); wasm_v128_store(C + 4, c01);
@@ -298,10 +311,10 @@ void depthwise_input_grad(const f32 *__restrict dy, const f32 *__restrict filt, 
                 if (ow >= OW) continue;
                 const f32 *g = dy + (((long)b * OH + oh) * OW + ow) * C + c;
                 const f32 *w = filt + (kh * KW + kw) * C + c;
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(g), wasm_v128_load(w)));
-                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(g + 4), wasm_v128_load(w + 4)));
-                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(g + 8), wasm_v128_load(w + 8)));
-                a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(g + 12), wasm_v128_load(w + 12)));
+                a0 = MADD(a0, wasm_v128_load(g), wasm_v128_load(w));
+                a1 = MADD(a1, wasm_v128_load(g + 4), wasm_v128_load(w + 4));
+                a2 = MADD(a2, wasm_v128_load(g + 8), wasm_v128_load(w + 8));
+                a3 = MADD(a3, wasm_v128_load(g + 12), wasm_v128_load(w + 12));
               }
             }
             wasm_v128_store(o + c, a0); wasm_v128_store(o + c + 4, a1);

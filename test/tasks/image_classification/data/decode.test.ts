@@ -4,8 +4,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../../src/core/errors.js';
+import sharp from 'sharp';
 import {
   decodeImage,
+  decodeImageSharp,
+  decodePng,
+  sniff,
   IMAGE_EXTENSIONS,
   ImageDecodeError,
   imageChannels,
@@ -182,4 +186,91 @@ test('tensorToPixels converts, resizes and flattens without leaking or disposing
   assert.throws(() => tensorToPixels(tf.zeros([2, 2]) as unknown as tf.Tensor3D, RGB, '#5'), /image #5 must be a tf.Tensor3D/);
   tf.dispose([rgb, one, rgba]);
   assert.equal(tf.memory().numTensors, start + 1); // the rank-2 zeros above
+});
+
+// ---- fast paths (decodePng, sharp without flatten/resize): every output must equal the full sharp pipeline's ----
+
+/** Random-ish pixels (a smooth pattern plus noise, so every PNG filter type occurs). */
+function pattern(w: number, h: number, c: number, seed: number): Buffer {
+  const out = Buffer.alloc(w * h * c);
+  let s = seed;
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = ((i % (w * c)) * 7 + Math.floor(i / (w * c)) * 3 + (s >>> 28)) & 255;
+  }
+  return out;
+}
+
+async function variants(w: number, h: number): Promise<[string, Buffer][]> {
+  const gray = pattern(w, h, 1, 1), rgb = pattern(w, h, 3, 2), rgba = pattern(w, h, 4, 3);
+  const neutral = Buffer.alloc(w * h * 3);
+  for (let k = 0; k < w * h; k++) neutral.fill(gray[k], 3 * k, 3 * k + 3);
+  const opaque = Buffer.from(rgba);
+  for (let k = 3; k < opaque.length; k += 4) opaque[k] = 255;
+  const raw = (b: Buffer, channels: 1 | 3 | 4) => sharp(b, { raw: { width: w, height: h, channels } });
+  return [
+    ['png gray', await raw(gray, 1).toColourspace('b-w').png().toBuffer()],
+    ['png gray (no filter, level 0)', await raw(gray, 1).toColourspace('b-w').png({ compressionLevel: 0, adaptiveFiltering: false }).toBuffer()],
+    ['png rgb', await raw(rgb, 3).png().toBuffer()],
+    ['png rgb neutral', await raw(neutral, 3).png().toBuffer()],
+    ['png rgba opaque', await raw(opaque, 4).png().toBuffer()],
+    ['png rgba', await raw(rgba, 4).png().toBuffer()],
+    ['png palette', await raw(rgb, 3).png({ palette: true, colours: 16 }).toBuffer()],
+    ['png palette alpha', await raw(rgba, 4).png({ palette: true, colours: 16 }).toBuffer()],
+    ['png 16-bit', await raw(rgb, 3).toColourspace('rgb16').png().toBuffer()],
+    ['png interlaced', await raw(rgb, 3).png({ progressive: true }).toBuffer()],
+    ['jpeg gray', await raw(gray, 1).toColourspace('b-w').jpeg().toBuffer()],
+    ['jpeg rgb', await raw(rgb, 3).jpeg().toBuffer()],
+    ['jpeg rgb oriented', await raw(rgb, 3).jpeg().withMetadata({ orientation: 6 }).toBuffer()],
+    ['webp lossy', await raw(rgb, 3).webp().toBuffer()],
+    ['webp lossless', await raw(rgb, 3).webp({ lossless: true }).toBuffer()],
+    ['webp alpha', await raw(rgba, 4).webp().toBuffer()],
+  ];
+}
+
+test('decodeImage equals the full sharp pipeline on every fast path and fallback (at and off the target size)', async () => {
+  for (const [w, h] of [[20, 16], [7, 5]]) {
+    for (const [what, buf] of await variants(w, h)) {
+      for (const spec of [GRAY, RGB, { height: h, width: w, channels: 1 } as ImageSpec, { height: h, width: w, channels: 3 } as ImageSpec]) {
+        const file = path.join(dir, `fast-${w}.bin`);
+        await fs.writeFile(file, buf);
+        const want = await decodeImageSharp(buf, spec);
+        assert.deepEqual(await decodeImage(buf, spec), want, `${what} ${w}×${h} as ${spec.width}×${spec.height}×${spec.channels}`);
+        assert.deepEqual(await decodeImage(file, spec), want, `${what} from a file`);
+      }
+    }
+  }
+});
+
+test('decodePng decodes the plain cases itself and leaves the rest to sharp', async () => {
+  const got = new Map((await variants(20, 16)).map(([what, buf]) => [what, decodePng(buf) !== undefined]));
+  for (const what of ['png gray', 'png gray (no filter, level 0)', 'png rgb', 'png rgb neutral', 'png rgba opaque', 'png palette', 'png palette alpha']) {
+    assert.equal(got.get(what), true, what);
+  }
+  for (const what of ['png 16-bit', 'png interlaced', 'jpeg rgb']) assert.equal(got.get(what), false, what);
+  const png = await sharp(pattern(20, 16, 3, 9), { raw: { width: 20, height: 16, channels: 3 } }).png().toBuffer();
+  assert.equal(decodePng(png.subarray(0, png.length - 20)), undefined, 'truncated');
+  const bad = Buffer.from(png);
+  bad[40] ^= 1; // inside IHDR's CRC'd bytes or the first IDAT: a CRC mismatch
+  assert.equal(decodePng(bad), undefined, 'bad CRC');
+});
+
+test('imageChannels from headers agrees with sharp metadata', async () => {
+  for (const [what, buf] of await variants(20, 16)) {
+    const meta = await sharp(buf).metadata();
+    const want = meta.space === 'b-w' || meta.space === 'grey16' ? (meta.hasAlpha ? 2 : 1) : meta.channels;
+    assert.equal(await imageChannels(buf), want, what);
+    assert.equal(sniff(buf)?.width ?? 20, 20, `${what} width`);
+  }
+});
+
+test('decodeImage reports missing, empty and garbage files as the full pipeline does', async () => {
+  const empty = path.join(dir, 'empty.png');
+  await fs.writeFile(empty, Buffer.alloc(0));
+  const garbage = path.join(dir, 'garbage.png');
+  await fs.writeFile(garbage, Buffer.from('\x89PNG\r\n\x1a\n not really a png'));
+  for (const file of [path.join(dir, 'missing.png'), empty, garbage]) {
+    const err = (p: Promise<unknown>) => p.then(() => 'decoded', (e: unknown) => (e instanceof ImageDecodeError ? e.message : `other: ${String(e)}`));
+    assert.equal(await err(decodeImage(file, GRAY)), await err(decodeImageSharp(file, GRAY)), file);
+  }
 });
