@@ -9,6 +9,7 @@ import { flashVersion, taskOfRun } from './core/run/run_folder.js';
 import type { CliDeps, CliIO } from './cli/types.js';
 import type { Registry } from './core/registry.js';
 import type { TaskPlugin } from '../tasks/types.js';
+import type { TrialRunner } from './core/sweep/run.js';
 import { commandsFor } from './commands/index.js';
 
 /**
@@ -20,12 +21,12 @@ export function realDeps(io: CliIO, signal?: AbortSignal): CliDeps {
 }
 
 /** The real CLI wiring over any registry of tasks (tests register a task of their own beside the real ones). */
-export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: AbortSignal): CliDeps {
+export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: AbortSignal, options: { trialRunner?: TrialRunner } = {}): CliDeps {
   return {
     io,
     tasks: taskRegistry,
     registries: { optimizers, metrics, loggers, backends, strategies, lr_schedulers: lrSchedulers },
-    commands: commandsFor(taskRegistry, signal),
+    commands: commandsFor(taskRegistry, signal, options),
     taskOfRun,
     version: flashVersion(),
   };

@@ -16,7 +16,8 @@ import { didYouMean } from '../core/suggest.js';
 import { parseFlags, unknownOptionMessage, wantsHelp } from './argv.js';
 import { COMMANDS, generalHelp, listGroups, listHelp, listText, registriesFor, taskHelp } from './help.js';
 import { parseTaskArgs } from './task.js';
-import { runCommand } from './command.js';
+import { parseCommand, runCommand } from './command.js';
+import { parseSweep } from '../core/sweep/plan.js';
 import { RUN_COMMANDS } from './help.js';
 import type { RunCommandName, TaskPlugin } from '../../tasks/types.js';
 import type { CliDeps } from './types.js';
@@ -69,6 +70,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   }
   if (first === 'list') return list(rest, deps);
   if (first === 'lr_find') return lrFind(rest, deps);
+  if (first === 'sweep') return sweep(rest, deps);
   if ((RUN_COMMANDS as readonly string[]).includes(first)) return runCommand(first as RunCommandName, rest, deps);
   if (deps.tasks.has(first)) return runTask(first, rest, deps);
   const candidates = [...deps.tasks.names(), ...Object.keys(COMMANDS)];
@@ -202,6 +204,60 @@ async function lrFind(tokens: string[], deps: CliDeps): Promise<void> {
   const { recipe } = await resolveTaskRecipe(taskName, rest, deps);
   if (!deps.commands.lrFind) throw new FlashUserError('this flash has no lr_find command');
   await deps.commands.lrFind({ recipe, io: deps.io });
+}
+
+const SWEEP_HELP = [
+  `flash sweep: ${COMMANDS.sweep}`,
+  '',
+  'Usage:',
+  '  flash sweep --config sweep.yaml [--workers N] [--output_dir sweeps/X]',
+  '',
+  'sweep.yaml is a recipe (task, trainer, model, data, finetune) plus a sweep: section:',
+  '  metric: val_accuracy      mode: max|min|auto     method: grid|random     trials: 8     time_budget: 600 (s)     seed: 0',
+  '  parameters: { model.learning_rate: { min: 1e-4, max: 1e-2, log: true }, model.backbone: { values: [simple_cnn, resnet18] } }',
+  '',
+  'The sweep folder holds a run folder per trial, results.csv, results.jsonl, best_recipe.yaml and sweep.png;',
+  'running the same command again keeps the finished trials and runs the rest.',
+  '',
+].join('\n');
+
+/** `flash sweep --config sweep.yaml [--workers N] [--output_dir DIR]`: plan and every trial's recipe checked, then run. */
+async function sweep(tokens: string[], deps: CliDeps): Promise<void> {
+  const { io } = deps;
+  if (wantsHelp(tokens)) return io.out(SWEEP_HELP);
+  const p = parseCommand(tokens, [
+    { name: 'config', kind: 'string', description: '' },
+    { name: 'workers', kind: 'string', description: '' },
+    { name: 'output_dir', kind: 'string', description: '' },
+  ]);
+  for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
+  const file = p.str('config');
+  if (file === undefined) p.problems.push("missing required option '--config' (a recipe with a sweep: section)");
+  const workers = p.int('workers', 1, 1, 64);
+  const outDir = p.str('output_dir');
+  if (p.problems.length) throw new FlashUserError(formatProblems(p.problems));
+  const { config } = await loadRecipeFile(file!, io.cwd);
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new FlashUserError(`recipe ${file}: expected a mapping with task, the recipe's sections and sweep:`);
+  const { sweep: section, ...base } = config as Record<string, unknown>;
+  if (typeof base.task !== 'string') throw new FlashUserError(`recipe ${file}: names no task: write 'task: <name>' in it (tasks: ${deps.tasks.names().join(', ')})`);
+  const task = deps.tasks.get(base.task);
+  const plan = parseSweep(section, task.schema, file!);
+  const recipeFor = (overrides: Record<string, Record<string, unknown>>) =>
+    resolveRecipe({
+      task: task.name,
+      schema: task.schema,
+      checkRecipe: task.checkRecipe?.bind(task),
+      taskDefaults: task.defaults,
+      file: base,
+      filePath: file,
+      overrides,
+      overrideNames: Object.fromEntries(Object.keys(plan.parameters).map((k) => [k, `recipe ${file}: sweep.parameters.${k}`])),
+      registries: registriesFor(task, deps.registries),
+      builders: task.builders,
+      cwd: io.cwd,
+    });
+  if (!deps.commands.sweep) throw new FlashUserError('this flash has no sweep command');
+  await deps.commands.sweep({ task: task.name, schema: task.schema, plan, recipeFor, io, workers, ...(outDir ? { outDir: path.resolve(io.cwd, outDir) } : {}) });
 }
 
 async function list(tokens: string[], deps: CliDeps): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Registry } from '../core/registry.js';
 import type { TaskIO } from '../core/task_io.js';
 import type { RunCommandArgs, RunCommandName, TaskPlugin, TrainArgs } from '../../tasks/types.js';
+import type { SweepArgs } from '../core/sweep/run.js';
 
 /** Everything the CLI touches of the outside world, injected so tests run it in-process. */
 export type CliIO = TaskIO;
@@ -13,6 +14,8 @@ export interface CliCommands {
   train(args: TrainArgs): Promise<void>;
   /** `flash lr_find <task> …`. */
   lrFind?(args: TrainArgs): Promise<void>;
+  /** `flash sweep --config sweep.yaml`: the trials of a checked plan. */
+  sweep?(args: Omit<SweepArgs, 'runner'>): Promise<void>;
   /** A command on a saved run; the arguments are what the run's task parsed from the flags. */
   predict?(args: RunCommandArgs): Promise<void>;
   evaluate?(args: RunCommandArgs): Promise<void>;

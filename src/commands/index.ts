@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../core/package_root.js';
+import { binaryTrialRunner, runSweep, type TrialRunner } from '../core/sweep/run.js';
 import { FlashUserError } from '../core/errors.js';
 import type { Registry } from '../core/registry.js';
 import { taskOfRun } from '../core/run/run_folder.js';
@@ -17,7 +19,10 @@ function runOf(args: RunCommandArgs & { model?: string; run?: string; runs?: str
  * saved run goes to the task named in the run's flash.json ("not a flash run folder" when it has none, never a
  * guessed task). The CLI and the programmatic API call the same functions.
  */
-export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal): Required<CliCommands> {
+/**
+ * `trialRunner` runs one sweep trial (default: the `flash` binary in a child process; tests run trials in-process).
+ */
+export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal, options: { trialRunner?: TrialRunner } = {}): Required<CliCommands> {
   const onRun = (command: RunCommandName) => async (args: RunCommandArgs): Promise<void> => {
     const name = await taskOfRun(runOf(args));
     const cmd = tasks.get(name).commands[command];
@@ -26,6 +31,10 @@ export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal): 
   };
   return {
     train: (args: TrainArgs) => tasks.get(args.recipe.task).train({ ...args, signal: args.signal ?? signal }),
+    sweep: async (args) => {
+      const runner = options.trialRunner ?? binaryTrialRunner(join(packageRoot(), 'dist', 'bin', 'flash.js'), args.io.env);
+      await runSweep({ ...args, runner, signal: args.signal ?? signal });
+    },
     lrFind: async (args: TrainArgs) => {
       const task = tasks.get(args.recipe.task);
       if (!task.lrFind) throw new FlashUserError(`task '${task.name}' has no lr_find`);

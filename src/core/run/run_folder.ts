@@ -76,12 +76,12 @@ export async function writeRunMeta(runDir: string, meta: RunMeta & Record<string
   await writeJsonAtomic(join(runDir, 'flash.json'), meta);
 }
 
-/** `runs/<task>-20261123-201500` (under cwd). */
-export function defaultRunDir(cwd: string, task: string): string {
+/** `runs/<task>-20261123-201500` (under cwd; `parent` for other kinds of folder: `sweeps`). */
+export function defaultRunDir(cwd: string, task: string, parent = 'runs'): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-  const base = resolve(cwd, 'runs', `${task}-${stamp}`);
+  const base = resolve(cwd, parent, `${task}-${stamp}`);
   // Two runs started in the same second get their own folders.
   for (let i = 2; ; i++) if (!existsSync(i === 2 ? base : `${base}-${i - 1}`)) return i === 2 ? base : `${base}-${i - 1}`;
 }
