@@ -155,7 +155,7 @@ test('every problem is reported at once, naming key and source, with suggestions
     "recipe flash.yaml: unknown section 'modle' (did you mean 'model'?)",
     "recipe flash.yaml: data.batch_size: expected an integer, got 'many'",
     "--data.batch_size: expected an integer, got 'abc'",
-    "--lr: expected a number or null, got 'fast'",
+    "--lr: expected a number, auto or null, got 'fast'",
   ]);
   try {
     resolveImageRecipe({ task, overrides: { data: { batch_size: 'abc' }, trainer: { seed: 'x' } } });
