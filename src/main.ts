@@ -9,8 +9,9 @@ import { flashVersion, taskOfRun } from './core/run/run_folder.js';
 import type { CliDeps, CliIO } from './cli/types.js';
 import type { Registry } from './core/registry.js';
 import type { TaskPlugin } from '../tasks/types.js';
-import type { TrialRunner } from './core/sweep/run.js';
-import { commandsFor } from './commands/index.js';
+import type { TrialJobData } from './core/sweep/queue.js';
+import { runCli } from './cli/index.js';
+import { commandsFor, type CommandOptions } from './commands/index.js';
 
 /**
  * The composition root: the real task registry, the core's registries and the commands, wired for the `flash`
@@ -21,12 +22,15 @@ export function realDeps(io: CliIO, signal?: AbortSignal): CliDeps {
 }
 
 /** The real CLI wiring over any registry of tasks (tests register a task of their own beside the real ones). */
-export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: AbortSignal, options: { trialRunner?: TrialRunner } = {}): CliDeps {
+export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: AbortSignal, options: CommandOptions = {}): CliDeps {
+  // A queued trial runs here, through flash's own CLI, with this process's tasks (a dead worker takes its trial with it).
+  // (Not the worker's Ctrl-C signal: Ctrl-C lets the current trial finish, then the worker stops.)
+  const runTrialInProcess = (data: TrialJobData, trialIO: CliIO) => runCli(['--config', data.recipePath, '--overwrite'], depsFor(taskRegistry, trialIO, undefined, options));
   return {
     io,
     tasks: taskRegistry,
     registries: { optimizers, metrics, loggers, backends, strategies, lr_schedulers: lrSchedulers },
-    commands: commandsFor(taskRegistry, signal, options),
+    commands: commandsFor(taskRegistry, signal, { runTrialInProcess, ...options }),
     taskOfRun,
     version: flashVersion(),
   };

@@ -71,6 +71,7 @@ async function dispatch(argv: string[], deps: CliDeps): Promise<void> {
   if (first === 'list') return list(rest, deps);
   if (first === 'lr_find') return lrFind(rest, deps);
   if (first === 'sweep') return sweep(rest, deps);
+  if (first === 'worker') return worker(rest, deps);
   if ((RUN_COMMANDS as readonly string[]).includes(first)) return runCommand(first as RunCommandName, rest, deps);
   if (deps.tasks.has(first)) return runTask(first, rest, deps);
   const candidates = [...deps.tasks.names(), ...Object.keys(COMMANDS)];
@@ -210,7 +211,7 @@ const SWEEP_HELP = [
   `flash sweep: ${COMMANDS.sweep}`,
   '',
   'Usage:',
-  '  flash sweep --config sweep.yaml [--workers N] [--output_dir sweeps/X]',
+  '  flash sweep --config sweep.yaml [--workers N] [--output_dir sweeps/X] [--queue redis://host:6379]',
   '',
   'sweep.yaml is a recipe (task, trainer, model, data, finetune) plus a sweep: section:',
   '  metric: val_accuracy      mode: max|min|auto     method: grid|random     trials: 8     time_budget: 600 (s)     seed: 0',
@@ -229,12 +230,14 @@ async function sweep(tokens: string[], deps: CliDeps): Promise<void> {
     { name: 'config', kind: 'string', description: '' },
     { name: 'workers', kind: 'string', description: '' },
     { name: 'output_dir', kind: 'string', description: '' },
+    { name: 'queue', kind: 'string', description: '' },
   ]);
   for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
   const file = p.str('config');
   if (file === undefined) p.problems.push("missing required option '--config' (a recipe with a sweep: section)");
   const workers = p.int('workers', 1, 1, 64);
   const outDir = p.str('output_dir');
+  const queue = p.str('queue');
   if (p.problems.length) throw new FlashUserError(formatProblems(p.problems));
   const { config } = await loadRecipeFile(file!, io.cwd);
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new FlashUserError(`recipe ${file}: expected a mapping with task, the recipe's sections and sweep:`);
@@ -257,7 +260,27 @@ async function sweep(tokens: string[], deps: CliDeps): Promise<void> {
       cwd: io.cwd,
     });
   if (!deps.commands.sweep) throw new FlashUserError('this flash has no sweep command');
-  await deps.commands.sweep({ task: task.name, schema: task.schema, plan, recipeFor, io, workers, ...(outDir ? { outDir: path.resolve(io.cwd, outDir) } : {}) });
+  await deps.commands.sweep({ task: task.name, schema: task.schema, plan, recipeFor, io, workers, ...(outDir ? { outDir: path.resolve(io.cwd, outDir) } : {}), ...(queue ? { queue } : {}) });
+}
+
+/** `flash worker --queue redis://host:port [--concurrency 1]`: runs sweep trials off the queue until Ctrl-C. */
+async function worker(tokens: string[], deps: CliDeps): Promise<void> {
+  if (wantsHelp(tokens)) {
+    return deps.io.out(`flash worker: ${COMMANDS.worker}\n\nUsage:\n  flash worker --queue redis://host:6379 [--concurrency 1] [--lock_seconds 30]\n\nData and sweep folders must be reachable under the same paths as where the sweep runs (a shared folder).\n`);
+  }
+  const p = parseCommand(tokens, [
+    { name: 'queue', kind: 'string', description: '' },
+    { name: 'concurrency', kind: 'string', description: '' },
+    { name: 'lock_seconds', kind: 'string', description: '' },
+  ]);
+  for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
+  const queue = p.str('queue');
+  if (queue === undefined) p.problems.push("missing required option '--queue' (redis://host:port)");
+  const concurrency = p.int('concurrency', 1, 1, 16);
+  const lockSeconds = p.int('lock_seconds', 30, 2, 3600);
+  if (p.problems.length) throw new FlashUserError(formatProblems(p.problems));
+  if (!deps.commands.worker) throw new FlashUserError('this flash has no worker command');
+  await deps.commands.worker({ queue: queue!, concurrency, lockSeconds, io: deps.io });
 }
 
 async function list(tokens: string[], deps: CliDeps): Promise<void> {

@@ -16,6 +16,8 @@ export interface CliCommands {
   lrFind?(args: TrainArgs): Promise<void>;
   /** `flash sweep --config sweep.yaml`: the trials of a checked plan. */
   sweep?(args: Omit<SweepArgs, 'runner'>): Promise<void>;
+  /** `flash worker --queue redis://…`: takes sweep trials off the queue until stopped. */
+  worker?(args: { queue: string; concurrency: number; lockSeconds: number; io: CliIO }): Promise<void>;
   /** A command on a saved run; the arguments are what the run's task parsed from the flags. */
   predict?(args: RunCommandArgs): Promise<void>;
   evaluate?(args: RunCommandArgs): Promise<void>;

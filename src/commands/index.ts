@@ -1,6 +1,9 @@
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../core/package_root.js';
+import { createHash } from 'node:crypto';
 import { binaryTrialRunner, runSweep, type TrialRunner } from '../core/sweep/run.js';
+import { queueTrialRunner, runWorker, type TrialJobData } from '../core/sweep/queue.js';
+import type { TaskIO } from '../core/task_io.js';
 import { FlashUserError } from '../core/errors.js';
 import type { Registry } from '../core/registry.js';
 import { taskOfRun } from '../core/run/run_folder.js';
@@ -22,7 +25,14 @@ function runOf(args: RunCommandArgs & { model?: string; run?: string; runs?: str
 /**
  * `trialRunner` runs one sweep trial (default: the `flash` binary in a child process; tests run trials in-process).
  */
-export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal, options: { trialRunner?: TrialRunner } = {}): Required<CliCommands> {
+export interface CommandOptions {
+  /** Runs one sweep trial (default: the `flash` binary in a child process; tests run trials in-process). */
+  trialRunner?: TrialRunner;
+  /** Runs a queued trial's recipe in this process (`flash worker`): the composition root supplies flash's own CLI. */
+  runTrialInProcess?: (data: TrialJobData, io: TaskIO) => Promise<number>;
+}
+
+export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal, options: CommandOptions = {}): Required<CliCommands> {
   const onRun = (command: RunCommandName) => async (args: RunCommandArgs): Promise<void> => {
     const name = await taskOfRun(runOf(args));
     const cmd = tasks.get(name).commands[command];
@@ -32,8 +42,31 @@ export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal, o
   return {
     train: (args: TrainArgs) => tasks.get(args.recipe.task).train({ ...args, signal: args.signal ?? signal }),
     sweep: async (args) => {
+      if (args.queue) {
+        // Jobs are named by the sweep folder, so re-running the same sweep enqueues nothing twice.
+        const dir = args.outDir ?? resolve(args.io.cwd, 'sweeps', args.task);
+        const queued = await queueTrialRunner(args.queue, createHash('sha256').update(dir).digest('hex').slice(0, 12));
+        try {
+          await runSweep({ ...args, runner: queued.runner, workers: args.workers > 1 ? args.workers : args.plan.trials, signal: args.signal ?? signal });
+        } finally {
+          await queued.close();
+        }
+        return;
+      }
       const runner = options.trialRunner ?? binaryTrialRunner(join(packageRoot(), 'dist', 'bin', 'flash.js'), args.io.env);
       await runSweep({ ...args, runner, signal: args.signal ?? signal });
+    },
+    worker: async (args) => {
+      const runInProcess = options.runTrialInProcess;
+      if (!runInProcess) throw new FlashUserError('this flash cannot run queued trials');
+      await runWorker({
+        url: args.queue,
+        concurrency: args.concurrency,
+        io: args.io,
+        lockMs: args.lockSeconds * 1000,
+        ...(signal ? { signal } : {}),
+        runTrial: async (data) => ({ code: await runInProcess(data, { ...args.io, cwd: data.cwd }) }),
+      });
     },
     lrFind: async (args: TrainArgs) => {
       const task = tasks.get(args.recipe.task);

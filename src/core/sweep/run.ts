@@ -28,7 +28,7 @@ export interface TrialResult {
 }
 
 /** Runs one trial's recipe into its run folder; `signal` asks it to stop cleanly (the time budget). */
-export type TrialRunner = (trial: { recipePath: string; runDir: string; signal: AbortSignal; cwd: string }) => Promise<{ code: number; error?: string }>;
+export type TrialRunner = (trial: { recipePath: string; runDir: string; signal: AbortSignal; cwd: string }) => Promise<{ code: number; error?: string; worker?: string }>;
 
 /** The default runner: each trial is `flash --config <trial recipe>` in a child process, so a crash is the trial's alone. */
 export function binaryTrialRunner(bin: string, env: Record<string, string | undefined>): TrialRunner {
@@ -61,6 +61,8 @@ export interface SweepArgs {
   runner: TrialRunner;
   /** Stops the sweep: running trials stop cleanly and are recorded as stopped (the CLI wires Ctrl-C to it). */
   signal?: AbortSignal;
+  /** `--queue redis://…`: trials become BullMQ jobs that `flash worker` processes take. */
+  queue?: string;
 }
 
 export interface SweepResult {
@@ -127,7 +129,7 @@ export async function runSweep(args: SweepArgs): Promise<SweepResult> {
         await writeFileAtomic(recipePath, recipeToYaml(next.recipe, args.schema, `flash sweep trial ${next.trial}: ${JSON.stringify(next.params)}`));
         const t0 = Date.now();
         const ran = await args.runner({ recipePath, runDir, signal: stop.signal, cwd: io.cwd });
-        const result = await readTrial(next.trial, next.params, runDir, plan.metric, ran, (Date.now() - t0) / 1000, `local-${w}`, stop.signal.aborted);
+        const result = await readTrial(next.trial, next.params, runDir, plan.metric, ran, (Date.now() - t0) / 1000, ran.worker ?? `local-${w}`, stop.signal.aborted);
         results.push(result);
         await appendFile(jsonl, JSON.stringify(result) + '\n');
         await writeResultsCsv(join(dir, 'results.csv'), results, plan);
