@@ -19,7 +19,9 @@ tabularBackbones.register(
     let h = input;
     o.hidden.forEach((units, i) => {
       h = tf.layers.dense({ units, useBias: !o.batchNorm, name: `dense_${i + 1}` }).apply(h) as tf.SymbolicTensor;
-      if (o.batchNorm) h = tf.layers.batchNormalization({ name: `bn_${i + 1}` }).apply(h) as tf.SymbolicTensor;
+      // Momentum 0.9, not Keras' 0.99: a small table trains a few hundred steps, too few for 0.99's moving statistics
+      // to forget their init, and inference (which uses them) would lag training badly.
+      if (o.batchNorm) h = tf.layers.batchNormalization({ momentum: 0.9, name: `bn_${i + 1}` }).apply(h) as tf.SymbolicTensor;
       h = tf.layers.activation({ activation: 'relu', name: `relu_${i + 1}` }).apply(h) as tf.SymbolicTensor;
       if (o.dropout > 0) h = tf.layers.dropout({ rate: o.dropout, name: `dropout_${i + 1}` }).apply(h) as tf.SymbolicTensor;
     });
