@@ -57,18 +57,18 @@ function profile(table: Table, col: number): Profile {
 /** Decides one column: its kind, or why it is left out. */
 function decide(name: string, p: Profile, rows: number): { kind: 'numerical' | 'categorical' } | { why: string } | { kind: 'numerical'; note: string } {
   if (p.present.length === 0) return { why: 'every value missing' };
-  if (p.distinct === 1) return { why: `constant (every value '${p.present[0]}')` };
+  if (p.distinct === 1) return { why: `constant, every value '${p.present[0]}'` };
   const allDistinct = p.distinct === p.present.length && rows >= ID_MIN_ROWS;
   if (p.numeric) {
     if (p.integer && allDistinct && (/(^|_|\b)id$/i.test(name) || /^id(_|$)/i.test(name) || isRange(p.present))) {
-      return { why: `ID-like (all ${p.distinct} values distinct integers)` };
+      return { why: `ID-like: all ${p.distinct} values distinct integers` };
     }
     if (p.integer && p.distinct <= FEW_INTEGERS) return { kind: 'numerical', note: `${name}: integers with ${p.distinct} distinct values, taken as numerical (list it in --categorical_fields to treat it as a category)` };
     return { kind: 'numerical' };
   }
   if (p.boolean) return { kind: 'categorical' };
-  if (p.meanLength > FREE_TEXT_CHARS) return { why: `free text (${Math.round(p.meanLength)} characters on average)` };
-  if (allDistinct) return { why: `ID-like (all ${p.distinct} values distinct)` };
+  if (p.meanLength > FREE_TEXT_CHARS) return { why: `free text: ${Math.round(p.meanLength)} characters on average` };
+  if (allDistinct) return { why: `ID-like: all ${p.distinct} values distinct` };
   return { kind: 'categorical' };
 }
 
