@@ -1,6 +1,7 @@
 /** The flags, help and parsing of the commands on a tabular run; the commands themselves are in commands.ts. */
 import type { TaskCommand } from '../types.js';
 import type { TabularEvaluateArgs, TabularPredictArgs } from './commands.js';
+import type { TabularServeArgs } from './serve.js';
 
 function requireRunAndCsv(p: Parameters<TaskCommand['parse']>[0]): { model: string; csv: string } {
   const model = p.str('model');
@@ -38,4 +39,30 @@ export const tabularCommands = {
     parse: (p, ctx) => ({ ...requireRunAndCsv(p), output: p.str('output'), backend: p.str('backend'), io: ctx.io }),
     run: async (a) => (await import('./commands.js')).evaluateCommand(a as TabularEvaluateArgs),
   },
-} satisfies Record<'predict' | 'evaluate', TaskCommand>;
+  serve: {
+    summary: 'serve a tabular run over HTTP: JSON rows or a CSV body in, predictions out; a form page',
+    usage: ['flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000]'],
+    notes: [
+      [
+        'Endpoints:',
+        '  POST /predict   JSON [{"column": value, ...}] or {"rows": [...]}, or a CSV body (content-type: text/csv) → {"predictions": [...], "notes": [...]}',
+        '  GET /metadata   target, classes, the columns read and their categories',
+        '  GET /health     liveness',
+        '  GET /           a form with one field per input column',
+      ].join('\n'),
+    ],
+    options: [
+      { name: 'model', kind: 'string', description: 'run folder (required)' },
+      { name: 'host', kind: 'string', description: 'address to listen on (default: 127.0.0.1)' },
+      { name: 'port', kind: 'string', description: 'port to listen on (default: 8000; 0 = any free port)' },
+      { name: 'backend', kind: 'string', description: 'TensorFlow.js backend (default auto)' },
+      { name: 'quiet', kind: 'boolean', description: 'no line per request on stderr' },
+    ],
+    parse(p, ctx) {
+      const model = p.str('model');
+      if (model === undefined) p.problems.push("missing required option '--model' (a run folder)");
+      return { model: model!, host: p.str('host') ?? '127.0.0.1', port: p.int('port', 8000, 0, 65535), backend: p.str('backend'), quiet: p.bool('quiet'), io: ctx.io };
+    },
+    run: async (a) => (await import('./serve.js')).serveCommand(a as TabularServeArgs),
+  },
+} satisfies Record<'predict' | 'evaluate' | 'serve', TaskCommand>;

@@ -73,6 +73,13 @@ async function writeRows(path: string, rows: Record<string, string | number>[]):
   throw new FlashUserError(`--output ${path}: use a .csv, .json or .jsonl file`);
 }
 
+/** The predictions for a table's rows (predict and serve): one output row per input row, notes said through `note`. */
+export function predictTable(module: TabularModule, meta: TabularMeta, table: Table, keep: string[], note: (line: string) => void): Record<string, string | number>[] {
+  for (const k of keep) columnIndex(table, k, '--keep_columns');
+  const { x, n } = prepare(meta, table, note, keep);
+  return outputRows(module, meta, table, predictRows(module, x, n), keep);
+}
+
 /** `flash predict --model RUN --csv rows.csv [--output preds.csv|.json|.jsonl] [--keep_columns a b]`. */
 export async function predictCommand(args: TabularPredictArgs): Promise<Record<string, string | number>[]> {
   const { io } = args;
@@ -82,9 +89,7 @@ export async function predictCommand(args: TabularPredictArgs): Promise<Record<s
   const { module, meta } = await loadTabular(resolve(io.cwd, args.model));
   try {
     const table = readTable(resolve(io.cwd, args.csv), shown(resolve(io.cwd, args.csv), io.cwd));
-    for (const k of args.keepColumns) columnIndex(table, k, '--keep_columns');
-    const { x, n } = prepare(meta, table, (l) => io.err(`${l}\n`), args.keepColumns);
-    const rows = outputRows(module, meta, table, predictRows(module, x, n), args.keepColumns);
+    const rows = predictTable(module, meta, table, args.keepColumns, (l) => io.err(`${l}\n`));
     if (args.output) {
       const path = resolve(io.cwd, args.output);
       await writeRows(path, rows);
