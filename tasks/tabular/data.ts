@@ -64,6 +64,8 @@ export interface TargetCodec {
   kind: 'classification' | 'regression';
   /** Learns from the train targets (class list, or mean and std); throws on a useless target. */
   fit(values: string[], file: string, target: string): void;
+  /** Re-learns what it can from the train split's encoded targets alone, once the val rows are held out. */
+  fitTrain?(codes: number[]): void;
   /** A target cell → class index or value; a message when it cannot be one. */
   encode(cell: string): number | string;
   /** What flash.json keeps of the target. */
@@ -161,6 +163,7 @@ export function buildTabularData(
     }
   }
   const test = d.test_file !== null ? clean(read(resolve(cwd, d.test_file)), 'test') : undefined;
+  codec.fitTrain?.(trainCodes);
 
   const preprocessing = opts.saved?.preprocessing ?? fitPreprocessing(trainTable, fields, d.min_category_count);
   const folded = preprocessing.categorical.filter((c) => c.folded > 0);
@@ -233,6 +236,10 @@ export function valueCodec(): TargetCodec & { mean: number; std: number } {
       const v = nums as number[];
       const distinct = new Set(v).size;
       if (distinct < 2) throw new FlashUserError(`${file}: the target '${target}' has ${distinct === 0 ? 'no values' : `one value (${v[0]})`}; nothing to learn`);
+      c.fitTrain(v);
+    },
+    // Standardisation comes from the train split only, like every other statistic of the run.
+    fitTrain(v: number[]) {
       c.mean = v.reduce((s, x) => s + x, 0) / v.length;
       c.std = Math.sqrt(v.reduce((s, x) => s + (x - c.mean) ** 2, 0) / v.length) || 1;
     },

@@ -22,6 +22,8 @@ export interface FieldChoice extends Fields {
   notes: string[];
 }
 
+/** An ISO date or date-time (2024-03-01, 2024-03-01T12:00, 2024/03/01). */
+const DATE = /^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const BOOLEAN = new Set(['true', 'false', 'yes', 'no', 't', 'f', 'y', 'n']);
 /** Strings this long on average are prose, not categories. */
 const FREE_TEXT_CHARS = 40;
@@ -67,6 +69,7 @@ function decide(name: string, p: Profile, rows: number): { kind: 'numerical' | '
     return { kind: 'numerical' };
   }
   if (p.boolean) return { kind: 'categorical' };
+  if (p.present.every((v) => DATE.test(v) && !Number.isNaN(Date.parse(v)))) return { why: 'a date (expanding it into year, month, weekday is not done yet; derive such columns yourself)' };
   if (p.meanLength > FREE_TEXT_CHARS) return { why: `free text: ${Math.round(p.meanLength)} characters on average` };
   if (allDistinct) return { why: `ID-like: all ${p.distinct} values distinct` };
   return { kind: 'categorical' };
