@@ -44,7 +44,21 @@ export function tabularPlugin(task: Kind): TaskPlugin {
       if (d.train_file === null && (d.val_file !== null || d.test_file !== null)) problems.push(`${at('data.train_file')}: give --train_file with --val_file / --test_file`);
       return problems;
     },
+    trainFlags: [
+      {
+        name: 'check',
+        kind: 'boolean',
+        description: 'check the training table and exit: columns as inferred, missing share, left-out columns, leakage, target imbalance, duplicate rows, val/test rows also in train',
+      },
+    ],
     async train(args) {
+      if (args.flags?.check) {
+        const { checkTable } = await import('./check.js');
+        const r = args.recipe as unknown as { data: Parameters<typeof checkTable>[0]['data'] & Record<string, unknown> };
+        const t = (r.data[target] as string | string[] | null) ?? null;
+        checkTable({ io: args.io, classification, target: (Array.isArray(t) ? t[0] : t) ?? (classification ? 'species' : 'body_mass_g'), data: r.data });
+        return;
+      }
       const { CLASSIFICATION_KIND, REGRESSION_KIND, trainTabular } = await import('./run.js');
       await trainTabular(classification ? CLASSIFICATION_KIND : REGRESSION_KIND, args, schema);
     },
