@@ -31,3 +31,22 @@ tabularBackbones.register(
 );
 tabularBackbones.register('linear', (input) => input, 'no hidden layer: logistic / linear regression on the preprocessed features (a baseline)');
 
+tabularBackbones.register(
+  'resmlp',
+  (input, o) => {
+    // A residual MLP (Gorishniy et al. 2021, "Revisiting deep learning models for tabular data"): a projection to
+    // the first width, then per hidden_units entry a block x + Dropout(Dense(ReLU(Dense(BN(x))))).
+    const width = o.hidden[0] ?? 128;
+    let h = tf.layers.dense({ units: width, name: 'res_in' }).apply(input) as tf.SymbolicTensor;
+    o.hidden.forEach((units, i) => {
+      let b = o.batchNorm ? (tf.layers.batchNormalization({ momentum: 0.9, name: `res_bn_${i + 1}` }).apply(h) as tf.SymbolicTensor) : h;
+      b = tf.layers.dense({ units, activation: 'relu', name: `res_dense_${i + 1}a` }).apply(b) as tf.SymbolicTensor;
+      if (o.dropout > 0) b = tf.layers.dropout({ rate: o.dropout, name: `res_dropout_${i + 1}` }).apply(b) as tf.SymbolicTensor;
+      b = tf.layers.dense({ units: width, name: `res_dense_${i + 1}b` }).apply(b) as tf.SymbolicTensor;
+      h = tf.layers.add({ name: `res_add_${i + 1}` }).apply([h, b]) as tf.SymbolicTensor;
+    });
+    if (o.batchNorm) h = tf.layers.batchNormalization({ momentum: 0.9, name: 'res_bn_out' }).apply(h) as tf.SymbolicTensor;
+    return tf.layers.activation({ activation: 'relu', name: 'res_relu_out' }).apply(h) as tf.SymbolicTensor;
+  },
+  'residual MLP: blocks of BN → dense → ReLU → dropout → dense with a skip connection (one block per model.hidden_units entry)',
+);
