@@ -109,12 +109,22 @@ function subset(t: Table, keep: number[]): Table {
  */
 export function buildTabularData(
   d: TabularDataKeys,
-  opts: { target: string; codec: TargetCodec; cwd: string; seed: number; strict: boolean; say: (line: string) => void; saved?: { preprocessing: Preprocessing; fields: FieldChoice } },
+  opts: {
+    target: string;
+    codec: TargetCodec;
+    cwd: string;
+    seed: number;
+    strict: boolean;
+    say: (line: string) => void;
+    saved?: { preprocessing: Preprocessing; fields: FieldChoice };
+    /** Tables already in memory (the TypeScript API's fromRecords), instead of the data keys' files. */
+    tables?: { train: Table; val?: Table; test?: Table };
+  },
 ): TabularData {
   const { target, codec, cwd, say } = opts;
   const trainPath = d.train_file === null ? demoCsv() : resolve(cwd, d.train_file);
   const read = (path: string) => readTable(path, shown(path, cwd));
-  const full = read(trainPath);
+  const full = opts.tables?.train ?? read(trainPath);
   const fields = opts.saved?.fields ?? chooseFields(full, [target], { categorical: d.categorical_fields, numerical: d.numerical_fields });
   if (!opts.saved) fields.notes.forEach(say);
 
@@ -149,8 +159,9 @@ export function buildTabularData(
   let trainTable = train.table;
   let trainCodes = train.codes;
   let val: { table: Table; codes: number[] } | undefined;
-  if (d.val_file !== null) {
-    val = clean(read(resolve(cwd, d.val_file)), 'val');
+  const valTable = opts.tables?.val ?? (d.val_file !== null ? read(resolve(cwd, d.val_file)) : undefined);
+  if (valTable) {
+    val = clean(valTable, 'val');
   } else if (d.val_split > 0) {
     const held = holdOut(trainCodes, d.val_split, opts.seed, codec.kind === 'classification');
     if (held.length > 0 && held.length < trainCodes.length) {
@@ -162,7 +173,8 @@ export function buildTabularData(
       say(`validation: ${held.length} of ${held.length + rest.length} train rows held out (--data.val_split ${d.val_split}${codec.kind === 'classification' ? ', stratified' : ''}, seeded)`);
     }
   }
-  const test = d.test_file !== null ? clean(read(resolve(cwd, d.test_file)), 'test') : undefined;
+  const testTable = opts.tables?.test ?? (d.test_file !== null ? read(resolve(cwd, d.test_file)) : undefined);
+  const test = testTable ? clean(testTable, 'test') : undefined;
   codec.fitTrain?.(trainCodes);
 
   const preprocessing = opts.saved?.preprocessing ?? fitPreprocessing(trainTable, fields, d.min_category_count);
