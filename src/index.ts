@@ -41,3 +41,5 @@ export { JsonlLogger, TensorBoardLogger, StepMetricsCallback } from './core/logg
 export { writeRunReport, reportCommand, compareRuns, compareCommand } from '../tasks/image_classification/report/index.js';
 export { checkDataset, checkCommand, checkReportText, type CheckReport } from '../tasks/image_classification/check.js';
 export { exportCommand } from '../tasks/image_classification/export/index.js';
+export { TabularClassificationData, TabularRegressionData, TabularClassifier, TabularRegressor, type TabularDataOptions, type TabularDataset } from '../tasks/tabular/api.js';
+export { tabularBackbones } from '../tasks/tabular/registry.js';

@@ -1,5 +1,5 @@
 /**
- * Classification metrics on plain arrays, and the `metrics` registry the trainer, the CLI and `flash list` read.
+ * Classification (and regression: regression.ts) metrics on plain arrays, and the `metrics` registry the trainer, the CLI and `flash list` read.
  *
  * Conventions (shared by every metric; each file documents its own details):
  * - Predicted class = arg-max of the row, ties to the lowest class index (`argmaxRows`).
@@ -22,6 +22,7 @@ import { logLoss } from './log_loss.js';
 import { f1Micro, hammingAccuracy, subsetAccuracy } from './multi_label.js';
 import { precisionMacro } from './precision.js';
 import { recallMacro } from './recall.js';
+import { mae, mse, r2, rmse } from './regression.js';
 import { topKAccuracy } from './top_k.js';
 import type { Metric, MetricInput } from './types.js';
 
@@ -34,11 +35,11 @@ export { perClassPrf, macroPrf } from './prf.js';
 export { aurocOneVsRest, aurocMacro } from './auroc.js';
 export { topKAccuracy, topKAccuracyValue } from './top_k.js';
 export { perClassReport, type ClassReportRow } from './report.js';
-export { accuracy, precisionMacro, recallMacro, f1Macro, auroc, logLoss };
+export { accuracy, precisionMacro, recallMacro, f1Macro, auroc, logLoss, mse, rmse, mae, r2 };
 
 /** Every metric flash can report. One file per metric, one `register` line here. */
 export const metrics = new Registry<Metric>('metric');
-for (const m of [accuracy, f1Macro, precisionMacro, recallMacro, auroc, topKAccuracy(3), topKAccuracy(5), logLoss, f1Micro, hammingAccuracy, subsetAccuracy]) {
+for (const m of [accuracy, f1Macro, precisionMacro, recallMacro, auroc, topKAccuracy(3), topKAccuracy(5), logLoss, f1Micro, hammingAccuracy, subsetAccuracy, mse, rmse, mae, r2]) {
   metrics.register(m.name, m, m.description);
 }
 

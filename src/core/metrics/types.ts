@@ -22,6 +22,11 @@ export interface MetricInput {
   targets?: Uint8Array;
   /** Multi-label: a label is predicted when its probability is at least this. Default 0.5. */
   threshold?: number;
+  /**
+   * Regression data: `[n]` true values; `probs` then holds the `n` predictions (numClasses 1) and `labels` only
+   * gives `n`. Only the regression metrics (mse, rmse, mae, r2) read it; they refuse input without it.
+   */
+  values?: Float32Array;
 }
 
 /** The default decision threshold of multi-label predictions. */

@@ -10,6 +10,8 @@ export interface SplitOutputs {
   labels: Int32Array;
   /** Multi-label splits (batches with [b, k] targets): [n × numOutputs] 0/1 targets; `labels` is then all -1. */
   targets?: Uint8Array;
+  /** Regression splits (module.targetKind 'values'): the [n] true values; `labels` is then all 0. */
+  values?: Float32Array;
   /** Mean loss over the split (NaN when the split has no labels). */
   loss: number;
 }
@@ -20,6 +22,7 @@ export async function runSplit(module: TaskModule, split: DataSplit, batchSize: 
   const probs = new Float32Array(split.size * k);
   const labels = new Int32Array(split.size);
   let targets: Uint8Array | undefined;
+  const values = module.targetKind === 'values' ? new Float32Array(split.size) : undefined;
   const ids: string[] = [];
   const net = module.trainingNetwork();
   let n = 0;
@@ -33,7 +36,10 @@ export async function runSplit(module: TaskModule, split: DataSplit, batchSize: 
     const [pv, lv, yv] = await Promise.all([p.data(), l.data(), batch.y.data()]);
     tf.dispose([p, l, batch.x, batch.y]);
     probs.set(pv as Float32Array, n * k);
-    if (batch.y.rank === 2) {
+    if (values) {
+      // Regression: real targets, kept as they are (an Int32Array would truncate them).
+      values.set(yv as Float32Array, n);
+    } else if (batch.y.rank === 2) {
       // Multi-label targets: one 0/1 row per sample.
       targets ??= new Uint8Array(split.size * k);
       targets.set(yv, n * k);
@@ -47,12 +53,14 @@ export async function runSplit(module: TaskModule, split: DataSplit, batchSize: 
   }
   const out: SplitOutputs = { ids, probs: probs.subarray(0, n * k), labels: labels.subarray(0, n), loss: n > 0 ? lossSum / n : NaN };
   if (targets) out.targets = targets.subarray(0, n * k);
+  if (values) out.values = values.subarray(0, n);
   return out;
 }
 
 /** What the metrics read of a split's outputs (multi-label targets and the module's threshold when there are). */
 export function metricInput(module: Pick<TaskModule, 'numOutputs' | 'metricThreshold'>, out: SplitOutputs): MetricInput {
   const input: MetricInput = { probs: out.probs, labels: out.labels, numClasses: module.numOutputs };
+  if (out.values) input.values = out.values;
   if (out.targets) {
     input.targets = out.targets;
     if (module.metricThreshold !== undefined) input.threshold = module.metricThreshold;

@@ -60,6 +60,11 @@ export interface TaskModule {
   readonly numOutputs: number;
   /** Metric names (from the metrics registry) reported for validation and test. */
   readonly metricNames: string[];
+  /**
+   * What the batches' `y` holds: class indices or 0/1 rows ('classes', the default), or real numbers ('values':
+   * regression, [b] float32 in the target's units, which the metrics read as `MetricInput.values`).
+   */
+  readonly targetKind?: 'classes' | 'values';
   /** Multi-label modules: the probability from which metrics count a label as predicted (default 0.5). */
   readonly metricThreshold?: number;
   /** Creates the optimizer for a training phase. */

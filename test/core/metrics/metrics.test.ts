@@ -321,8 +321,12 @@ describe('edge cases and the registry', () => {
       'f1_micro',
       'hamming_accuracy',
       'log_loss',
+      'mae',
+      'mse',
       'precision_macro',
+      'r2',
       'recall_macro',
+      'rmse',
       'subset_accuracy',
       'top3_accuracy',
       'top5_accuracy',
@@ -330,7 +334,7 @@ describe('edge cases and the registry', () => {
     for (const e of metrics.list()) {
       assert.ok(e.description.length > 0);
       assert.equal(e.item.name, e.name);
-      assert.equal(e.item.higherIsBetter, e.name !== 'log_loss');
+      assert.equal(e.item.higherIsBetter, !['log_loss', 'mse', 'rmse', 'mae'].includes(e.name));
     }
   });
   it('computeMetrics keeps the requested order and rejects unknown names with a suggestion', () => {
