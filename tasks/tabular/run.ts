@@ -2,7 +2,7 @@
  * A tabular task's run: the core lifecycle (`trainRun`) with the hooks that build the table data and the tabular
  * module, save the transform in flash.json and load it back. The two tabular tasks differ only in a `TabularKind`.
  */
-import { monitorDirection, type Recipe, type RecipeOf } from '../../src/core/config/index.js';
+import { fixedLearningRate, monitorDirection, type Recipe, type RecipeOf } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { loadLayersModel } from '../../src/core/io/layers_model.js';
 import { metrics } from '../../src/core/metrics/index.js';
@@ -68,7 +68,7 @@ function moduleFor(kind: TabularKind, recipe: TabularRecipe, width: number, meta
     batchNorm: m.batch_norm,
     width,
     optimizer: m.optimizer,
-    learningRate: m.learning_rate,
+    learningRate: fixedLearningRate(m.learning_rate),
     weightDecay: m.weight_decay,
   });
   module.meta = kind.task === 'tabular_classification' ? { labels: meta.labels } : { target_mean: meta.target_mean, target_std: meta.target_std };
