@@ -62,6 +62,10 @@ export function tabularPlugin(task: Kind): TaskPlugin {
       const { CLASSIFICATION_KIND, REGRESSION_KIND, trainTabular } = await import('./run.js');
       await trainTabular(classification ? CLASSIFICATION_KIND : REGRESSION_KIND, args, schema);
     },
+    async lrFind(args) {
+      const { CLASSIFICATION_KIND, REGRESSION_KIND, findTabularLearningRate } = await import('./run.js');
+      await findTabularLearningRate(classification ? CLASSIFICATION_KIND : REGRESSION_KIND, args);
+    },
     commands: tabularCommands,
   };
 }

@@ -8,6 +8,7 @@ import { loadLayersModel } from '../../src/core/io/layers_model.js';
 import { metrics } from '../../src/core/metrics/index.js';
 import { readRunMeta, type RunMeta } from '../../src/core/run/run_folder.js';
 import { trainRun, type RunContext, type TrainRunHooks } from '../../src/core/run/train_run.js';
+import { lrFindRun } from '../../src/core/run/lr_find.js';
 import { chooseClassWeights, IMBALANCE_RATIO } from '../classification/class_weights.js';
 import type { TrainArgs } from '../types.js';
 import { buildTabularData, classCodec, shown, valueCodec, type TabularData, type TabularDataKeys, type TargetCodec } from './data.js';
@@ -146,6 +147,11 @@ export async function trainTabular(kind: TabularKind, args: TrainArgs, schema: i
   const recipe = args.recipe as Recipe as TabularRecipe;
   if (recipe.data.builder !== 'from_csv') throw new FlashUserError(`unknown builder '${recipe.data.builder}' for ${kind.task}; use from_csv`);
   await trainRun(hooksFor(kind), { ...args, recipe, schema });
+}
+
+/** `flash lr_find tabular_*`: the LR finder on the table and a throwaway model. */
+export async function findTabularLearningRate(kind: TabularKind, args: TrainArgs): Promise<void> {
+  await lrFindRun(hooksFor(kind), { recipe: args.recipe as Recipe as TabularRecipe, io: args.io });
 }
 
 export type { RunContext };
