@@ -1,5 +1,6 @@
 import { Registry } from '../src/core/registry.js';
 import { imageClassification } from './image_classification/index.js';
+import { textClassification } from './text_classification/index.js';
 import type { TaskPlugin } from './types.js';
 
 export type { TaskPlugin } from './types.js';
@@ -7,3 +8,4 @@ export type { TaskPlugin } from './types.js';
 /** Every task flash offers: an explicit list, no discovery magic. One `register` line per task. */
 export const tasks = new Registry<TaskPlugin>('task');
 tasks.register(imageClassification.name, imageClassification, imageClassification.description);
+tasks.register(textClassification.name, textClassification, textClassification.description);

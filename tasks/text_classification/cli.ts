@@ -1,0 +1,122 @@
+/**
+ * text_classification's commands on a saved run as the CLI sees them: flags, help, and how flags become
+ * arguments. No model code is loaded here, so help and flag errors stay fast.
+ */
+import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
+import { didYouMean } from '../../src/core/suggest.js';
+import type { CommandContext, CommandOption, ParsedCommand, RunCommandArgs, TaskCommand } from '../types.js';
+
+export interface TextPredictArgs extends RunCommandArgs {
+  model: string;
+  /** Texts given on the command line. */
+  texts?: string[];
+  /** A CSV (or .jsonl/.json file) of texts, one prediction per row in order. */
+  file?: string;
+  inputField?: string;
+  topK: number;
+  threshold?: number;
+  output?: string;
+  batchSize: number;
+  backend: string;
+}
+
+export interface TextEvaluateArgs extends RunCommandArgs {
+  model: string;
+  /** A labelled CSV, JSON lines file or folder of class sub-folders. */
+  csv?: string;
+  jsonl?: string;
+  folder?: string;
+  inputField?: string;
+  targetFields?: string[];
+  output?: string;
+  batchSize: number;
+  backend: string;
+}
+
+type CommandSpec<A extends RunCommandArgs> = Omit<TaskCommand<A>, 'run'>;
+
+const opts = (rows: [string, CommandOption['kind'], string][]): CommandOption[] => rows.map(([name, kind, description]) => ({ name, kind, description }));
+
+/** `--backend`, checked against the backends registry. */
+function backendOf(p: ParsedCommand, ctx: CommandContext): string {
+  const name = p.str('backend') ?? 'auto';
+  const allowed = ['auto', ...(ctx.registries.backends?.names() ?? [])];
+  if (!allowed.includes(name)) p.problems.push(`--backend: unknown backend '${name}'${didYouMean(name, allowed)}; available: ${allowed.join(', ')}`);
+  return name;
+}
+
+function requireModel(p: ParsedCommand): string {
+  const model = p.str('model');
+  if (model === undefined && !p.has('model')) p.problems.push("missing required option '--model' (a run folder, e.g. runs/text_classification-…)");
+  return model!;
+}
+
+export const predictSpec: CommandSpec<TextPredictArgs> = {
+  summary: 'classify texts with a trained text model',
+  usage: ['flash predict --model RUN_DIR --text "some text" ["more text" ...] [--top_k 2]', 'flash predict --model RUN_DIR --csv rows.csv [--input_field text] [--output preds.csv|.json|.jsonl]'],
+  options: opts([
+    ['model', 'string', 'run folder of a trained text model (required)'],
+    ['text', 'array', 'texts to classify'],
+    ['csv', 'string', 'a CSV (or a .jsonl JSON lines file) of texts: one prediction per row, in order'],
+    ['input_field', 'string', "--csv: the text column (default: the run's data.input_field)"],
+    ['top_k', 'string', 'classes shown per text (default: 3)'],
+    ['threshold', 'string', "multi-label models: every label with probability >= this (default: the model's)"],
+    ['output', 'string', 'write the predictions to a .csv, .json or .jsonl file instead of printing them'],
+    ['batch_size', 'string', `texts per batch (default: ${DEFAULT_BATCH_SIZE})`],
+    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
+  ]),
+  parse(p, ctx) {
+    const model = requireModel(p);
+    const texts = [...(p.list('text') ?? []), ...p.positionals];
+    const file = p.str('csv');
+    const output = p.str('output');
+    if (texts.length === 0 && file === undefined && !p.has('csv')) p.problems.push("missing required option '--text' or '--csv' (what to classify)");
+    if (texts.length > 0 && file !== undefined) p.problems.push('give --text or --csv, not both');
+    if (output !== undefined && !/\.(json|jsonl|csv)$/i.test(output)) p.problems.push(`--output: expected a .json, .jsonl or .csv file, got '${output}'`);
+    const args: TextPredictArgs = { model, topK: p.int('top_k', 3, 1), batchSize: p.int('batch_size', DEFAULT_BATCH_SIZE, 1), backend: backendOf(p, ctx), io: ctx.io };
+    const threshold = p.fraction('threshold');
+    if (threshold !== undefined) args.threshold = threshold;
+    if (texts.length) args.texts = texts;
+    if (file !== undefined) args.file = file;
+    const inputField = p.str('input_field');
+    if (inputField !== undefined) args.inputField = inputField;
+    if (output !== undefined) args.output = output;
+    return args;
+  },
+};
+
+export const evaluateSpec: CommandSpec<TextEvaluateArgs> = {
+  summary: 'accuracy, macro F1, AUROC and a per-class table on labelled texts (multi-label: micro/macro F1, Hamming and subset accuracy)',
+  usage: ['flash evaluate --model RUN_DIR --csv test.csv [--input_field text] [--target_fields label]', 'flash evaluate --model RUN_DIR (--jsonl test.jsonl | --folder DIR)'],
+  options: opts([
+    ['model', 'string', 'run folder of a trained text model (required)'],
+    ['csv', 'string', 'labelled CSV laid out as for from_csv'],
+    ['jsonl', 'string', 'labelled JSON lines file laid out as for from_json'],
+    ['folder', 'string', 'class sub-folders of .txt files'],
+    ['input_field', 'string', "the text column/field (default: the run's data.input_field)"],
+    ['target_fields', 'array', "the label column(s) (default: the run's data.target_fields)"],
+    ['output', 'string', 'write the metrics to a .json file too'],
+    ['batch_size', 'string', `texts per batch (default: ${DEFAULT_BATCH_SIZE})`],
+    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
+  ]),
+  parse(p, ctx) {
+    for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
+    const model = requireModel(p);
+    const given = (['csv', 'jsonl', 'folder'] as const).filter((k) => p.has(k));
+    if (given.length === 0) p.problems.push("missing required option '--csv', '--jsonl' or '--folder' (labelled texts)");
+    if (given.length > 1) p.problems.push(`give one of --csv, --jsonl and --folder, not ${given.map((g) => `--${g}`).join(' and ')}`);
+    const output = p.str('output');
+    if (output !== undefined && !/\.json$/i.test(output)) p.problems.push(`--output: expected a .json file, got '${output}'`);
+    const args: TextEvaluateArgs = { model, batchSize: p.int('batch_size', DEFAULT_BATCH_SIZE, 1), backend: backendOf(p, ctx), io: ctx.io };
+    for (const k of ['csv', 'jsonl', 'folder'] as const) {
+      const v = p.str(k);
+      if (v !== undefined) args[k] = v;
+    }
+    const inputField = p.str('input_field');
+    if (inputField !== undefined) args.inputField = inputField;
+    const targetFields = p.list('target_fields');
+    if (targetFields?.length) args.targetFields = targetFields;
+    if (output !== undefined) args.output = output;
+    return args;
+  },
+};

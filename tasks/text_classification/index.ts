@@ -1,0 +1,40 @@
+import type { Recipe } from '../../src/core/config/index.js';
+import { Registry } from '../../src/core/registry.js';
+import type { TaskCommand, TaskPlugin, TrainArgs } from '../types.js';
+import { evaluateSpec, predictSpec } from './cli.js';
+import { textBuilders } from './data.js';
+import { textModels } from './model.js';
+import { checkTextRecipe, TEXT_DEFAULTS, TEXT_KEYS, TEXT_SCHEMA, type TextRecipe } from './schema.js';
+import { SPLITTERS, type Splitter } from './tokenizer.js';
+
+/** The tokenizer's splitters as a registry (`data.tokenizer`, `flash list tokenizers`); the pure module holds them. */
+export const tokenizers = new Registry<Splitter>('tokenizer');
+for (const [name, s] of Object.entries(SPLITTERS)) tokenizers.register(name, s, s.description);
+
+/**
+ * The text_classification plugin: texts from CSV, JSON lines or class folders → a tokenizer learnt on the
+ * training split → fastText-style bag of words, subwords and bigrams → classes. Command code loads on demand.
+ */
+export const textClassification: TaskPlugin = {
+  name: 'text_classification',
+  description: 'classify texts into classes or labels (CSV, JSON lines or class folders of .txt files), trained from scratch offline',
+  example: 'flash text_classification from_csv --train_file reviews.csv --input_field text --target_fields label',
+  keys: TEXT_KEYS,
+  schema: TEXT_SCHEMA,
+  defaults: TEXT_DEFAULTS as TaskPlugin['defaults'],
+  registries: { text_models: textModels, tokenizers },
+  builders: textBuilders.list().map((b) => ({ name: b.name, description: b.item.description, options: b.item.options })),
+  checkRecipe: (recipe, ctx) => checkTextRecipe(recipe as Recipe as TextRecipe, ctx),
+  async train(args: TrainArgs): Promise<void> {
+    const { trainTextClassifier } = await import('./train.js');
+    await trainTextClassifier(args);
+  },
+  commands: {
+    predict: withRun(predictSpec, async (a) => (await import('./commands.js')).predictCommand(a)),
+    evaluate: withRun(evaluateSpec, async (a) => (await import('./commands.js')).evaluateCommand(a)),
+  },
+};
+
+function withRun<A extends Parameters<TaskCommand['run']>[0]>(spec: Omit<TaskCommand<A>, 'run'>, run: (args: A) => Promise<unknown>): TaskCommand {
+  return { ...spec, run } as unknown as TaskCommand;
+}
