@@ -65,10 +65,12 @@ export interface Splitter {
 // Han, Hiragana and Katakana are written without spaces: each character is a word (as in character-level
 // baselines for Chinese and Japanese); fastText's subwords and bigrams then recover the multi-character words.
 const CJK = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}])/gu;
-// A URL stays one word (it is one thing to a classifier); a word is letters, marks and digits with inner
-// apostrophes (don't, l'homme); an emoji or a punctuation/symbol character is a word of its own ('!' matters for
-// sentiment). Everything else (spaces, lone joiners and variation selectors) separates words.
-const WORD = /(?:https?:\/\/|www\.)[^\s]+|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|\p{Extended_Pictographic}|[\p{P}\p{S}]/gu;
+// A URL stays one word (it is one thing to a classifier), without the punctuation after it; a word is letters,
+// marks and digits with inner apostrophes (don't, l'homme); an emoji with its skin tone, variation selector and
+// ZWJ-joined parts (👍🏽, 👨‍👩‍👧) or a punctuation/symbol character is a word of its own ('!' matters for sentiment).
+// Everything else (spaces, lone joiners and selectors) separates words.
+const WORD =
+  /(?:https?:\/\/|www\.)[^\s]*[^\s.,;:!?)\]'"]|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F|\u200D\p{Extended_Pictographic})*|[\p{P}\p{S}]/gu;
 
 /** Takes the regex's matches up to `max`, lazily: a 10 MB text costs only what is kept. */
 function matches(re: RegExp, text: string, max: number): { words: string[]; truncated: boolean } {
