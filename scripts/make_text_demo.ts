@@ -76,13 +76,16 @@ const INTENTS: Record<string, { says: string[]; things: string[] }> = {
   },
 };
 
+/** Things every intent can be about: a word alone rarely gives the intent away. */
+const SHARED = ['my order', 'the app', 'my account', 'the website', 'my phone', 'the last update', 'my subscription', 'the package', 'this service', 'the new plan'];
+
 function corpus(perClass: number, seed: number): { text: string; label: string }[] {
   const rand = mulberry32(seed);
   const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)];
   const rows: { text: string; label: string }[] = [];
   for (let i = 0; i < perClass; i++) {
     for (const [label, { says, things }] of Object.entries(INTENTS)) {
-      let body = pick(says).replace('{thing}', pick(things));
+      let body = pick(says).replace('{thing}', rand() < 0.5 ? pick(SHARED) : pick(things));
       body = body[0].toUpperCase() + body.slice(1);
       if (!/[.?!]$/.test(body)) body += rand() < 0.7 ? '.' : '!';
       rows.push({ text: [pick(OPENERS), body, pick(CLOSERS)].filter(Boolean).join(' '), label });

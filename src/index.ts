@@ -41,3 +41,8 @@ export { JsonlLogger, TensorBoardLogger, StepMetricsCallback } from './core/logg
 export { writeRunReport, reportCommand, compareRuns, compareCommand } from '../tasks/image_classification/report/index.js';
 export { checkDataset, checkCommand, checkReportText, type CheckReport } from '../tasks/image_classification/check.js';
 export { exportCommand } from '../tasks/image_classification/export/index.js';
+export { TextClassificationData, type TextDataOptions, type TextList } from '../tasks/text_classification/api.js';
+export { TextClassifier, textModels, type TextClassifierOptions, type TextPrediction } from '../tasks/text_classification/model.js';
+export { trainTextClassifier } from '../tasks/text_classification/train.js';
+export { predictTexts, evaluateRows, formatTextPredictions } from '../tasks/text_classification/commands.js';
+export { fitTokenizer, encode as encodeText, featureCount, type TokenizerConfig, type TokenizerState } from '../tasks/text_classification/tokenizer.js';

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { extname, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
@@ -9,50 +8,13 @@ import { metricInput, runSplit } from '../../src/core/trainer/evaluate.js';
 import { textTable } from '../classification/text_table.js';
 import type { TextEvaluateArgs, TextPredictArgs } from './cli.js';
 import { labelledSplit } from './data.js';
-import { TextClassifier } from './model.js';
+import { TextClassifier, type PredictTextOptions, type TextPrediction } from './model.js';
 import { readCsvTexts, readFolderTexts, readJsonTexts, type RawRow } from './read.js';
-import { encode, toDense } from './tokenizer.js';
+import { encode } from './tokenizer.js';
 
-/** One text's prediction. */
-export interface TextPrediction {
-  text: string;
-  /** The most probable class; multi-label: the labels at or above the threshold joined with ';'. */
-  label: string;
-  /** Its probability (multi-label: the highest label probability). */
-  score: number;
-  /** The top-k classes, best first. */
-  top: { label: string; score: number }[];
-  /** Multi-label: the labels at or above `threshold`, most probable first. */
-  labels?: { label: string; score: number }[];
-  threshold?: number;
-  /** Every class's probability, in label order. */
-  probs: number[];
-}
-
-/** Classifies texts with a loaded classifier, in their order, `batchSize` at a time. */
-export async function predictTexts(clf: TextClassifier, texts: string[], o: { topK?: number; threshold?: number; batchSize?: number } = {}): Promise<TextPrediction[]> {
-  const k = clf.labels.length;
-  const topK = Math.max(1, Math.min(o.topK ?? 3, k));
-  const threshold = o.threshold ?? clf.threshold;
-  const batch = o.batchSize ?? 32;
-  const out: TextPrediction[] = [];
-  const dim = clf.inputDim;
-  for (let i = 0; i < texts.length; i += batch) {
-    const chunk = texts.slice(i, i + batch);
-    const x = toDense(clf.tokenizer, chunk.map((t) => encode(clf.tokenizer, t)));
-    const probs = tf.tidy(() => clf.network().predict(tf.tensor2d(x, [chunk.length, dim])) as tf.Tensor);
-    const values = await probs.data();
-    probs.dispose();
-    chunk.forEach((text, r) => {
-      const p = Array.from(values.subarray(r * k, (r + 1) * k));
-      const order = p.map((s, c) => [s, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-      const top = order.slice(0, topK).map(([s, c]) => ({ label: clf.labels[c], score: s }));
-      if (!clf.multiLabel) return void out.push({ text, label: top[0].label, score: top[0].score, top, probs: p });
-      const labels = order.filter(([s]) => s >= threshold).map(([s, c]) => ({ label: clf.labels[c], score: s }));
-      out.push({ text, label: labels.map((l) => l.label).join(';'), score: order[0][0], top, labels, threshold, probs: p });
-    });
-  }
-  return out;
+/** Classifies texts with a loaded classifier, in their order (see TextClassifier.predict). */
+export function predictTexts(clf: TextClassifier, texts: string[], o: PredictTextOptions = {}): Promise<TextPrediction[]> {
+  return clf.predict(texts, o);
 }
 
 /** Predictions as a file's content, by format: csv (text, label, score, one column per class), json or jsonl. */

@@ -10,7 +10,7 @@ import { classificationActivation, classificationLoss, classificationTrainStat, 
 import { DEFAULT_THRESHOLD } from '../classification/schema.js';
 import { Registry } from '../../src/core/registry.js';
 import type { TextRecipe } from './schema.js';
-import { parseTokenizer, type TokenizerState } from './tokenizer.js';
+import { encode, parseTokenizer, toDense, type TokenizerState } from './tokenizer.js';
 
 /** What a text model is built from. */
 export interface TextModelOptions {
@@ -44,6 +44,30 @@ textModels.register(
   },
   'mean embedding of words, subwords and word bigrams → linear (fastText)',
 );
+
+/** One text's prediction. */
+export interface TextPrediction {
+  text: string;
+  /** The most probable class; multi-label: the labels at or above the threshold joined with ';'. */
+  label: string;
+  /** Its probability (multi-label: the highest label probability). */
+  score: number;
+  /** The top-k classes, best first. */
+  top: { label: string; score: number }[];
+  /** Multi-label: the labels at or above `threshold`, most probable first. */
+  labels?: { label: string; score: number }[];
+  threshold?: number;
+  /** Every class's probability, in label order. */
+  probs: number[];
+}
+
+export interface PredictTextOptions {
+  /** Classes in `top` (default 3). */
+  topK?: number;
+  /** Multi-label: a label is predicted from this probability (default: the model's). */
+  threshold?: number;
+  batchSize?: number;
+}
 
 export interface TextClassifierOptions {
   labels: string[];
@@ -130,6 +154,31 @@ export class TextClassifier implements RunModule {
     this.net?.dispose();
     this.net = undefined;
   }
+  /** Classifies texts, in their order, `batchSize` at a time: the tokenizer's vectors through the saved network. */
+  async predict(texts: string[], o: PredictTextOptions = {}): Promise<TextPrediction[]> {
+    const k = this.labels.length;
+    const topK = Math.max(1, Math.min(o.topK ?? 3, k));
+    const threshold = o.threshold ?? this.threshold;
+    const batch = o.batchSize ?? 32;
+    const out: TextPrediction[] = [];
+    for (let i = 0; i < texts.length; i += batch) {
+      const chunk = texts.slice(i, i + batch);
+      const x = toDense(this.tokenizer, chunk.map((t) => encode(this.tokenizer, t)));
+      const probs = tf.tidy(() => this.network().predict(tf.tensor2d(x, [chunk.length, this.inputDim])) as tf.Tensor);
+      const values = await probs.data();
+      probs.dispose();
+      chunk.forEach((text, r) => {
+        const p = Array.from(values.subarray(r * k, (r + 1) * k));
+        const order = p.map((s, c) => [s, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+        const top = order.slice(0, topK).map(([s, c]) => ({ label: this.labels[c], score: s }));
+        if (!this.multiLabel) return void out.push({ text, label: top[0].label, score: top[0].score, top, probs: p });
+        const labels = order.filter(([s]) => s >= threshold).map(([s, c]) => ({ label: this.labels[c], score: s }));
+        out.push({ text, label: labels.map((l) => l.label).join(';'), score: order[0][0], top, labels, threshold, probs: p });
+      });
+    }
+    return out;
+  }
+
   /** flash.json's text fields (labels and how to rebuild the classifier around the saved network). */
   metadata(): Record<string, unknown> {
     return { labels: this.labels, multi_label: this.multiLabel, threshold: this.threshold, input_dim: this.inputDim, tokenizer: TOKENIZER_FILE };

@@ -39,7 +39,7 @@ function classWeights(mode: 'auto' | 'none', counts: number[]): number[] | null 
 }
 
 function textHooks(): TrainRunHooks<TextRecipe, TextData, TextClassifier> {
-  let multi = { monitor: 'val_accuracy', monitorMode: 'auto' as 'auto' | 'max' | 'min' };
+  let multi = { monitor: 'val_loss', monitorMode: 'auto' as 'auto' | 'max' | 'min' };
   return {
     async beforeData(ctx) {
       if (!ctx.resuming && recipeHasNoData(ctx.recipe.data)) ctx.say('no data given: training on the bundled demo corpus (data/demo/text, support messages in 4 intents)');

@@ -128,7 +128,6 @@ test("multi-label from ';'-separated labels: sigmoid outputs, multi-label metric
   await writeCsv(join(dir, 'ml_val.csv'), mix(8, 12));
   const r = await flash(['text_classification', ...small, '--trainer.max_epochs', '6', '--trainer.output_dir', 'ml', 'from_csv', '--train_file', 'ml_train.csv', '--val_file', 'ml_val.csv']);
   ok(r);
-  assert.match(r.stdout, /multi-label: monitoring val_f1_macro/);
   assert.match(r.stdout, /^per-label metrics \(best model, val split, threshold 0\.5\):/m);
   const m = await meta('ml');
   assert.equal(m.multi_label, true);
@@ -151,6 +150,13 @@ describe('bad input: one line naming the file, line or column; non-zero exit; no
     const strict = await flash(['text_classification', ...small, '--trainer.strict', 'true', '--trainer.output_dir', 'strict', 'from_csv', '--train_file', 'empty.csv']);
     oneLineError(strict, /'.*empty\.csv' line 20: empty text \(text\); --trainer\.strict is on/);
     assert.ok(!existsSync(join(dir, 'strict')));
+  });
+
+  test('a 10 MB single text is cut at max_length, and the run says so', async () => {
+    await writeCsv(join(dir, 'huge.csv'), [...topicTexts(6, 1), { text: 'goal '.repeat(2 * 1024 * 1024), label: 'sport' }]);
+    const r = await train(['--train_file', 'huge.csv'], 'huge');
+    ok(r);
+    assert.match(r.stderr, /^warning: 1 text\(s\) longer than data\.max_length 512 words were cut to it$/m);
   });
 
   test('a missing input or target column names the file and its columns', async () => {
