@@ -4,6 +4,7 @@
  */
 import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
 import { didYouMean } from '../../src/core/suggest.js';
+import { parseByteSize } from '../../src/serve/size.js';
 import type { CommandContext, CommandOption, ParsedCommand, RunCommandArgs, TaskCommand } from '../types.js';
 
 export interface TextPredictArgs extends RunCommandArgs {
@@ -31,6 +32,18 @@ export interface TextEvaluateArgs extends RunCommandArgs {
   output?: string;
   batchSize: number;
   backend: string;
+}
+
+export interface TextServeArgs extends RunCommandArgs {
+  model: string;
+  host: string;
+  port: number;
+  maxBody: number;
+  topK: number;
+  threshold?: number;
+  backend: string;
+  quiet?: boolean;
+  onListening?: (url: string) => void;
 }
 
 type CommandSpec<A extends RunCommandArgs> = Omit<TaskCommand<A>, 'run'>;
@@ -117,6 +130,46 @@ export const evaluateSpec: CommandSpec<TextEvaluateArgs> = {
     const targetFields = p.list('target_fields');
     if (targetFields?.length) args.targetFields = targetFields;
     if (output !== undefined) args.output = output;
+    return args;
+  },
+};
+
+export const serveSpec: CommandSpec<TextServeArgs> = {
+  summary: 'serve a trained text model over HTTP, with a page to try it',
+  usage: ['flash serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--max_body 1MB] [options]'],
+  notes: [
+    [
+      'Endpoints:',
+      '  POST /predict   JSON {"text": "…"} or {"texts": ["…", …]}; ?top_k=N; multi-label models: ?threshold=0.5',
+      '  GET /metadata   labels, tokenizer settings, serving limits',
+      '  GET /health     liveness',
+      '  GET /           a page with a textarea',
+    ].join('\n'),
+  ],
+  options: opts([
+    ['model', 'string', 'run folder of a trained text model (required)'],
+    ['host', 'string', 'address to listen on (default: 127.0.0.1)'],
+    ['port', 'string', 'port to listen on (default: 8000; 0 = any free port)'],
+    ['max_body', 'string', 'largest request body, e.g. 1MB, 512KB or bytes (default: 1MB)'],
+    ['top_k', 'string', 'classes per text when a request has no ?top_k= (default: 3)'],
+    ['threshold', 'string', "multi-label models: the threshold when a request has no ?threshold= (default: the model's)"],
+    ['backend', 'string', 'TensorFlow.js backend (default: auto)'],
+    ['quiet', 'boolean', 'no line per request on stderr'],
+  ]),
+  parse(p, ctx) {
+    for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
+    const model = requireModel(p);
+    let maxBody = 1024 * 1024;
+    const text = p.str('max_body');
+    if (text !== undefined) {
+      const bytes = parseByteSize(text);
+      if (bytes === undefined || bytes < 1) p.problems.push(`--max_body: expected a size such as 1MB, 512KB or a number of bytes, got '${text}'`);
+      else maxBody = bytes;
+    }
+    const args: TextServeArgs = { model, host: p.str('host') ?? '127.0.0.1', port: p.int('port', 8000, 0, 65535), maxBody, topK: p.int('top_k', 3, 1, 1000), backend: backendOf(p, ctx), io: ctx.io };
+    const threshold = p.fraction('threshold');
+    if (threshold !== undefined) args.threshold = threshold;
+    if (p.bool('quiet')) args.quiet = true;
     return args;
   },
 };
