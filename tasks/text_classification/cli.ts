@@ -46,6 +46,11 @@ export interface TextServeArgs extends RunCommandArgs {
   onListening?: (url: string) => void;
 }
 
+export interface TextExportArgs extends RunCommandArgs {
+  model: string;
+  out: string;
+}
+
 type CommandSpec<A extends RunCommandArgs> = Omit<TaskCommand<A>, 'run'>;
 
 const opts = (rows: [string, CommandOption['kind'], string][]): CommandOption[] => rows.map(([name, kind, description]) => ({ name, kind, description }));
@@ -171,5 +176,21 @@ export const serveSpec: CommandSpec<TextServeArgs> = {
     if (threshold !== undefined) args.threshold = threshold;
     if (p.bool('quiet')) args.quiet = true;
     return args;
+  },
+};
+
+export const exportSpec: CommandSpec<TextExportArgs> = {
+  summary: 'a folder for a web page (model, tokenizer.json, tokenizer.js, classifier.js, index.html, tf.min.js): the page tokenizes as flash does',
+  usage: ['flash export --model RUN_DIR --out DIR'],
+  options: opts([
+    ['model', 'string', 'run folder of a trained text model (required)'],
+    ['out', 'string', 'folder to write (required; replaced if it exists)'],
+  ]),
+  parse(p, ctx) {
+    for (const w of p.positionals) p.problems.push(`unexpected argument '${w}'`);
+    const model = requireModel(p);
+    const out = p.str('out');
+    if (out === undefined) p.problems.push("missing required option '--out'");
+    return { model, out: out!, io: ctx.io };
   },
 };

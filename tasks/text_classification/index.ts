@@ -1,7 +1,7 @@
 import type { Recipe } from '../../src/core/config/index.js';
 import { Registry } from '../../src/core/registry.js';
 import type { TaskCommand, TaskPlugin, TrainArgs } from '../types.js';
-import { evaluateSpec, predictSpec, serveSpec } from './cli.js';
+import { evaluateSpec, exportSpec, predictSpec, serveSpec } from './cli.js';
 import { textBuilders } from './data.js';
 import { textModels } from './model.js';
 import { checkTextRecipe, TEXT_DEFAULTS, TEXT_KEYS, TEXT_SCHEMA, type TextRecipe } from './schema.js';
@@ -33,6 +33,7 @@ export const textClassification: TaskPlugin = {
     predict: withRun(predictSpec, async (a) => (await import('./commands.js')).predictCommand(a)),
     evaluate: withRun(evaluateSpec, async (a) => (await import('./commands.js')).evaluateCommand(a)),
     serve: withRun(serveSpec, async (a) => (await import('./serve.js')).serveCommand(a)),
+    export: withRun(exportSpec, async (a) => (await import('./export.js')).exportCommand(a)),
   },
 };
 
