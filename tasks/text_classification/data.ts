@@ -25,6 +25,8 @@ export class TextSplit implements DataSplit {
     readonly dim: number,
     readonly numClasses: number,
     readonly multiLabel: boolean,
+    /** The texts themselves, for reports (the most confidently wrong ones). */
+    readonly texts?: string[],
   ) {}
   get size(): number {
     return this.ids.length;
@@ -277,7 +279,7 @@ export async function buildTextData(o: BuildTextDataOptions): Promise<TextData> 
   const split = (rows: RawRow[], targets: number[][]) => {
     const encoded = rows.map((r) => encode(tokenizer, r.text));
     cut += encoded.filter((e) => e.truncated).length;
-    return new TextSplit(rows.map((r) => r.id), encoded, targets, dim, labels.length, reading.multiLabel);
+    return new TextSplit(rows.map((r) => r.id), encoded, targets, dim, labels.length, reading.multiLabel, rows.map((r) => r.text));
   };
   const data: TextData = {
     train: split(train, trainTargets),
@@ -308,5 +310,5 @@ export function labelledSplit(rows: RawRow[], targetFields: string[], model: { l
     }),
   );
   const encoded = rows.map((r) => encode(model.tokenizer, r.text));
-  return new TextSplit(rows.map((r) => r.id), encoded, targets, featureCount(model.tokenizer), model.labels.length, model.multiLabel);
+  return new TextSplit(rows.map((r) => r.id), encoded, targets, featureCount(model.tokenizer), model.labels.length, model.multiLabel, rows.map((r) => r.text));
 }

@@ -14,6 +14,7 @@ import { textTable } from '../classification/text_table.js';
 import { buildTextData, textBuilders, type TextData } from './data.js';
 import { readTokenizer, TextClassifier, TOKENIZER_FILE } from './model.js';
 import { recipeHasNoData, TEXT_SCHEMA, type TextRecipe } from './schema.js';
+import { confidentlyWrong, topWords, type TextReport } from './report.js';
 import { featureCount } from './tokenizer.js';
 
 /** The demo corpus that ships with flash (data/demo/text, see its README): used when no data is given. */
@@ -105,6 +106,15 @@ function textHooks(): TrainRunHooks<TextRecipe, TextData, TextClassifier> {
           const rows = perClassReport(input, best.labels).map((r) => [r.label, r.precision.toFixed(3), r.recall.toFixed(3), r.f1.toFixed(3), String(r.support)]);
           ctx.say(`per-class metrics (best model, ${evalSplit.name} split):\n${textTable(['class', 'precision', 'recall', 'f1', 'support'], rows)}`.trimEnd());
         }
+        const report: TextReport = { split: evalSplit.name, top_words: topWords(best, 20), confidently_wrong: await confidentlyWrong(best, evalSplit.split, 20, data.batchSize) };
+        await writeJsonAtomic(join(ctx.runDir, 'report.json'), report);
+        ctx.say(`words that weigh most per class:\n${textTable(['class', 'words'], Object.entries(report.top_words).map(([c, ws]) => [c, ws.slice(0, 6).map((w) => w.word).join(' ')]))}`.trimEnd());
+        const wrong = report.confidently_wrong.slice(0, 3);
+        if (wrong.length) {
+          const short = (t: string) => ([...t].length > 60 ? `${[...t].slice(0, 59).join('')}…` : t).replace(/\s+/g, ' ');
+          ctx.say(`most confidently wrong (${evalSplit.name}):\n${wrong.map((w) => `  ${w.predicted} ${w.score.toFixed(3)} (is ${w.label}): ${short(w.text)}`).join('\n')}`);
+        }
+        ctx.say(`report: ${relative(ctx.io.cwd, join(ctx.runDir, 'report.json'))} (top words per class, most confidently wrong texts)`);
       } finally {
         best.dispose();
       }

@@ -50,6 +50,12 @@ describe('from_csv, predict and evaluate', () => {
     assert.ok(existsSync(join(dir, 'csv', 'tokenizer.json')));
     assert.match(r.stdout, /^tokenizer: words, \d+ words \(with <unk>\), 256 subword and 256 bigram buckets/m);
     assert.match(r.stdout, /^per-class metrics \(best model, test split\):/m);
+    // The report: per class, the words that weigh most are that topic's own words.
+    const report = JSON.parse(await readFile(join(dir, 'csv', 'report.json'), 'utf8')) as { top_words: Record<string, { word: string }[]> };
+    for (const [topic, words] of Object.entries(TOPICS)) {
+      const top = report.top_words[topic].slice(0, 5).map((w) => w.word);
+      assert.ok(top.every((w) => words.includes(w)), `${topic}: ${top.join(' ')}`);
+    }
   });
 
   test('predict --text: top-k per text in order; the right topic for clear texts', async () => {
