@@ -128,12 +128,12 @@ const ONE = new Set(['1', '1.0', 'true', 'yes']);
 const ZERO = new Set(['0', '0.0', 'false', 'no', '']);
 
 /** How the train rows hold labels: single, 0/1 columns, lists (JSON arrays) or delimited cells. */
-interface LabelReading {
+export interface LabelReading {
   multiLabel: boolean;
   delimiter?: string;
 }
 
-function labelReading(rows: RawRow[], targetFields: string[], mode: 'auto' | boolean): LabelReading {
+export function labelReading(rows: RawRow[], targetFields: string[], mode: 'auto' | boolean): LabelReading {
   if (targetFields.length > 1) {
     if (mode === false) throw new FlashUserError(`several target fields (${targetFields.join(', ')}) mean multi-label classification, but --model.multi_label is false; give one label column`);
     return { multiLabel: true };
@@ -157,7 +157,7 @@ function labelReading(rows: RawRow[], targetFields: string[], mode: 'auto' | boo
 }
 
 /** One row's label names under a reading. */
-function labelNames(r: RawRow, targetFields: string[], reading: LabelReading): string[] {
+export function labelNames(r: RawRow, targetFields: string[], reading: LabelReading): string[] {
   if (targetFields.length > 1) {
     return targetFields.filter((f, i) => {
       const v = String(r.targets[i]).toLowerCase();

@@ -1,8 +1,10 @@
 import type { Recipe } from '../../src/core/config/index.js';
+import { FlashUserError } from '../../src/core/errors.js';
 import { Registry } from '../../src/core/registry.js';
 import type { TaskCommand, TaskPlugin, TrainArgs } from '../types.js';
 import { evaluateSpec, exportSpec, predictSpec, serveSpec } from './cli.js';
 import { textBuilders } from './data.js';
+import { withDemoData } from './demo.js';
 import { textModels } from './model.js';
 import { checkTextRecipe, TEXT_DEFAULTS, TEXT_KEYS, TEXT_SCHEMA, type TextRecipe } from './schema.js';
 import { SPLITTERS, type Splitter } from './tokenizer.js';
@@ -25,7 +27,21 @@ export const textClassification: TaskPlugin = {
   registries: { text_models: textModels, tokenizers },
   builders: textBuilders.list().map((b) => ({ name: b.name, description: b.item.description, options: b.item.options })),
   checkRecipe: (recipe, ctx) => checkTextRecipe(recipe as Recipe as TextRecipe, ctx),
+  trainFlags: [
+    {
+      name: 'check',
+      kind: 'boolean',
+      description: 'check the data and exit: rows, empty texts, label counts, duplicates and near-duplicates (also across splits), text lengths, texts over max_length, unreadable files; exit code 1 when training would be meaningless',
+    },
+    { name: 'json', kind: 'boolean', description: 'with --check: print the report as JSON' },
+  ],
   async train(args: TrainArgs): Promise<void> {
+    if (args.flags?.json && !args.flags.check) throw new FlashUserError('--json goes with --check (print the data check as JSON)');
+    if (args.flags?.check) {
+      const { checkCommand } = await import('./check.js');
+      await checkCommand({ recipe: withDemoData(args.recipe as Recipe as TextRecipe), io: args.io, json: args.flags.json === true });
+      return;
+    }
     const { trainTextClassifier } = await import('./train.js');
     await trainTextClassifier(args);
   },

@@ -4,7 +4,6 @@ import { monitorDirection } from '../../src/core/config/index.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { writeJsonAtomic } from '../../src/core/io/atomic.js';
 import { perClassReport } from '../../src/core/metrics/index.js';
-import { packageRoot } from '../../src/core/package_root.js';
 import { withSeededRandom } from '../../src/core/random.js';
 import { trainRun, type TrainRunHooks, type TrainRunResult } from '../../src/core/run/train_run.js';
 import { metricInput, runSplit } from '../../src/core/trainer/evaluate.js';
@@ -13,22 +12,10 @@ import { multiLabelMode, multiLabelRun, perLabelTable } from '../classification/
 import { textTable } from '../classification/text_table.js';
 import { buildTextData, textBuilders, type TextData } from './data.js';
 import { readTokenizer, TextClassifier, TOKENIZER_FILE } from './model.js';
+import { withDemoData } from './demo.js';
 import { recipeHasNoData, TEXT_SCHEMA, type TextRecipe } from './schema.js';
 import { confidentlyWrong, topWords, type TextReport } from './report.js';
 import { featureCount } from './tokenizer.js';
-
-/** The demo corpus that ships with flash (data/demo/text, see its README): used when no data is given. */
-export function demoCorpus(): { train: string; test: string } {
-  const dir = join(packageRoot(), 'data', 'demo', 'text');
-  return { train: join(dir, 'train.csv'), test: join(dir, 'test.csv') };
-}
-
-/** The recipe's data with the demo corpus filled in when it names none. */
-function withDemo(recipe: TextRecipe): TextRecipe {
-  if (!recipeHasNoData(recipe.data)) return recipe;
-  const demo = demoCorpus();
-  return { ...recipe, data: { ...recipe.data, builder: 'from_csv', train_file: demo.train, test_file: demo.test, input_field: 'text', target_fields: ['label'] } };
-}
 
 /** Inverse-frequency class weights (mean 1) when the largest train class has more than 3x the smallest. */
 function classWeights(mode: 'auto' | 'none', counts: number[]): number[] | null {
@@ -46,7 +33,7 @@ function textHooks(): TrainRunHooks<TextRecipe, TextData, TextClassifier> {
       if (!ctx.resuming && recipeHasNoData(ctx.recipe.data)) ctx.say('no data given: training on the bundled demo corpus (data/demo/text, support messages in 4 intents)');
     },
     async buildData(ctx) {
-      const recipe = withDemo(ctx.recipe);
+      const recipe = withDemoData(ctx.recipe);
       // Resuming: the run's own tokenizer, so the features mean what the saved weights learnt.
       const saved = ctx.resuming && existsSync(join(ctx.runDir, TOKENIZER_FILE)) ? await readTokenizer(ctx.runDir) : undefined;
       const data = await buildTextData({
