@@ -14,6 +14,8 @@ export interface TextPredictArgs extends RunCommandArgs {
   /** A CSV (or .jsonl/.json file) of texts, one prediction per row in order. */
   file?: string;
   inputField?: string;
+  /** Input columns copied into each prediction (CSV/JSON input only). */
+  keepColumns?: string[];
   topK: number;
   threshold?: number;
   output?: string;
@@ -75,7 +77,8 @@ export const predictSpec: CommandSpec<TextPredictArgs> = {
   options: opts([
     ['model', 'string', 'run folder of a trained text model (required)'],
     ['text', 'array', 'texts to classify'],
-    ['csv', 'string', 'a CSV (or a .jsonl JSON lines file) of texts: one prediction per row, in order'],
+    ['csv', 'string', "a CSV (or a .jsonl JSON lines file) of texts: one prediction per row, in order; --csv=- reads one text per line from stdin"],
+    ['keep_columns', 'array', '--csv: input columns copied into the output, before the predictions'],
     ['input_field', 'string', "--csv: the text column (default: the run's data.input_field)"],
     ['top_k', 'string', 'classes shown per text (default: 3)'],
     ['threshold', 'string', "multi-label models: every label with probability >= this (default: the model's)"],
@@ -98,6 +101,11 @@ export const predictSpec: CommandSpec<TextPredictArgs> = {
     if (file !== undefined) args.file = file;
     const inputField = p.str('input_field');
     if (inputField !== undefined) args.inputField = inputField;
+    const keep = p.list('keep_columns');
+    if (keep?.length) {
+      if (file === undefined || file === '-') p.problems.push('--keep_columns goes with --csv FILE (the columns of its rows)');
+      args.keepColumns = keep;
+    }
     if (output !== undefined) args.output = output;
     return args;
   },

@@ -1,6 +1,8 @@
 import { extname, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { describeBackend, selectBackend } from '../../src/core/backend.js';
+import { FlashUserError } from '../../src/core/errors.js';
+import { didYouMean } from '../../src/core/suggest.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
 import { computeMetrics, perClassReport, type ClassReportRow } from '../../src/core/metrics/index.js';
 import { readRunMeta } from '../../src/core/run/run_folder.js';
@@ -19,8 +21,16 @@ export function predictTexts(clf: TextClassifier, texts: string[], o: PredictTex
 
 /** Predictions as a file's content, by format: csv (text, label, score, one column per class), json or jsonl. */
 export function formatTextPredictions(preds: TextPrediction[], labels: string[], format: 'csv' | 'json' | 'jsonl'): string {
-  if (format === 'csv') return stringify(preds.map((p) => [p.text, p.label, p.score, ...p.probs]), { header: true, columns: ['text', 'label', 'score', ...labels] });
+  const keep = Object.keys(preds[0]?.columns ?? {});
+  const cell = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : v);
+  if (format === 'csv') {
+    return stringify(
+      preds.map((p) => [...keep.map((c) => cell(p.columns![c])), p.text, p.label, p.score, ...p.probs]),
+      { header: true, columns: [...keep, 'text', 'label', 'score', ...labels] },
+    );
+  }
   const rows = preds.map((p) => ({
+    ...p.columns,
     text: p.text,
     label: p.label,
     score: p.score,
@@ -42,6 +52,13 @@ function readTexts(file: string, opts: { inputField: string; targetFields?: stri
   return /\.jsonl?$/i.test(file) ? readJsonTexts(file, opts) : readCsvTexts(file, opts);
 }
 
+/** All of stdin as UTF-8 (`--csv -`). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** `flash predict` on a text run: texts from the command line or a file; a table, or a file with --output. */
 export async function predictCommand(args: TextPredictArgs): Promise<TextPrediction[]> {
   const { io } = args;
@@ -50,11 +67,23 @@ export async function predictCommand(args: TextPredictArgs): Promise<TextPredict
   const clf = await TextClassifier.load(runDir);
   try {
     let texts = args.texts ?? [];
-    if (args.file !== undefined) {
+    let kept: Record<string, unknown>[] | undefined;
+    if (args.file === '-') {
+      texts = (await readStdin()).split(/\r?\n/).filter((l) => l.trim() !== '');
+    } else if (args.file !== undefined) {
+      const file = resolve(io.cwd, args.file);
       const inputField = args.inputField ?? (await runInputField(runDir));
-      texts = (await readTexts(resolve(io.cwd, args.file), { inputField })).map((r) => r.text);
+      const rows = await readTexts(file, { inputField });
+      texts = rows.map((r) => r.text);
+      if (args.keepColumns) {
+        const columns = Object.keys(rows[0]?.columns ?? {});
+        const missing = args.keepColumns.find((c) => !columns.includes(c));
+        if (missing !== undefined) throw new FlashUserError(`--keep_columns: no column '${missing}' in '${args.file}'${didYouMean(missing, columns)}; its columns: ${columns.join(', ')}`);
+        kept = rows.map((r) => Object.fromEntries(args.keepColumns!.map((c) => [c, r.columns?.[c] ?? ''])));
+      }
     }
     const preds = await predictTexts(clf, texts, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize });
+    if (kept) preds.forEach((p, i) => (p.columns = kept![i]));
     const cut = texts.filter((t) => encode(clf.tokenizer, t).truncated).length;
     if (cut > 0) io.err(`warning: ${cut} text(s) longer than the model's max_length ${clf.tokenizer.config.max_length} words were cut to it\n`);
     if (args.output) {

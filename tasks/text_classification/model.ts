@@ -59,6 +59,8 @@ export interface TextPrediction {
   threshold?: number;
   /** Every class's probability, in label order. */
   probs: number[];
+  /** Input columns kept by predict's --keep_columns. */
+  columns?: Record<string, unknown>;
 }
 
 export interface PredictTextOptions {

@@ -17,6 +17,8 @@ export interface RawRow {
   text: string;
   /** Per target field: a cell, or a list (a JSON array). Empty when no target was asked for. */
   targets: (string | string[])[];
+  /** Every column (CSV) or field (JSON) of the row, for predict's --keep_columns. */
+  columns?: Record<string, unknown>;
 }
 
 export interface ReadOptions {
@@ -87,6 +89,7 @@ export async function readCsvTexts(file: string, opts: ReadOptions): Promise<Raw
     id: `${basename(file)}:${info.lines}`,
     text: record[opts.inputField] ?? '',
     targets: (opts.targetFields ?? []).map((t) => (record[t] ?? '').trim()),
+    columns: record,
   }));
 }
 
@@ -133,7 +136,7 @@ export async function readJsonTexts(file: string, opts: ReadOptions): Promise<Ra
     }
     const t = o[opts.inputField];
     if (t !== null && typeof t !== 'string') throw new FlashUserError(`${where}: field '${opts.inputField}' is not a string`);
-    return { where, id: `${basename(file)}:${line}`, text: (t as string | null) ?? '', targets: (opts.targetFields ?? []).map((f) => targetValue(o[f], where, f)) };
+    return { where, id: `${basename(file)}:${line}`, text: (t as string | null) ?? '', targets: (opts.targetFields ?? []).map((f) => targetValue(o[f], where, f)), columns: o };
   });
 }
 
