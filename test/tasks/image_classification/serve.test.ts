@@ -12,7 +12,10 @@ import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
 import { defaultRecipe } from '../../../src/core/config/index.js';
 import { runCli } from '../../../src/cli/index.js';
-import { realDeps } from '../../../src/main.js';
+import { depsFor, realDeps } from '../../../src/main.js';
+import { Registry } from '../../../src/core/registry.js';
+import { imageClassification } from '../../../tasks/image_classification/index.js';
+import type { TaskPlugin } from '../../../tasks/types.js';
 import type { CliIO } from '../../../src/cli/types.js';
 import { MicroBatcher, QueueFullError } from '../../../src/serve/batcher.js';
 import { baseUrl } from '../../../src/serve/server.js';
@@ -329,7 +332,10 @@ describe('flash serve (CLI, in-process)', () => {
   test('bad flags are reported together', async () => {
     const err: string[] = [];
     const io = { ...quietIO(dir), err: (t: string) => void err.push(t) };
-    const code = await runCli(['serve', '--port', '70000', '--max_body', 'lots', '--backend', 'wsam', '--colour'], realDeps(io));
+    // Only image_classification registered: with several tasks offering serve and no --model, the CLI cannot
+    // know whose flags these are and says only that --model is missing.
+    const imageOnly = new Registry<TaskPlugin>('task').register(imageClassification.name, imageClassification, imageClassification.description);
+    const code = await runCli(['serve', '--port', '70000', '--max_body', 'lots', '--backend', 'wsam', '--colour'], depsFor(imageOnly, io));
     assert.equal(code, 2);
     const text = err.join('');
     for (const re of [/--port: expected an integer from 0 to 65535/, /--max_body: expected a size/, /unknown backend 'wsam' \(did you mean 'wasm'\?\)/, /unknown option '--colour'/, /missing required option '--model'/]) {
