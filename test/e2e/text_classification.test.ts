@@ -157,6 +157,10 @@ test("multi-label from ';'-separated labels: sigmoid outputs, multi-label metric
   ok(p);
   const [pred] = JSON.parse(await readFile(join(dir, 'ml.json'), 'utf8')) as { labels: { label: string }[] }[];
   assert.deepEqual(pred.labels.map((l) => l.label).sort(), ['food', 'sport']);
+  const ev = await flash(['evaluate', '--model', 'ml', '--csv', 'ml_val.csv']);
+  ok(ev);
+  assert.match(ev.stdout, /^24 texts · multi-label, threshold 0\.5 · loss [\d.]+ · f1_micro [\d.]+ · f1_macro [\d.]+ · hamming_accuracy/m);
+  assert.match(ev.stdout, /^label\s+precision\s+recall\s+f1\s+support\s+auroc$/m);
 });
 
 describe('bad input: one line naming the file, line or column; non-zero exit; no run folder', () => {
