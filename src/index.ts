@@ -43,3 +43,8 @@ export { checkDataset, checkCommand, checkReportText, type CheckReport } from '.
 export { exportCommand } from '../tasks/image_classification/export/index.js';
 export { TabularClassificationData, TabularRegressionData, TabularClassifier, TabularRegressor, type TabularDataOptions, type TabularDataset } from '../tasks/tabular/api.js';
 export { tabularBackbones } from '../tasks/tabular/registry.js';
+export { TextClassificationData, type TextDataOptions, type TextList } from '../tasks/text_classification/api.js';
+export { TextClassifier, textModels, type TextClassifierOptions, type TextPrediction } from '../tasks/text_classification/model.js';
+export { trainTextClassifier } from '../tasks/text_classification/train.js';
+export { predictTexts, evaluateRows, formatTextPredictions } from '../tasks/text_classification/commands.js';
+export { fitTokenizer, encode as encodeText, featureCount, type TokenizerConfig, type TokenizerState } from '../tasks/text_classification/tokenizer.js';
