@@ -170,40 +170,47 @@ function layersByName(model: tf.LayersModel, out = new Map<string, tf.layers.Lay
 /**
  * Copies the weights of `source` into `target` layer by layer, matched by name. Every target layer with
  * weights must find its match with the same shapes, except that RGB first-layer kernels are summed over the
- * colour axis for a grayscale input. Throws rather than leave any layer at its random init.
+ * colour axis for a grayscale input. Every layer is checked before any is written, so a refused checkpoint
+ * leaves `target` as it was: never a partial load, never a layer left at its random init.
  */
 export function copyWeightsByName(source: tf.LayersModel, target: tf.LayersModel, what: string): number {
   const src = layersByName(source);
   const missing: string[] = [];
-  let copied = 0;
-  for (const layer of target.layers) {
-    if (layer.weights.length === 0) continue;
-    const from = src.get(layer.name);
-    if (!from) {
-      missing.push(layer.name);
-      continue;
-    }
-    const values = from.getWeights();
-    const targets = layer.getWeights();
-    if (values.length !== targets.length) throw new FlashUserError(`${what}: layer '${layer.name}' has ${values.length} weights, the backbone's has ${targets.length}`);
-    const adapted = values.map((v, i) => {
-      const want = targets[i].shape;
-      if (tf.util.arraysEqual(v.shape, want)) return v;
-      if (v.rank === 4 && want.length === 4 && v.shape[2] === 3 && want[2] === 1 && v.shape[0] === want[0] && v.shape[1] === want[1] && v.shape[3] === want[3]) {
-        return tf.sum(v, 2, true);
+  const plan: { layer: tf.layers.Layer; values: tf.Tensor[]; made: tf.Tensor[] }[] = [];
+  try {
+    for (const layer of target.layers) {
+      if (layer.weights.length === 0) continue;
+      const from = src.get(layer.name);
+      if (!from) {
+        missing.push(layer.name);
+        continue;
       }
-      throw new FlashUserError(`${what}: layer '${layer.name}' weight ${i} has shape [${v.shape}], the backbone needs [${want}] — weights of another architecture or width?`);
-    });
-    layer.setWeights(adapted);
-    tf.dispose(adapted.filter((t) => !values.includes(t)));
-    copied++;
+      const values = from.getWeights();
+      const want = layer.weights.map((w) => w.shape as number[]);
+      if (values.length !== want.length) throw new FlashUserError(`${what}: layer '${layer.name}' has ${values.length} weights, the backbone's has ${want.length}`);
+      const step = { layer, values: [] as tf.Tensor[], made: [] as tf.Tensor[] };
+      plan.push(step);
+      values.forEach((v, i) => {
+        if (tf.util.arraysEqual(v.shape, want[i])) return void step.values.push(v);
+        const w = want[i];
+        if (v.rank === 4 && w.length === 4 && v.shape[2] === 3 && w[2] === 1 && v.shape[0] === w[0] && v.shape[1] === w[1] && v.shape[3] === w[3]) {
+          const summed = tf.sum(v, 2, true);
+          step.made.push(summed);
+          return void step.values.push(summed);
+        }
+        throw new FlashUserError(`${what}: layer '${layer.name}' weight ${i} has shape [${v.shape}], the backbone needs [${w}] — weights of another architecture or width?`);
+      });
+    }
+    if (missing.length > 0) {
+      throw new FlashUserError(
+        `${what}: ${missing.length} backbone layer(s) have no weights there (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}); they are not weights for this backbone`,
+      );
+    }
+    for (const { layer, values } of plan) layer.setWeights(values);
+    return plan.length;
+  } finally {
+    tf.dispose(plan.flatMap((p) => p.made));
   }
-  if (missing.length > 0) {
-    throw new FlashUserError(
-      `${what}: ${missing.length} backbone layer(s) have no weights there (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}); they are not weights for this backbone`,
-    );
-  }
-  return copied;
 }
 
 /**

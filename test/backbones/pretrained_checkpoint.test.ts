@@ -112,11 +112,14 @@ describe('a real pretrained checkpoint (nsfwjs MobileNetV2) in mobilenet_v2_100'
     // Rename one layer (its config name, the references to it, its weights): the backbone's block_16_project has no weights there.
     await writeNsfwjsModelFolder(ckpt as NsfwjsCheckpoint, partial, (s) => s.replaceAll('"block_16_project"', '"renamed"').replaceAll('"block_16_project/', '"renamed/'));
     const backbone = mobilenetV2_100.build({ inputShape: [224, 224, 3] });
+    const init = backbone.getLayer('Conv1').getWeights()[0].dataSync().slice();
     await assert.rejects(loadPretrainedWeights(backbone, mobilenetV2_100, partial), (e: Error) => {
       assert.ok(e instanceof FlashUserError, e.stack);
       assert.match(e.message, /1 backbone layer\(s\) have no weights there \(block_16_project\)/);
       return true;
     });
+    // Nothing was written: the layers that did match are still at their init, not half loaded.
+    assert.deepEqual(backbone.getLayer('Conv1').getWeights()[0].dataSync(), init);
     backbone.dispose();
   });
 
