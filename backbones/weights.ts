@@ -213,25 +213,34 @@ export function copyWeightsByName(source: tf.LayersModel, target: tf.LayersModel
   }
 }
 
+/** A pretrained checkpoint opened as a tfjs model (the caller disposes it) and the name to report it by. */
+export interface OpenedCheckpoint {
+  model: tf.LayersModel;
+  label: string;
+  /** The registered weight source it came from (true, or a registered URL); undefined for any other URL or path. */
+  registered?: WeightSource;
+}
+
 /**
- * Loads `pretrained` (true = the spec's registered weights, a URL, or a local tfjs layers model folder or
- * model.json) into `backbone`. Never leaves the backbone silently at random weights: any failure throws.
+ * Opens `pretrained` (true = the spec's registered weights, a URL, or a local tfjs layers model folder or
+ * model.json): downloads or finds it and loads it as a model. Any failure throws.
  */
-export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<void> {
+export async function openPretrained(spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<OpenedCheckpoint> {
   const name = options.backboneName ?? 'this backbone';
   let path: string;
   let label: string;
+  let registered: WeightSource | undefined;
   if (pretrained === true) {
-    const source = spec.weights?.[0];
-    if (!source) {
+    registered = spec.weights?.[0];
+    if (!registered) {
       throw new FlashUserError(
         `backbone '${name}' has no registered pretrained weights (flash list backbones shows which do); use --model.pretrained false, or give a URL or path of tfjs layers weights`,
       );
     }
-    path = await fetchWeights(source, options);
-    label = source.url;
+    path = await fetchWeights(registered, options);
+    label = registered.url;
   } else if (isUrl(pretrained)) {
-    const registered = spec.weights?.find((w) => w.url === pretrained);
+    registered = spec.weights?.find((w) => w.url === pretrained);
     path = await fetchWeights(registered ?? { url: pretrained }, options);
     label = pretrained;
   } else {
@@ -240,7 +249,15 @@ export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: Back
     const exists = await stat(path).then(() => true, () => false);
     if (!exists) throw new FlashUserError(`--model.pretrained: '${pretrained}' does not exist (give a tfjs layers model folder or model.json, a URL, true or false)`);
   }
-  const source = await loadLayersModel(path);
+  return { model: await loadLayersModel(path), label, ...(registered ? { registered } : {}) };
+}
+
+/**
+ * Loads `pretrained` (see openPretrained) into `backbone`. Never leaves the backbone silently at random weights:
+ * any failure throws, and a refused checkpoint writes nothing.
+ */
+export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<void> {
+  const { model: source, label } = await openPretrained(spec, pretrained, options);
   try {
     const n = copyWeightsByName(source, backbone, `pretrained weights '${label}'`);
     options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);

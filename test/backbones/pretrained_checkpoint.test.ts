@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { mobilenetV2_075, mobilenetV2_100 } from '../../backbones/mobilenet_v2.j
 import { isCached, loadPretrainedWeights } from '../../backbones/weights.js';
 import { selectBackend } from '../../src/core/backend.js';
 import { FlashUserError } from '../../src/core/errors.js';
+import { saveLayersModel } from '../../src/core/io/layers_model.js';
+import { ImageClassifier, type ImageDataLike } from '../../tasks/image_classification/model.js';
 import { drawShape, makeTempDir, removeDir, type ShapeKind } from '../helpers/images.js';
 import { loadNsfwjsOriginal, nsfwjsMissing, nsfwjsMobileNetV2, writeNsfwjsModelFolder, type NsfwjsCheckpoint } from '../helpers/nsfwjs.js';
 
@@ -29,6 +31,8 @@ let folder: string;
 let files: { modelJson: Buffer; weights: Buffer };
 /** Three drawn 224×224 RGB images, preprocessed as Keras MobileNetV2 expects: x / 127.5 − 1. */
 let images: tf.Tensor4D;
+/** The same images as 0–255 pixels, as flash's data pipeline gives them to the classifier. */
+let pixels: tf.Tensor4D;
 /** The original model's penultimate features (average-pooled `out_relu`, before its dense head) on `images`. */
 let expected: Float32Array;
 
@@ -58,13 +62,14 @@ describe('a real pretrained checkpoint (nsfwjs MobileNetV2) in mobilenet_v2_100'
     folder = join(tmp, 'mobilenet_v2');
     files = await writeNsfwjsModelFolder(c, folder);
     const shapes: ShapeKind[] = ['circle', 'square', 'triangle'];
-    const pixels = await Promise.all(
+    const raw = await Promise.all(
       shapes.map(async (shape, i) => {
         const png = await drawShape({ shape, width: 224, height: 224, rotate: 20 * i, cx: 0.4 + 0.1 * i });
         return sharp(png).removeAlpha().raw().toBuffer();
       }),
     );
-    images = tf.tidy(() => tf.tensor4d(Buffer.concat(pixels), [3, 224, 224, 3], 'int32').toFloat().div(127.5).sub(1));
+    pixels = tf.tidy(() => tf.tensor4d(Buffer.concat(raw), [3, 224, 224, 3], 'int32').toFloat());
+    images = tf.tidy(() => pixels.div(127.5).sub(1));
     const original = await loadNsfwjsOriginal(c);
     const penultimate = tf.model({ inputs: original.inputs, outputs: original.getLayer('flatten_1').output as tf.SymbolicTensor });
     expected = await features(penultimate);
@@ -72,6 +77,7 @@ describe('a real pretrained checkpoint (nsfwjs MobileNetV2) in mobilenet_v2_100'
   });
   after(async () => {
     images?.dispose();
+    pixels?.dispose();
     if (tmp) await removeDir(tmp);
   });
 
@@ -105,6 +111,39 @@ describe('a real pretrained checkpoint (nsfwjs MobileNetV2) in mobilenet_v2_100'
     // flash scales pixels to 0–1 first, then (x − mean) / std: 0 → −1 and 1 → 1, as x / 127.5 − 1 on 0–255.
     for (const [px, want] of [[0, -1], [1, 1], [0.5, 0]]) assert.equal((px - n.mean[0]) / n.std[0], want);
     assert.ok(n.mean.length === 1 || n.mean.every((m) => m === n.mean[0]));
+  });
+
+  it('the image classifier with --model.pretrained <folder> normalises to [-1, 1] and gives the original features from 0–255 pixels', async (t) => {
+    const log: string[] = [];
+    const clf = new ImageClassifier({ backbone: 'mobilenet_v2_100', pretrained: folder, pretrainedOptions: { log: (l) => log.push(l) } });
+    await clf.setup({ labels: ['a', 'b'], numClasses: 2, spec: { height: 224, width: 224, channels: 3 } } as unknown as ImageDataLike);
+    assert.ok(log.some((l) => l.startsWith('pretrained weights: inputs normalised with mean [0.5], std [0.5]') && /registered weights/.test(l)), log.join('\n'));
+    assert.ok(log.includes(`pretrained weights: loaded 104 layers from ${folder}`), log.join('\n'));
+    const y = tf.tidy(() => clf.featureNetwork().predict(pixels) as tf.Tensor);
+    const diff = maxAbsDiff((await y.data()) as Float32Array, expected);
+    y.dispose();
+    t.diagnostic(`classifier on 0–255 pixels: max |flash − original| = ${diff.toExponential(2)}`);
+    assert.ok(diff < 1e-4 * 3, `max |flash − original| = ${diff}`);
+    clf.network().dispose();
+  });
+
+  it('a classifier flash saved is reused with the normalisation it was saved with, not the from-scratch default', async () => {
+    const make = async (pretrained: string, log: string[]) => {
+      const clf = new ImageClassifier({ backbone: 'mobilenet_v2_100', pretrained, pretrainedOptions: { log: (l) => log.push(l) } });
+      await clf.setup({ labels: ['a', 'b'], numClasses: 2, spec: { height: 32, width: 32, channels: 3 } } as unknown as ImageDataLike);
+      return clf;
+    };
+    const first = await make(folder, []);
+    const saved = join(tmp, 'saved-classifier');
+    await mkdir(saved);
+    await saveLayersModel(first.network(), saved);
+    first.network().dispose();
+    const log: string[] = [];
+    const second = await make(saved, log);
+    assert.ok(log.some((l) => /^pretrained weights: inputs normalised with mean \[0\.5, 0\.5, 0\.5\], std \[0\.5, 0\.5, 0\.5\] .*: the normalisation the checkpoint was saved with$/.test(l)), log.join('\n'));
+    const [k, b] = second.network().getLayer('normalize').getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual([k, b], [[2, 2, 2], [-1, -1, -1]]);
+    second.network().dispose();
   });
 
   it('a layer of the backbone missing from the checkpoint is refused, naming the layer', async () => {
