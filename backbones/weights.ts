@@ -22,6 +22,17 @@ export interface PretrainedOptions {
   cwd?: string;
 }
 
+/**
+ * Adds to an error while fetching or loading registered weights that flash never verified: say so, and how to
+ * go on. Other errors pass unchanged.
+ */
+export function noteUnverified(err: unknown, source: WeightSource | undefined): unknown {
+  if (!(err instanceof FlashUserError) || !source?.unverified) return err;
+  return new FlashUserError(
+    `${err.message}. Note: these registered weights are unverified (${source.unverified}); any tfjs layers checkpoint of this architecture with Keras layer names loads with --model.pretrained <path> (its folder or model.json)`,
+  );
+}
+
 /** The download cache folder. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FLASH_CACHE_DIR) return resolve(env.FLASH_CACHE_DIR);
@@ -237,11 +248,11 @@ export async function openPretrained(spec: BackboneSpec, pretrained: true | stri
         `backbone '${name}' has no registered pretrained weights (flash list backbones shows which do); use --model.pretrained false, or give a URL or path of tfjs layers weights`,
       );
     }
-    path = await fetchWeights(registered, options);
+    path = await fetchWeights(registered, options).catch((err: unknown) => Promise.reject(noteUnverified(err, registered)));
     label = registered.url;
   } else if (isUrl(pretrained)) {
     registered = spec.weights?.find((w) => w.url === pretrained);
-    path = await fetchWeights(registered ?? { url: pretrained }, options);
+    path = await fetchWeights(registered ?? { url: pretrained }, options).catch((err: unknown) => Promise.reject(noteUnverified(err, registered)));
     label = pretrained;
   } else {
     path = pretrained.startsWith('file://') ? fileURLToPath(pretrained) : resolve(options.cwd ?? process.cwd(), pretrained);
@@ -249,7 +260,8 @@ export async function openPretrained(spec: BackboneSpec, pretrained: true | stri
     const exists = await stat(path).then(() => true, () => false);
     if (!exists) throw new FlashUserError(`--model.pretrained: '${pretrained}' does not exist (give a tfjs layers model folder or model.json, a URL, true or false)`);
   }
-  return { model: await loadLayersModel(path), label, ...(registered ? { registered } : {}) };
+  const model = await loadLayersModel(path).catch((err: unknown) => Promise.reject(noteUnverified(err, registered)));
+  return { model, label, ...(registered ? { registered } : {}) };
 }
 
 /**
@@ -257,9 +269,14 @@ export async function openPretrained(spec: BackboneSpec, pretrained: true | stri
  * any failure throws, and a refused checkpoint writes nothing.
  */
 export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<void> {
-  const { model: source, label } = await openPretrained(spec, pretrained, options);
+  const { model: source, label, registered } = await openPretrained(spec, pretrained, options);
   try {
-    const n = copyWeightsByName(source, backbone, `pretrained weights '${label}'`);
+    let n: number;
+    try {
+      n = copyWeightsByName(source, backbone, `pretrained weights '${label}'`);
+    } catch (err) {
+      throw noteUnverified(err, registered);
+    }
     options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);
   } finally {
     source.dispose();

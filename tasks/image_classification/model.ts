@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backbones, layerGroupsOf, type BackboneSpec, type LayerGroup } from '../../backbones/index.js';
 import { cutBackbone, type CutPooling } from '../../backbones/cut.js';
 import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
-import { copyWeightsByName, openPretrained, type PretrainedOptions } from '../../backbones/weights.js';
+import { copyWeightsByName, noteUnverified, openPretrained, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type FreezePlan } from '../../src/core/finetuning/index.js';
 import { FeatureCacheSplit } from '../../src/core/finetuning/feature_cache.js';
@@ -229,7 +229,12 @@ export class ImageClassifier implements TaskModule, Finetunable {
         const fmt = (v: number[]) => `[${v.map((x) => +x.toFixed(4)).join(', ')}]`;
         options.log?.(`pretrained weights: inputs normalised with mean ${fmt(wanted.normalization.mean)}, std ${fmt(wanted.normalization.std)} (on 0–1 pixels): ${wanted.why}`);
       }
-      const n = copyWeightsByName(source, this.backbone(), `pretrained weights '${label}'`);
+      let n: number;
+      try {
+        n = copyWeightsByName(source, this.backbone(), `pretrained weights '${label}'`);
+      } catch (err) {
+        throw noteUnverified(err, registered);
+      }
       options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);
     } finally {
       source.dispose();
