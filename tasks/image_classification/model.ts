@@ -519,16 +519,16 @@ export async function readFlashJson(runDir: string): Promise<FlashJson> {
   return meta;
 }
 
-/**
- * Per-channel normalisation as a fixed 1×1 depthwise convolution (weight 1/std, bias −mean/std): plain tfjs
- * layers, so the exported model needs no custom layer. Skipped when the backbone expects plain 0–1 input.
- */
 /** Same normalisation once broadcast over 3 channels (within float noise: a saved layer stores 1/std and −mean/std). */
 function sameNormalization(a: BackboneSpec['normalization'], b: BackboneSpec['normalization']): boolean {
   const at = (v: number[], c: number) => v[Math.min(c, v.length - 1)];
   return [0, 1, 2].every((c) => Math.abs(at(a.mean, c) - at(b.mean, c)) < 1e-5 && Math.abs(at(a.std, c) - at(b.std, c)) < 1e-5);
 }
 
+/**
+ * Per-channel normalisation as a fixed 1×1 depthwise convolution (weight 1/std, bias −mean/std): plain tfjs
+ * layers, so the exported model needs no custom layer. Skipped when the backbone expects plain 0–1 input.
+ */
 function normalize(x: tf.SymbolicTensor, normalization: BackboneSpec['normalization'], channels: Channels): tf.SymbolicTensor {
   const { mean, std } = normalization;
   const m = Array.from({ length: channels }, (_, c) => mean[Math.min(c, mean.length - 1)]);
