@@ -13,9 +13,10 @@ export { defaultLayerGroups, groupLayersBy, mobilenetV2Groups, resnetGroups } fr
 
 /**
  * Keras MobileNetV2 ImageNet weights (include_top=False) in tfjs layers format, as Teachable Machine
- * (tfjs-models/teachablemachine) publishes them: same layer names as `buildMobileNetV2`, inputs in [-1, 1].
- * No sha256 is registered (none is published and flash could not fetch them to compute one), so downloads are
- * not checksum-verified; flash says so when it downloads them.
+ * (tfjs-models/teachablemachine) publishes them, inputs in [-1, 1]. Unverified: flash could not fetch them from
+ * its build machines, so no sha256 is registered and their layer names were never compared with
+ * `buildMobileNetV2`'s. (The builder itself is checked against a real Keras-applications MobileNetV2 checkpoint,
+ * nsfwjs's, in test/backbones/pretrained_checkpoint.test.ts: all 104 layers by name, same features.)
  */
 function teachableMachine(alpha: string): WeightSource[] {
   return [
@@ -23,6 +24,7 @@ function teachableMachine(alpha: string): WeightSource[] {
       url: `https://storage.googleapis.com/teachable-machine-models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${alpha}_224_no_top/model.json`,
       normalization: { mean: [0.5], std: [0.5] },
       note: 'Keras ImageNet weights via Teachable Machine (224 px, inputs in [-1, 1])',
+      unverified: 'flash has never downloaded them, so no sha256 is registered and their layer names were never checked against this backbone',
     },
   ];
 }
@@ -52,9 +54,12 @@ const human = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `$
 
 /** The line `flash list backbones` shows: what it is, default size, weight count, pretrained weights. */
 export function backboneSummary(name: string, spec: BackboneSpec): string {
-  const pretrained = spec.weights?.length
-    ? `pretrained: ${spec.weights[0].note ?? spec.weights[0].url}${spec.weights[0].sha256 ? '' : ', no sha256 registered'}`
-    : 'pretrained: none published in tfjs layers format';
+  const w = spec.weights?.[0];
+  const pretrained = !w
+    ? 'pretrained: none published in tfjs layers format'
+    : w.unverified
+      ? `pretrained: ${w.note ?? w.url}, unverified (${w.unverified}); if they fail to load, give a tfjs layers checkpoint with Keras layer names: --model.pretrained <path>`
+      : `pretrained: ${w.note ?? w.url}${w.sha256 ? '' : ', no sha256 registered'}`;
   const params = LISTED_WEIGHTS[name] !== undefined ? ` · ${human(LISTED_WEIGHTS[name])} weights` : '';
   return `${spec.description} · ${spec.defaultImageSize} px${params} · ${pretrained}`;
 }

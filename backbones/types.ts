@@ -36,6 +36,11 @@ export interface WeightSource {
   normalization?: Normalization;
   /** One line for `flash list backbones` (what the weights are). */
   note?: string;
+  /**
+   * Set for weights flash has never loaded: why they are unverified. `flash list backbones` and every error
+   * while fetching or loading them say so, with how to go on.
+   */
+  unverified?: string;
 }
 
 export interface BackboneSpec {

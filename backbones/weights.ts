@@ -22,6 +22,17 @@ export interface PretrainedOptions {
   cwd?: string;
 }
 
+/**
+ * Adds to an error while fetching or loading registered weights that flash never verified: say so, and how to
+ * go on. Other errors pass unchanged.
+ */
+export function noteUnverified(err: unknown, source: WeightSource | undefined): unknown {
+  if (!(err instanceof FlashUserError) || !source?.unverified) return err;
+  return new FlashUserError(
+    `${err.message}. Note: these registered weights are unverified (${source.unverified}); any tfjs layers checkpoint of this architecture with Keras layer names loads with --model.pretrained <path> (its folder or model.json)`,
+  );
+}
+
 /** The download cache folder. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FLASH_CACHE_DIR) return resolve(env.FLASH_CACHE_DIR);
@@ -170,62 +181,78 @@ function layersByName(model: tf.LayersModel, out = new Map<string, tf.layers.Lay
 /**
  * Copies the weights of `source` into `target` layer by layer, matched by name. Every target layer with
  * weights must find its match with the same shapes, except that RGB first-layer kernels are summed over the
- * colour axis for a grayscale input. Throws rather than leave any layer at its random init.
+ * colour axis for a grayscale input. Every layer is checked before any is written, so a refused checkpoint
+ * leaves `target` as it was: never a partial load, never a layer left at its random init.
  */
 export function copyWeightsByName(source: tf.LayersModel, target: tf.LayersModel, what: string): number {
   const src = layersByName(source);
   const missing: string[] = [];
-  let copied = 0;
-  for (const layer of target.layers) {
-    if (layer.weights.length === 0) continue;
-    const from = src.get(layer.name);
-    if (!from) {
-      missing.push(layer.name);
-      continue;
-    }
-    const values = from.getWeights();
-    const targets = layer.getWeights();
-    if (values.length !== targets.length) throw new FlashUserError(`${what}: layer '${layer.name}' has ${values.length} weights, the backbone's has ${targets.length}`);
-    const adapted = values.map((v, i) => {
-      const want = targets[i].shape;
-      if (tf.util.arraysEqual(v.shape, want)) return v;
-      if (v.rank === 4 && want.length === 4 && v.shape[2] === 3 && want[2] === 1 && v.shape[0] === want[0] && v.shape[1] === want[1] && v.shape[3] === want[3]) {
-        return tf.sum(v, 2, true);
+  const plan: { layer: tf.layers.Layer; values: tf.Tensor[]; made: tf.Tensor[] }[] = [];
+  try {
+    for (const layer of target.layers) {
+      if (layer.weights.length === 0) continue;
+      const from = src.get(layer.name);
+      if (!from) {
+        missing.push(layer.name);
+        continue;
       }
-      throw new FlashUserError(`${what}: layer '${layer.name}' weight ${i} has shape [${v.shape}], the backbone needs [${want}] — weights of another architecture or width?`);
-    });
-    layer.setWeights(adapted);
-    tf.dispose(adapted.filter((t) => !values.includes(t)));
-    copied++;
+      const values = from.getWeights();
+      const want = layer.weights.map((w) => w.shape as number[]);
+      if (values.length !== want.length) throw new FlashUserError(`${what}: layer '${layer.name}' has ${values.length} weights, the backbone's has ${want.length}`);
+      const step = { layer, values: [] as tf.Tensor[], made: [] as tf.Tensor[] };
+      plan.push(step);
+      values.forEach((v, i) => {
+        if (tf.util.arraysEqual(v.shape, want[i])) return void step.values.push(v);
+        const w = want[i];
+        if (v.rank === 4 && w.length === 4 && v.shape[2] === 3 && w[2] === 1 && v.shape[0] === w[0] && v.shape[1] === w[1] && v.shape[3] === w[3]) {
+          const summed = tf.sum(v, 2, true);
+          step.made.push(summed);
+          return void step.values.push(summed);
+        }
+        throw new FlashUserError(`${what}: layer '${layer.name}' weight ${i} has shape [${v.shape}], the backbone needs [${w}] — weights of another architecture or width?`);
+      });
+    }
+    if (missing.length > 0) {
+      throw new FlashUserError(
+        `${what}: ${missing.length} backbone layer(s) have no weights there (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}); they are not weights for this backbone`,
+      );
+    }
+    for (const { layer, values } of plan) layer.setWeights(values);
+    return plan.length;
+  } finally {
+    tf.dispose(plan.flatMap((p) => p.made));
   }
-  if (missing.length > 0) {
-    throw new FlashUserError(
-      `${what}: ${missing.length} backbone layer(s) have no weights there (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}); they are not weights for this backbone`,
-    );
-  }
-  return copied;
+}
+
+/** A pretrained checkpoint opened as a tfjs model (the caller disposes it) and the name to report it by. */
+export interface OpenedCheckpoint {
+  model: tf.LayersModel;
+  label: string;
+  /** The registered weight source it came from (true, or a registered URL); undefined for any other URL or path. */
+  registered?: WeightSource;
 }
 
 /**
- * Loads `pretrained` (true = the spec's registered weights, a URL, or a local tfjs layers model folder or
- * model.json) into `backbone`. Never leaves the backbone silently at random weights: any failure throws.
+ * Opens `pretrained` (true = the spec's registered weights, a URL, or a local tfjs layers model folder or
+ * model.json): downloads or finds it and loads it as a model. Any failure throws.
  */
-export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<void> {
+export async function openPretrained(spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<OpenedCheckpoint> {
   const name = options.backboneName ?? 'this backbone';
   let path: string;
   let label: string;
+  let registered: WeightSource | undefined;
   if (pretrained === true) {
-    const source = spec.weights?.[0];
-    if (!source) {
+    registered = spec.weights?.[0];
+    if (!registered) {
       throw new FlashUserError(
         `backbone '${name}' has no registered pretrained weights (flash list backbones shows which do); use --model.pretrained false, or give a URL or path of tfjs layers weights`,
       );
     }
-    path = await fetchWeights(source, options);
-    label = source.url;
+    path = await fetchWeights(registered, options).catch((err: unknown) => Promise.reject(noteUnverified(err, registered)));
+    label = registered.url;
   } else if (isUrl(pretrained)) {
-    const registered = spec.weights?.find((w) => w.url === pretrained);
-    path = await fetchWeights(registered ?? { url: pretrained }, options);
+    registered = spec.weights?.find((w) => w.url === pretrained);
+    path = await fetchWeights(registered ?? { url: pretrained }, options).catch((err: unknown) => Promise.reject(noteUnverified(err, registered)));
     label = pretrained;
   } else {
     path = pretrained.startsWith('file://') ? fileURLToPath(pretrained) : resolve(options.cwd ?? process.cwd(), pretrained);
@@ -233,9 +260,23 @@ export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: Back
     const exists = await stat(path).then(() => true, () => false);
     if (!exists) throw new FlashUserError(`--model.pretrained: '${pretrained}' does not exist (give a tfjs layers model folder or model.json, a URL, true or false)`);
   }
-  const source = await loadLayersModel(path);
+  const model = await loadLayersModel(path).catch((err: unknown) => Promise.reject(noteUnverified(err, registered)));
+  return { model, label, ...(registered ? { registered } : {}) };
+}
+
+/**
+ * Loads `pretrained` (see openPretrained) into `backbone`. Never leaves the backbone silently at random weights:
+ * any failure throws, and a refused checkpoint writes nothing.
+ */
+export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: BackboneSpec, pretrained: true | string, options: PretrainedOptions = {}): Promise<void> {
+  const { model: source, label, registered } = await openPretrained(spec, pretrained, options);
   try {
-    const n = copyWeightsByName(source, backbone, `pretrained weights '${label}'`);
+    let n: number;
+    try {
+      n = copyWeightsByName(source, backbone, `pretrained weights '${label}'`);
+    } catch (err) {
+      throw noteUnverified(err, registered);
+    }
     options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);
   } finally {
     source.dispose();

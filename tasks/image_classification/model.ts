@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backbones, layerGroupsOf, type BackboneSpec, type LayerGroup } from '../../backbones/index.js';
 import { cutBackbone, type CutPooling } from '../../backbones/cut.js';
 import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
-import { loadPretrainedWeights, type PretrainedOptions } from '../../backbones/weights.js';
+import { copyWeightsByName, noteUnverified, openPretrained, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { fixedLearningRate } from '../../src/core/config/index.js';
 import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type FreezePlan } from '../../src/core/finetuning/index.js';
@@ -111,6 +111,8 @@ export class ImageClassifier implements TaskModule, Finetunable {
   /** What the cut produced, once built with a cut: the cut layer's output shape and the feature count. */
   cutInfo?: { layer: string; shape: number[]; pooling: CutPooling; numFeatures: number };
   private readonly pretrainedOptions: PretrainedOptions;
+  /** The normalisation an unregistered pretrained checkpoint asked for (see loadPretrained). */
+  private normalizationOverride?: BackboneSpec['normalization'];
   labels: string[];
   /** Per-class loss weights, or null for the plain mean cross-entropy (see ImageClassifierOptions.classWeights). */
   classWeights: number[] | null;
@@ -211,14 +213,60 @@ export class ImageClassifier implements TaskModule, Finetunable {
     if (this.pretrained !== false) return this.loadPretrained();
   }
 
-  /** Copies the `pretrained` weights into the built backbone. */
+  /**
+   * Copies the `pretrained` weights into the built backbone. When the checkpoint expects other inputs than the
+   * network was built with (a checkpoint path or URL: see checkpointNormalization), the network is rebuilt
+   * with its normalisation first.
+   */
   async loadPretrained(): Promise<void> {
     if (this.pretrained === false) return;
-    await loadPretrainedWeights(this.backbone(), this.backboneSpec, this.pretrained, { backboneName: this.backboneName, ...this.pretrainedOptions });
+    const options: PretrainedOptions = { backboneName: this.backboneName, ...this.pretrainedOptions };
+    const { model: source, label, registered } = await openPretrained(this.backboneSpec, this.pretrained, options);
+    try {
+      const wanted = registered ? undefined : this.checkpointNormalization(source);
+      if (wanted && this.spec && !sameNormalization(wanted.normalization, this.normalization())) {
+        this.normalizationOverride = wanted.normalization;
+        this.build(this.spec);
+        const fmt = (v: number[]) => `[${v.map((x) => +x.toFixed(4)).join(', ')}]`;
+        options.log?.(`pretrained weights: inputs normalised with mean ${fmt(wanted.normalization.mean)}, std ${fmt(wanted.normalization.std)} (on 0–1 pixels): ${wanted.why}`);
+      }
+      let n: number;
+      try {
+        n = copyWeightsByName(source, this.backbone(), `pretrained weights '${label}'`);
+      } catch (err) {
+        throw noteUnverified(err, registered);
+      }
+      options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);
+    } finally {
+      source.dispose();
+    }
+  }
+
+  /**
+   * The input normalisation an unregistered checkpoint expects: a classifier saved by flash carries its own
+   * (its `normalize` layer, or none); any other checkpoint of a backbone with registered weights is taken to
+   * follow their convention (Keras MobileNetV2: [-1, 1]), not the from-scratch default of the spec.
+   */
+  private checkpointNormalization(source: tf.LayersModel): { normalization: BackboneSpec['normalization']; why: string } | undefined {
+    const norm = source.layers.find((l) => l.name === 'normalize' && l.getClassName() === 'DepthwiseConv2D');
+    if (norm) {
+      const [k, b] = norm.getWeights().map((w) => Array.from(w.dataSync()));
+      const std = k.map((v) => 1 / v);
+      return { normalization: { mean: b.map((v, c) => -v * std[c]), std }, why: 'the normalisation the checkpoint was saved with' };
+    }
+    if ((source.getUserDefinedMetadata() as { flash?: unknown } | undefined)?.flash) {
+      return { normalization: { mean: [0], std: [1] }, why: 'the checkpoint was saved by flash without a normalisation' };
+    }
+    const reg = this.backboneSpec.weights?.find((w) => w.normalization);
+    if (reg?.normalization) {
+      return { normalization: reg.normalization, why: `a checkpoint not saved by flash is taken to follow the convention of ${this.backboneName}'s registered weights: ${reg.note ?? reg.url}` };
+    }
+    return undefined;
   }
 
   /** The normalisation in front of the backbone: the pretrained weights' own when registered, else the spec's. */
   private normalization(): BackboneSpec['normalization'] {
+    if (this.normalizationOverride) return this.normalizationOverride;
     if (this.pretrained === true) return this.backboneSpec.weights?.[0]?.normalization ?? this.backboneSpec.normalization;
     if (typeof this.pretrained === 'string') {
       const registered = this.backboneSpec.weights?.find((w) => w.url === this.pretrained);
@@ -470,6 +518,12 @@ export async function readFlashJson(runDir: string): Promise<FlashJson> {
   const meta = await readRunMeta<FlashJson & { task: string }>(runDir);
   if (meta.task !== 'image_classification') throw new FlashUserError(`'${runDir}' is a ${meta.task} run, not an image_classification run`);
   return meta;
+}
+
+/** Same normalisation once broadcast over 3 channels (within float noise: a saved layer stores 1/std and −mean/std). */
+function sameNormalization(a: BackboneSpec['normalization'], b: BackboneSpec['normalization']): boolean {
+  const at = (v: number[], c: number) => v[Math.min(c, v.length - 1)];
+  return [0, 1, 2].every((c) => Math.abs(at(a.mean, c) - at(b.mean, c)) < 1e-5 && Math.abs(at(a.std, c) - at(b.std, c)) < 1e-5);
 }
 
 /**

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { backbones, layerGroupsOf, LISTED_WEIGHTS } from '../../backbones/index.js';
+import { backbones, backboneSummary, layerGroupsOf, LISTED_WEIGHTS } from '../../backbones/index.js';
 import { selectBackend } from '../../src/core/backend.js';
 
 before(async () => {
@@ -60,6 +60,14 @@ describe('registered backbones', () => {
 });
 
 describe('flash list backbones', () => {
+  it('says the registered MobileNetV2 ImageNet weights are unverified, and how to go on', () => {
+    for (const name of ['mobilenet_v2_035', 'mobilenet_v2_050', 'mobilenet_v2_075', 'mobilenet_v2_100']) {
+      const line = backboneSummary(name, backbones.get(name));
+      assert.match(line, /pretrained: Keras ImageNet weights via Teachable Machine \(224 px, inputs in \[-1, 1\]\), unverified \(.*no sha256.*layer names.*\); .*--model\.pretrained <path>$/, line);
+    }
+    assert.match(backboneSummary('resnet18', backbones.get('resnet18')), /pretrained: none published/);
+  });
+
   it('lists the weight count each backbone really has at its default size (3 channels; simple_cnn 1)', () => {
     for (const { name, item: spec } of backbones.list()) {
       const s = spec.defaultImageSize;

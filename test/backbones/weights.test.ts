@@ -106,6 +106,19 @@ describe('pretrained weights', () => {
     }
   });
 
+  it('registered weights flash never verified say so after a failed download or load, with how to go on', async () => {
+    const unverified = 'never downloaded by flash';
+    const missing = { ...simpleCnn, weights: [{ url: `${base}/missing/model.json`, unverified }] };
+    await assert.rejects(loadPretrainedWeights(simpleCnn.build({ inputShape: [8, 8, 1] }), missing, true, { cacheDir: join(tmp, 'cache-unverified') }), (e: Error) => {
+      assert.ok(e instanceof FlashUserError, e.stack);
+      assert.match(e.message, /answered HTTP 404.*Note: these registered weights are unverified \(never downloaded by flash\); .*--model\.pretrained <path>/);
+      return true;
+    });
+    // Downloaded, but not weights for this backbone (3 channels): the same note.
+    const wrong = { ...simpleCnn, weights: [{ url: `${base}/good/model.json`, unverified }] };
+    await assert.rejects(loadPretrainedWeights(simpleCnn.build({ inputShape: [8, 8, 3] }), wrong, true, { cacheDir: join(tmp, 'cache-unverified') }), /layer 'conv1' weight 0 has shape.*Note: these registered weights are unverified/);
+  });
+
   it('an unreachable host is a clear error; true without registered weights never falls back to random', async () => {
     const port = (server.address() as AddressInfo).port;
     const closed = createServer();
