@@ -2,6 +2,7 @@
  * The data side of a tabular run: the CSVs read and checked, the target decoded, the validation split held out
  * (seeded; stratified for classes), the transform fitted on the train split only, and each split as feature vectors.
  */
+import { mulberry32 } from '../../src/core/random.js';
 import * as tf from '@tensorflow/tfjs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { FlashUserError } from '../../src/core/errors.js';
@@ -17,16 +18,7 @@ export function demoCsv(): string {
 }
 
 /** A deterministic generator (mulberry32): the same seed, the same split and epoch order. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 function shuffle<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {

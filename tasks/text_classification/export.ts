@@ -4,13 +4,12 @@
  * `loadClassifier()` → `classify(text)`), metadata.json, tf.min.js (the TensorFlow.js that trained it, no CDN) and
  * index.html. Written to a temp folder, then renamed over `out`.
  */
-import { copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlashUserError } from '../../src/core/errors.js';
-import { fsUserError, writeFileAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
+import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
 import { readRunMeta } from '../../src/core/run/run_folder.js';
 import type { TextExportArgs } from './cli.js';
 import { readTokenizer, TOKENIZER_FILE } from './model.js';
@@ -36,36 +35,30 @@ export async function exportCommand(args: TextExportArgs): Promise<string> {
   const source = tokenizerModule();
   if (source.endsWith('.ts')) throw new FlashUserError('flash export of a text run needs the compiled package (dist/); run it with the built flash');
   const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
-  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await mkdir(tmp, { recursive: true });
-    await writeFileAtomic(join(tmp, 'model.json'), modelJsonText);
-    for (const group of modelJson.weightsManifest) for (const p of group.paths) await copyFile(join(runDir, p), join(tmp, p));
-    await copyFile(join(runDir, TOKENIZER_FILE), join(tmp, TOKENIZER_FILE));
-    // The source map comment would point at a file the folder does not have.
-    await writeFileAtomic(join(tmp, 'tokenizer.js'), (await readFile(source, 'utf8')).replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'));
-    await writeJsonAtomic(join(tmp, 'metadata.json'), {
-      task: meta.task,
-      labels: meta.labels,
-      multi_label: meta.multi_label,
-      ...(meta.multi_label ? { threshold: meta.threshold } : {}),
-      input: 'tokenizer.js encodes a text with tokenizer.json into a featureCount-wide vector (toDense); model.json takes [n, featureCount]',
-      output: meta.multi_label ? 'one sigmoid probability per label, in label order' : 'class probabilities in label order',
-      metrics: meta.metrics,
-      versions: meta.versions,
-    });
-    await copyFile(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(tmp, 'tf.min.js'));
-    await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
-    await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
-    const exists = await stat(out).then(() => true, () => false);
-    const old = `${tmp}.old`;
-    if (exists) await rename(out, old);
-    await rename(tmp, out);
-    if (exists) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    throw err instanceof FlashUserError ? err : fsUserError(err, out, 'write export folder');
-  }
+  await writeFolderAtomic(
+    out,
+    async (tmp) => {
+      await writeFileAtomic(join(tmp, 'model.json'), modelJsonText);
+      for (const group of modelJson.weightsManifest) for (const p of group.paths) await copyFile(join(runDir, p), join(tmp, p));
+      await copyFile(join(runDir, TOKENIZER_FILE), join(tmp, TOKENIZER_FILE));
+      // The source map comment would point at a file the folder does not have.
+      await writeFileAtomic(join(tmp, 'tokenizer.js'), (await readFile(source, 'utf8')).replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'));
+      await writeJsonAtomic(join(tmp, 'metadata.json'), {
+        task: meta.task,
+        labels: meta.labels,
+        multi_label: meta.multi_label,
+        ...(meta.multi_label ? { threshold: meta.threshold } : {}),
+        input: 'tokenizer.js encodes a text with tokenizer.json into a featureCount-wide vector (toDense); model.json takes [n, featureCount]',
+        output: meta.multi_label ? 'one sigmoid probability per label, in label order' : 'class probabilities in label order',
+        metrics: meta.metrics,
+        versions: meta.versions,
+      });
+      await copyFile(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(tmp, 'tf.min.js'));
+      await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
+      await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
+    },
+    'write export folder',
+  );
   const where = relative(io.cwd, out) || '.';
   io.out(`exported ${meta.labels.length}-class text model to ${where}/ (model.json, tokenizer.json, tokenizer.js, classifier.js, metadata.json, index.html, tf.min.js)\n`);
   io.out(`serve that folder over HTTP and open index.html, or: import { loadClassifier } from './${where}/classifier.js'\n`);

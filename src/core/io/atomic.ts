@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FlashUserError } from '../errors.js';
@@ -36,4 +36,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 /** JSON with two-space indentation and a trailing newline, written atomically. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Writes a whole folder as one unit: `fill` writes into a fresh sibling folder, which then replaces `dir` (the
+ * old one, if any, is moved aside and removed), so a failure leaves the old folder or none — never half of one.
+ */
+export async function writeFolderAtomic(dir: string, fill: (tmp: string) => Promise<void>, action = 'write folder'): Promise<void> {
+  const tmp = join(dirname(dir), `.${basename(dir)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await fill(tmp);
+    const exists = await stat(dir).then(() => true, () => false);
+    const old = `${tmp}.old`;
+    if (exists) await rename(dir, old);
+    await rename(tmp, dir);
+    if (exists) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw err instanceof FlashUserError ? err : fsUserError(err, dir, action);
+  }
 }
