@@ -2,6 +2,7 @@
  * The data side of a tabular run: the CSVs read and checked, the target decoded, the validation split held out
  * (seeded; stratified for classes), the transform fitted on the train split only, and each split as feature vectors.
  */
+import type { TabularCommonDataRecipe } from './schema.js';
 import { mulberry32 } from '../../src/core/random.js';
 import * as tf from '@tensorflow/tfjs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
@@ -74,16 +75,7 @@ export interface TabularData extends DataModuleLike {
 }
 
 /** The data keys a tabular builder reads. */
-export interface TabularDataKeys {
-  train_file: string | null;
-  val_file: string | null;
-  test_file: string | null;
-  categorical_fields: string[] | null;
-  numerical_fields: string[] | null;
-  min_category_count: number;
-  batch_size: number;
-  val_split: number;
-}
+export type TabularDataKeys = TabularCommonDataRecipe & { batch_size: number; val_split: number };
 
 /** A path as messages show it: relative to the working folder when inside it. */
 export function shown(path: string, cwd: string): string {
