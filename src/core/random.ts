@@ -27,3 +27,14 @@ export function withSeededRandom<T>(seed: number, fn: () => T): T {
     Math.random = real;
   }
 }
+
+/**
+ * The seed of one training step: a function of the run's seed, the epoch and the batch index, so dropout masks
+ * (and any other unseeded random op inside a step) repeat across runs with one seed and carry on exactly after a
+ * resume, while still differing from step to step.
+ */
+export function stepSeed(seed: number, epoch: number, step: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const v of [epoch, step]) h = Math.imul(h ^ (v + 0x7f4a7c15), 0x85ebca6b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}

@@ -5,7 +5,7 @@ import { evaluateSplit, runSplit, type SplitOutputs } from './evaluate.js';
 import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger, Phase, TaskModule } from './types.js';
 
 export type { Phase } from './types.js';
-import { withSeededRandom } from '../random.js';
+import { stepSeed, withSeededRandom } from '../random.js';
 import { describeBackend, selectBackend } from '../backend.js';
 import { monitorDirection } from '../config/schema.js';
 import { learningRateOf, lrSchedulers, setLearningRate, type LrSchedule } from '../schedulers/index.js';
@@ -250,7 +250,8 @@ export class Trainer {
         setLearningRate(optimizer, lr);
       }
       let stat: tf.Scalar | undefined;
-      const loss = tf.tidy(() =>
+      // Dropout draws its masks from Math.random: seeding each step makes a run a function of trainer.seed.
+      const loss = withSeededRandom(stepSeed(this.seed, epoch, batchIndex), () => tf.tidy(() =>
         optimizer.minimize(
           () => {
             const out = net.apply(batch.x, { training: true }) as tf.Tensor;
@@ -260,7 +261,7 @@ export class Trainer {
           true,
           variables,
         ) as tf.Scalar,
-      );
+      ));
       const n = batch.ids.length;
       const [lv, sv] = await Promise.all([loss.data(), stat ? stat.data() : Promise.resolve([0])]);
       tf.dispose([loss, stat, batch.x, batch.y].filter((t): t is tf.Tensor => t !== undefined));

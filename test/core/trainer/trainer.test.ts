@@ -214,3 +214,18 @@ test('weight init follows trainer.seed: same seed, same initial weights; another
   assert.deepEqual(a, b);
   assert.notDeepEqual(a[0], c[0]);
 });
+
+test('training follows trainer.seed: dropout masks repeat, so two runs with one seed give identical weights', async () => {
+  const data = makeToyData();
+  const trained = async (seed: number) => {
+    // The mlp head has dropout 0.2 in training; its masks come from Math.random inside each step.
+    const model = new ImageClassifier({ backbone: 'simple_cnn', head: 'mlp', numClasses: data.numClasses, learningRate: 0.003 });
+    await new Trainer({ maxEpochs: 2, seed }).fit(model, data);
+    const w = model.network().getWeights().map((t) => Array.from(t.dataSync()));
+    model.network().dispose();
+    return w;
+  };
+  const [a, b, c] = [await trained(5), await trained(5), await trained(6)];
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
