@@ -2,7 +2,7 @@ import type { Callback, EpochLogs, FitContext } from '../trainer/types.js';
 import { Monitor, type MonitorMode } from './monitor.js';
 
 export interface EarlyStoppingOptions {
-  /** Metric to watch; default `val_accuracy`. */
+  /** Metric to watch; default `val_loss` (as Keras and ModelCheckpoint; a task's recipe names its own monitor). */
   monitor?: string;
   mode?: MonitorMode;
   /** Epochs without improvement before stopping; default 3. */
@@ -19,7 +19,7 @@ export class EarlyStopping implements Callback {
   private wait = 0;
 
   constructor(options: EarlyStoppingOptions = {}) {
-    this.monitor = new Monitor(options.monitor ?? 'val_accuracy', options.mode);
+    this.monitor = new Monitor(options.monitor ?? 'val_loss', options.mode);
     this.patience = options.patience ?? 3;
     this.minDelta = options.minDelta ?? 0;
   }

@@ -75,20 +75,21 @@ test('Monitor.best finds the best value and its index (first one on ties, NaN sk
 
 test('EarlyStopping (max): stops after `patience` epochs without improvement', () => {
   // Best at epoch 2 (0.8); epochs 3, 4, 5 do not beat it → stop after epoch 5 with patience 3.
-  assert.equal(stopEpoch(new EarlyStopping({ patience: 3 }), 'val_accuracy', [0.5, 0.8, 0.7, 0.8, 0.79, 0.9]), 5);
-  // Default patience is 3 and default monitor val_accuracy.
-  assert.equal(stopEpoch(new EarlyStopping(), 'val_accuracy', [0.5, 0.4, 0.4, 0.4]), 4);
+  assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 3 }), 'val_accuracy', [0.5, 0.8, 0.7, 0.8, 0.79, 0.9]), 5);
+  // Default patience is 3 and default monitor val_loss (Keras'; ModelCheckpoint's too), mode min.
+  assert.equal(stopEpoch(new EarlyStopping(), 'val_loss', [0.5, 0.6, 0.6, 0.6]), 4);
+  assert.equal(stopEpoch(new EarlyStopping(), 'val_accuracy', [0.5, 0.4, 0.4, 0.4]), undefined);
   // Improvements reset the count.
-  assert.equal(stopEpoch(new EarlyStopping({ patience: 2 }), 'val_accuracy', [0.1, 0.2, 0.2, 0.3, 0.4, 0.4, 0.4]), 7);
+  assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 2 }), 'val_accuracy', [0.1, 0.2, 0.2, 0.3, 0.4, 0.4, 0.4]), 7);
   // Never stops while it keeps improving.
-  assert.equal(stopEpoch(new EarlyStopping({ patience: 1 }), 'val_accuracy', [0.1, 0.2, 0.3, 0.4]), undefined);
+  assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 1 }), 'val_accuracy', [0.1, 0.2, 0.3, 0.4]), undefined);
 });
 
 test('EarlyStopping (min, auto for loss keys) and minDelta', () => {
   assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_loss', patience: 2 }), 'val_loss', [1, 0.8, 0.9, 0.85, 0.1]), 4);
   assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_loss', mode: 'max', patience: 2 }), 'val_loss', [1, 0.8, 0.9, 0.85]), 3);
   // Gains of 0.005 are below minDelta 0.01: no improvement after epoch 1.
-  assert.equal(stopEpoch(new EarlyStopping({ patience: 2, minDelta: 0.01 }), 'val_accuracy', [0.5, 0.505, 0.51, 0.9]), 3);
+  assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 2, minDelta: 0.01 }), 'val_accuracy', [0.5, 0.505, 0.51, 0.9]), 3);
 });
 
 // BUG (src/core/callbacks/early_stopping.ts, onEpochEnd): with patience 0 (allowed: the schema's
@@ -96,12 +97,12 @@ test('EarlyStopping (min, auto for loss keys) and minDelta', () => {
 // stops after epoch 1. Lightning stops at the first epoch that does not improve. Fix: request the stop only
 // when this epoch did not improve, e.g. `if (this.wait > 0 && this.wait >= this.patience)`.
 test('EarlyStopping with patience 0 stops at the first epoch that does not improve', () => {
-  assert.equal(stopEpoch(new EarlyStopping({ patience: 0 }), 'val_accuracy', [0.5, 0.6, 0.6]), 3);
+  assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 0 }), 'val_accuracy', [0.5, 0.6, 0.6]), 3);
 });
 
 test('EarlyStopping ignores epochs without the monitored key', () => {
   const ctx = fakeContext();
-  const es = new EarlyStopping({ patience: 1 });
+  const es = new EarlyStopping({ monitor: 'val_accuracy', patience: 1 });
   es.onFitStart(ctx);
   for (let e = 0; e < 5; e++) es.onEpochEnd(ctx, { epoch: e + 1, train_loss: 1 });
   assert.deepEqual(ctx.stops, []);
@@ -109,13 +110,13 @@ test('EarlyStopping ignores epochs without the monitored key', () => {
 
 test('EarlyStopping resumed from history stops where an uninterrupted run would', () => {
   const values = [0.5, 0.8, 0.7, 0.75, 0.6, 0.9];
-  const uninterrupted = stopEpoch(new EarlyStopping({ patience: 3 }), 'val_accuracy', values);
+  const uninterrupted = stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 3 }), 'val_accuracy', values);
   assert.equal(uninterrupted, 5);
   for (let cut = 1; cut < 5; cut++) {
     const history = values.slice(0, cut).map((v, i) => ({ epoch: i + 1, val_accuracy: v }));
     // A fresh instance (as after a restart) and a reused one (stale state from another fit) both rebuild from history.
-    assert.equal(stopEpoch(new EarlyStopping({ patience: 3 }), 'val_accuracy', values.slice(cut), history), 5, `cut at ${cut}`);
-    const reused = new EarlyStopping({ patience: 3 });
+    assert.equal(stopEpoch(new EarlyStopping({ monitor: 'val_accuracy', patience: 3 }), 'val_accuracy', values.slice(cut), history), 5, `cut at ${cut}`);
+    const reused = new EarlyStopping({ monitor: 'val_accuracy', patience: 3 });
     stopEpoch(reused, 'val_accuracy', [0.99, 0.1, 0.1, 0.1]);
     assert.equal(stopEpoch(reused, 'val_accuracy', values.slice(cut), history), 5, `reused, cut at ${cut}`);
   }
