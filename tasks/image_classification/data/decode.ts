@@ -4,6 +4,7 @@ import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../src/core/errors.js';
+import { decodeJpegRgba, decodeWebpRgba } from './wasm_codecs.js';
 
 export type Channels = 1 | 3;
 
@@ -111,12 +112,44 @@ async function decodeFast(bytes: Buffer, spec: ImageSpec): Promise<Uint8Array | 
     return img && pngToSpec(img, spec);
   }
   if (head.alpha || head.oriented) return undefined;
-  // JPEG / WebP at the target size, opaque, no orientation: flatten, resize and removeAlpha would be no-ops.
+  // JPEG / WebP at the target size, opaque, no orientation: flatten, resize and removeAlpha would be no-ops, and
+  // the wasm codecs give sharp's pixels at a tenth of its cost. What they might read differently (a colour profile,
+  // a file cut short, which sharp reports) goes through sharp.
+  if (head.format === 'jpeg' ? plainJpeg(bytes) : plainWebp(bytes)) {
+    const img = await (head.format === 'jpeg' ? decodeJpegRgba(bytes) : decodeWebpRgba(bytes));
+    if (img.width !== spec.width || img.height !== spec.height) return undefined;
+    const out = pngToSpec({ ...img, channels: 4 }, spec) ?? (spec.channels === 1 ? await nearNeutralGray(img.data) : undefined);
+    if (out) return out; // (undefined: colour pixels wanted as gray — sharp's luminance below)
+  }
   let pipeline = sharp(bytes, { failOn: 'truncated', pages: 1 });
   pipeline = spec.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
   const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.width !== spec.width || info.height !== spec.height || info.channels !== spec.channels) return undefined;
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * A JPEG the wasm decoder reads exactly as sharp does: it ends with its EOI marker (sharp fails a truncated file;
+ * the codec would pad it) and carries no ICC profile (sharp converts through it to sRGB).
+ */
+function plainJpeg(b: Uint8Array): boolean {
+  if (b.length < 4 || b[b.length - 2] !== 0xff || b[b.length - 1] !== 0xd9) return false;
+  for (let i = 2; i + 18 < b.length; ) {
+    if (b[i] !== 0xff) return false;
+    const m = b[i + 1];
+    if (m === 0xff) { i++; continue; }
+    if (m === 0xda) return true; // start of scan: no more header segments
+    // APP2 "ICC_PROFILE"
+    if (m === 0xe2 && b[i + 4] === 0x49 && b[i + 5] === 0x43 && b[i + 6] === 0x43 && b[i + 7] === 0x5f) return false;
+    i += 2 + ((b[i + 2] << 8) | b[i + 3]);
+  }
+  return false;
+}
+
+/** A WebP whose RIFF size matches the file (a file cut short goes to sharp, which names the problem). */
+function plainWebp(b: Uint8Array): boolean {
+  const riff = (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0;
+  return riff + 8 === b.length;
 }
 
 /** What a file's header says, for the formats the fast paths handle. */
@@ -308,6 +341,44 @@ function pngToSpec(img: RawImage, spec: ImageSpec): Uint8Array | undefined {
     const r = data[3 * k];
     if (data[3 * k + 1] !== r || data[3 * k + 2] !== r) return undefined;
     out[k] = r;
+  }
+  return out;
+}
+
+/** How far from neutral (|r − g|, |b − g|) a pixel may be for nearNeutralGray. */
+const NEAR = 6;
+let grayLut: Promise<Uint8Array> | undefined;
+
+/**
+ * Opaque RGBA pixels as sharp's gray, when every pixel is within NEAR of neutral — what a gray picture saved as
+ * lossy WebP or colour JPEG decodes to (chroma rounding leaves r, g, b a step or two apart). The levels come from
+ * sharp itself, once: a table of its gray for every such colour (256 × 13 × 13), so they are its pixels exactly.
+ */
+async function nearNeutralGray(rgba: Uint8Array): Promise<Uint8Array | undefined> {
+  const n = rgba.length / 4, side = 2 * NEAR + 1;
+  for (let k = 0; k < n; k++) {
+    const g = rgba[4 * k + 1];
+    if (rgba[4 * k + 3] !== 255 || Math.abs(rgba[4 * k] - g) > NEAR || Math.abs(rgba[4 * k + 2] - g) > NEAR) return undefined;
+  }
+  grayLut ??= (async () => {
+    const colours = Buffer.alloc(256 * side * side * 3);
+    let i = 0;
+    for (let g = 0; g < 256; g++) {
+      for (let dr = -NEAR; dr <= NEAR; dr++) {
+        for (let db = -NEAR; db <= NEAR; db++, i += 3) {
+          colours[i] = Math.max(0, Math.min(255, g + dr)); colours[i + 1] = g; colours[i + 2] = Math.max(0, Math.min(255, g + db));
+        }
+      }
+    }
+    const width = side * side;
+    const gray = await sharp(colours, { raw: { width, height: 256, channels: 3 } }).grayscale().raw({ depth: 'uchar' }).toBuffer();
+    return new Uint8Array(gray.buffer, gray.byteOffset, gray.byteLength);
+  })();
+  const lut = await grayLut;
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const r = rgba[4 * k], g = rgba[4 * k + 1], b = rgba[4 * k + 2];
+    out[k] = lut[(g * side + (r - g + NEAR)) * side + (b - g + NEAR)];
   }
   return out;
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../../src/core/errors.js';
 import sharp from 'sharp';
+import { decodeJpegRgba, decodeWebpRgba } from '../../../../tasks/image_classification/data/wasm_codecs.js';
 import {
   decodeImage,
   decodeImageSharp,
@@ -208,6 +209,7 @@ async function variants(w: number, h: number): Promise<[string, Buffer][]> {
   const opaque = Buffer.from(rgba);
   for (let k = 3; k < opaque.length; k += 4) opaque[k] = 255;
   const raw = (b: Buffer, channels: 1 | 3 | 4) => sharp(b, { raw: { width: w, height: h, channels } });
+  const half = (b: Buffer) => b.subarray(0, Math.floor(b.length / 2));
   return [
     ['png gray', await raw(gray, 1).toColourspace('b-w').png().toBuffer()],
     ['png gray (no filter, level 0)', await raw(gray, 1).toColourspace('b-w').png({ compressionLevel: 0, adaptiveFiltering: false }).toBuffer()],
@@ -222,6 +224,15 @@ async function variants(w: number, h: number): Promise<[string, Buffer][]> {
     ['jpeg gray', await raw(gray, 1).toColourspace('b-w').jpeg().toBuffer()],
     ['jpeg rgb', await raw(rgb, 3).jpeg().toBuffer()],
     ['jpeg rgb oriented', await raw(rgb, 3).jpeg().withMetadata({ orientation: 6 }).toBuffer()],
+    ['jpeg rgb neutral', await raw(neutral, 3).jpeg().toBuffer()],
+    ['jpeg rgb 4:4:4', await raw(rgb, 3).jpeg({ chromaSubsampling: '4:4:4', quality: 95 }).toBuffer()],
+    ['jpeg progressive', await raw(rgb, 3).jpeg({ progressive: true }).toBuffer()],
+    ['jpeg mozjpeg', await raw(rgb, 3).jpeg({ mozjpeg: true }).toBuffer()],
+    ['jpeg gray progressive', await raw(gray, 1).toColourspace('b-w').jpeg({ progressive: true, quality: 60 }).toBuffer()],
+    ['jpeg icc profile', await raw(rgb, 3).jpeg().withIccProfile('p3').toBuffer()],
+    ['jpeg truncated', half(await raw(rgb, 3).jpeg().toBuffer())],
+    ['webp lossy neutral', await raw(neutral, 3).webp().toBuffer()],
+    ['webp truncated', half(await raw(rgb, 3).webp().toBuffer())],
     ['webp lossy', await raw(rgb, 3).webp().toBuffer()],
     ['webp lossless', await raw(rgb, 3).webp({ lossless: true }).toBuffer()],
     ['webp alpha', await raw(rgba, 4).webp().toBuffer()],
@@ -234,9 +245,12 @@ test('decodeImage equals the full sharp pipeline on every fast path and fallback
       for (const spec of [GRAY, RGB, { height: h, width: w, channels: 1 } as ImageSpec, { height: h, width: w, channels: 3 } as ImageSpec]) {
         const file = path.join(dir, `fast-${w}.bin`);
         await fs.writeFile(file, buf);
-        const want = await decodeImageSharp(buf, spec);
-        assert.deepEqual(await decodeImage(buf, spec), want, `${what} ${w}×${h} as ${spec.width}×${spec.height}×${spec.channels}`);
-        assert.deepEqual(await decodeImage(file, spec), want, `${what} from a file`);
+        // Pixels, or the error for a file cut short (the fast paths must fail it as sharp does, never pad it).
+        const outcome = (p: Promise<Uint8Array>) => p.then((px) => px, (e: unknown) => (e instanceof ImageDecodeError ? e.reason : `other: ${String(e)}`));
+        const want = await outcome(decodeImageSharp(buf, spec));
+        assert.equal(typeof want === 'string', what.endsWith('truncated'), `${what}: ${typeof want === 'string' ? want : 'decoded'}`);
+        assert.deepEqual(await outcome(decodeImage(buf, spec)), want, `${what} ${w}×${h} as ${spec.width}×${spec.height}×${spec.channels}`);
+        assert.deepEqual(await outcome(decodeImage(file, spec)), want, `${what} from a file`);
       }
     }
   }
@@ -257,6 +271,7 @@ test('decodePng decodes the plain cases itself and leaves the rest to sharp', as
 
 test('imageChannels from headers agrees with sharp metadata', async () => {
   for (const [what, buf] of await variants(20, 16)) {
+    if (what.endsWith('truncated')) continue;
     const meta = await sharp(buf).metadata();
     const want = meta.space === 'b-w' || meta.space === 'grey16' ? (meta.hasAlpha ? 2 : 1) : meta.channels;
     assert.equal(await imageChannels(buf), want, what);
@@ -272,5 +287,35 @@ test('decodeImage reports missing, empty and garbage files as the full pipeline 
   for (const file of [path.join(dir, 'missing.png'), empty, garbage]) {
     const err = (p: Promise<unknown>) => p.then(() => 'decoded', (e: unknown) => (e instanceof ImageDecodeError ? e.message : `other: ${String(e)}`));
     assert.equal(await err(decodeImage(file, GRAY)), await err(decodeImageSharp(file, GRAY)), file);
+  }
+});
+
+test('the wasm JPEG and WebP codecs give sharp\'s RGB pixels on the plain cases (the fast path is the codec, not a fallback)', async () => {
+  const plain = ['jpeg gray', 'jpeg rgb', 'jpeg rgb neutral', 'jpeg rgb 4:4:4', 'jpeg progressive', 'jpeg mozjpeg', 'jpeg gray progressive', 'webp lossy', 'webp lossless', 'webp lossy neutral'];
+  for (const [w, h] of [[20, 16], [7, 5]]) {
+    const all = new Map(await variants(w, h));
+    for (const what of plain) {
+      const buf = all.get(what)!;
+      const img = await (what.startsWith('jpeg') ? decodeJpegRgba(buf) : decodeWebpRgba(buf));
+      const { data, info } = await sharp(buf).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([img.width, img.height, info.channels], [w, h, 3], what);
+      const rgb = new Uint8Array(w * h * 3);
+      for (let k = 0; k < w * h; k++) rgb.set(img.data.subarray(4 * k, 4 * k + 3), 3 * k);
+      assert.deepEqual(rgb, new Uint8Array(data), `${what} ${w}×${h}`);
+    }
+  }
+  await assert.rejects(decodeJpegRgba(Buffer.from('not a jpeg')));
+});
+
+test('gray pictures saved as lossy WebP or colour JPEG decode to sharp\'s gray exactly (near-neutral fast path)', async () => {
+  const spec: ImageSpec = { height: 28, width: 28, channels: 1 };
+  for (let seed = 1; seed <= 24; seed++) {
+    const gray = pattern(28, 28, 1, seed);
+    const rgb = Buffer.alloc(28 * 28 * 3);
+    for (let k = 0; k < 28 * 28; k++) rgb.fill(gray[k], 3 * k, 3 * k + 3);
+    const src = sharp(rgb, { raw: { width: 28, height: 28, channels: 3 } });
+    for (const buf of [await src.clone().webp({ quality: 40 + seed * 2 }).toBuffer(), await src.clone().jpeg({ quality: 50 + seed }).toBuffer()]) {
+      assert.deepEqual(await decodeImage(buf, spec), await decodeImageSharp(buf, spec), `seed ${seed}`);
+    }
   }
 });
