@@ -3,7 +3,8 @@
  * disk cache (as the build's cache choice says), with undecodable files skipped or fatal.
  */
 import * as tf from '@tensorflow/tfjs';
-import { decodeImage, ImageDecodeError, imageChannels, tensorToPixels, type Channels, type ImageSpec } from './decode.js';
+import { decodeImage, ImageDecodeError, imageChannels, type Channels, type ImageSpec } from './decode.js';
+import { tensorToPixels } from './tensor_pixels.js';
 import { ImageSplit, MemoryPixelStore, multiHotFrom, type PixelStore, type SplitDefaults } from './data_split.js';
 import { StreamingPixelStore } from './streaming_store.js';
 import { DiskPixelStore, type DiskPixelCache } from './disk_cache.js';

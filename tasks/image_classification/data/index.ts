@@ -3,12 +3,12 @@ export {
   decodeImage,
   imageChannels,
   isImageFile,
-  tensorToPixels,
   ImageDecodeError,
   IMAGE_EXTENSIONS,
   type Channels,
   type ImageSpec,
 } from './decode.js';
+export { tensorToPixels } from './tensor_pixels.js';
 export { listImageFiles, scanClassFolders } from './scan.js';
 export { stratifiedSplit } from './split.js';
 export { mulberry32, deriveSeed, Random } from './random.js';

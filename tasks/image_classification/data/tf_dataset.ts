@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../src/core/errors.js';
-import { imageChannels, tensorToPixels, type ImageSpec } from './decode.js';
+import { imageChannels, type ImageSpec } from './decode.js';
+import { tensorToPixels } from './tensor_pixels.js';
 
 /** Pixels already decoded to a spec (a tf.data element's tensor, converted as it was read). */
 export class DecodedImage {

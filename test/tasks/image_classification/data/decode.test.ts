@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FlashUserError } from '../../../../src/core/errors.js';
 import sharp from 'sharp';
+import { tensorToPixels } from '../../../../tasks/image_classification/data/tensor_pixels.js';
 import { decodeJpegRgba, decodeWebpRgba } from '../../../../tasks/image_classification/data/wasm_codecs.js';
 import {
   decodeImage,
@@ -15,7 +16,6 @@ import {
   ImageDecodeError,
   imageChannels,
   isImageFile,
-  tensorToPixels,
   type ImageSpec,
 } from '../../../../tasks/image_classification/data/decode.js';
 import {
