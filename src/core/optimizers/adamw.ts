@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { LeanAdamOptimizer } from './adam.js';
 import type { OptimizerSpec } from './types.js';
 
 /**
  * Adam with decoupled weight decay (Loshchilov & Hutter): each step first shrinks every trained variable by
- * lr × weight_decay, then applies the Adam update. tfjs has no AdamW, so this extends its Adam.
+ * lr × weight_decay, then applies the Adam update. tfjs has no AdamW, so this extends (flash's lean) Adam.
  */
-export class AdamWOptimizer extends tf.AdamOptimizer {
+export class AdamWOptimizer extends LeanAdamOptimizer {
   constructor(learningRate: number, private readonly weightDecay: number) {
     super(learningRate, 0.9, 0.999, 1e-7);
   }

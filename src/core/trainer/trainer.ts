@@ -6,6 +6,7 @@ import type { Callback, DataModuleLike, DataSplit, EpochLogs, FitContext, Logger
 
 export type { Phase } from './types.js';
 import { stepSeed, withSeededRandom } from '../random.js';
+import { gradientsFreeingEarly } from './gradients.js';
 import { describeBackend, selectBackend } from '../backend.js';
 import { monitorDirection } from '../config/schema.js';
 import { learningRateOf, lrSchedulers, setLearningRate, type LrSchedule } from '../schedulers/index.js';
@@ -251,17 +252,24 @@ export class Trainer {
       }
       let stat: tf.Scalar | undefined;
       // Dropout draws its masks from Math.random: seeding each step makes a run a function of trainer.seed.
-      const loss = withSeededRandom(stepSeed(this.seed, epoch, batchIndex), () => tf.tidy(() =>
-        optimizer.minimize(
-          () => {
-            const out = net.apply(batch.x, { training: true }) as tf.Tensor;
-            if (module.trainStat) stat = tf.keep(module.trainStat.sum(batch.y, out));
-            return module.loss(batch.y, out);
-          },
-          true,
-          variables,
-        ) as tf.Scalar,
-      ));
+      const loss = withSeededRandom(stepSeed(this.seed, epoch, batchIndex), () => tf.tidy(() => {
+        // optimizer.minimize(f, true, variables), with a backward pass that frees what it no longer needs
+        // (gradients.ts); gradients named as tfjs's variableGrads names them, frozen variables last with null.
+        const trainable = variables.filter((v) => v.trainable);
+        const { value, grads } = gradientsFreeingEarly(() => {
+          const out = net.apply(batch.x, { training: true }) as tf.Tensor;
+          if (module.trainStat) stat = tf.keep(module.trainStat.sum(batch.y, out));
+          return module.loss(batch.y, out);
+        }, trainable);
+        if (!grads.some((g) => g !== null)) throw new Error('no trainable variable reaches the loss');
+        const named: Record<string, tf.Tensor | null> = {};
+        trainable.forEach((v, i) => {
+          if (grads[i]) named[v.name] = grads[i];
+        });
+        for (const v of variables) if (!v.trainable) named[v.name] = null;
+        optimizer.applyGradients(named as tf.NamedTensorMap);
+        return value;
+      }));
       const n = batch.ids.length;
       const [lv, sv] = await Promise.all([loss.data(), stat ? stat.data() : Promise.resolve([0])]);
       tf.dispose([loss, stat, batch.x, batch.y].filter((t): t is tf.Tensor => t !== undefined));
