@@ -2,6 +2,7 @@ import { schemaKeys, SECTIONS, type KeySpec } from '../core/config/index.js';
 import type { Registry } from '../core/registry.js';
 import type { CommandOption, RunCommandName, TaskCommand, TaskPlugin } from '../../tasks/types.js';
 import { TASK_FLAGS } from './flags.js';
+import { commandOptions, shardNote } from './shard_flags.js';
 import type { CliDeps, CliRegistries } from './types.js';
 
 /** Commands on a saved run, in the order help shows them. */
@@ -141,8 +142,9 @@ export function commandHelp(command: RunCommandName, offers: readonly [string, T
     ...cmd.usage.map((u) => `  ${u}`),
     '',
     ...(cmd.notes ?? []).flatMap((n) => [n, '']),
+    ...(command === 'predict' && cmd.shards ? [shardNote(cmd.shards.of), ''] : []),
     'Options:',
-    table(optionRows(cmd.options)),
+    table(optionRows(commandOptions(command, cmd))),
     '',
   ];
   if (offers.length === 1) return [`flash ${command}: ${offers[0][1].summary}`, '', ...section(offers[0][1])].join('\n');
