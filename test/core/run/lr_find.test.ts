@@ -74,3 +74,21 @@ test('--model.learning_rate auto: the run finds the rate first, trains with it, 
   assert.equal(meta.recipe.model.learning_rate, recipe.model.learning_rate);
   assert.equal(meta.status, 'completed');
 });
+
+test('the suggested rate trains to a lower loss than 10× below and 10× above it (same seed, same steps)', async () => {
+  const r = await cli(['lr_find', 'vector_classification', '--trainer.output_dir', 'lrq', ...DATA]);
+  assert.equal(r.code, 0, r.out);
+  const lr = Number(/lr_find: suggested learning rate ([\d.e+-]+)/.exec(r.out)![1]);
+  const losses: Record<string, { train: number; val: number }> = {};
+  for (const [name, rate] of [['below', lr / 10], ['suggested', lr], ['above', lr * 10]] as const) {
+    const t = await cli(['vector_classification', '--model.learning_rate', String(rate), '--trainer.max_epochs', '3', '--trainer.seed', '7', '--trainer.output_dir', `lrq-${name}`, ...DATA]);
+    assert.equal(t.code, 0, t.out);
+    const m = JSON.parse(await readFile(join(dir, `lrq-${name}`, 'flash.json'), 'utf8')).metrics;
+    losses[name] = { train: m.train_loss, val: m.val_loss };
+  }
+  const shown = JSON.stringify({ lr, losses });
+  for (const other of ['below', 'above']) {
+    assert.ok(losses.suggested.train < losses[other].train, `train loss: ${shown}`);
+    assert.ok(losses.suggested.val < losses[other].val, `val loss: ${shown}`);
+  }
+});
