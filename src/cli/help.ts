@@ -17,7 +17,7 @@ export const COMMANDS = {
   compare: 'compare runs side by side: flash compare runs/A runs/B [--out curves.png]',
   export: 'write a folder for a web page (model, metadata, classifier.js, index.html): flash export --model runs/X --out web/',
   sweep: 'train a recipe over a grid or random draws of its keys and rank the trials: flash sweep --config sweep.yaml [--workers N]',
-  worker: 'run sweep trials queued on Redis by flash sweep --queue: flash worker --queue redis://host:6379',
+  worker: 'run sweep trials and predict shards queued on Redis (flash sweep|predict --queue): flash worker --queue redis://host:6379',
   lr_find: 'plot loss against an exponentially growing learning rate and suggest one: flash lr_find <task> …',
   list: 'list what is registered: flash list [tasks|<registry>]',
   help: 'show help: flash help [command]',

@@ -47,7 +47,7 @@ describe('predict shards on a queue (BullMQ on Redis)', { skip: redisSkip }, () 
   };
   const submit = ['predict', '--model', 'run', '--csv', 'rows.csv', '--shards', '6', '--output', 'preds.jsonl'];
 
-  test('an interrupted submit leaves its jobs queued; the same command again reuses them, two workers run them, the merge equals the unsharded predict', async () => {
+  test('an interrupted submit leaves its jobs queued; two workers run them; the same command again finds them done (none twice) and its merge equals the unsharded predict', async () => {
     // No worker yet: Ctrl-C the submit once it is waiting.
     const first = await runFlash([...submit, '--queue', redis!.url], {
       cwd: dir,
@@ -61,6 +61,9 @@ describe('predict shards on a queue (BullMQ on Redis)', { skip: redisSkip }, () 
       assert.equal(await queue.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed'), 6);
       startWorker();
       startWorker();
+      // Let the workers finish the queued shards before the submit is run again: it finds them done and merges.
+      for (let i = 0; i < 600 && (await queue.getJobCountByTypes('completed')) < 6; i++) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await queue.getJobCountByTypes('completed'), 6);
       const second = await runFlash([...submit, '--queue', redis!.url], { cwd: dir, timeoutMs: 240_000 });
       assert.equal(second.code, 0, second.stderr + second.stdout);
       assert.match(second.stdout, /predict: 6 shard\(s\) on redis:\/\/\S+ \(flash-predict; 6 queued by an earlier run of this command\)/);
