@@ -10,6 +10,7 @@ import type { CliDeps, CliIO } from './cli/types.js';
 import type { Registry } from './core/registry.js';
 import type { TaskPlugin } from '../tasks/types.js';
 import type { TrialJobData } from './core/sweep/queue.js';
+import type { PredictJobData } from './core/shard/queue.js';
 import { runCli } from './cli/index.js';
 import { commandsFor, type CommandOptions } from './commands/index.js';
 
@@ -26,11 +27,14 @@ export function depsFor(taskRegistry: Registry<TaskPlugin>, io: CliIO, signal?: 
   // A queued trial runs here, through flash's own CLI, with this process's tasks (a dead worker takes its trial with it).
   // (Not the worker's Ctrl-C signal: Ctrl-C lets the current trial finish, then the worker stops.)
   const runTrialInProcess = (data: TrialJobData, trialIO: CliIO) => runCli(['--config', data.recipePath, '--overwrite'], depsFor(taskRegistry, trialIO, undefined, options));
+  // A queued predict shard: the same predict command, with the job's own shard and part.
+  const runPredictInProcess = (data: PredictJobData, jobIO: CliIO) =>
+    runCli(['predict', ...data.argv, '--shard', `${data.shard.index}/${data.shard.count}`, '--output', data.part], depsFor(taskRegistry, jobIO, undefined, options));
   return {
     io,
     tasks: taskRegistry,
     registries: { optimizers, metrics, loggers, backends, strategies, lr_schedulers: lrSchedulers },
-    commands: commandsFor(taskRegistry, signal, { runTrialInProcess, ...options }),
+    commands: commandsFor(taskRegistry, signal, { runTrialInProcess, runPredictInProcess, ...options }),
     taskOfRun,
     version: flashVersion(),
   };

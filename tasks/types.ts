@@ -1,6 +1,7 @@
 import type { BuilderInfo, DeepPartial, Recipe, RecipeCheckContext, Schema, TaskSchema } from '../src/core/config/index.js';
 import type { Registry } from '../src/core/registry.js';
 import type { TaskIO } from '../src/core/task_io.js';
+import type { Shard } from '../src/core/shard/shard.js';
 import type { Callback } from '../src/core/trainer/types.js';
 
 export type { TaskIO } from '../src/core/task_io.js';
@@ -114,6 +115,22 @@ export interface RunCommandArgs {
   [option: string]: unknown;
   /** Stops a long-running command (serve) — the CLI wires Ctrl-C to it. */
   signal?: AbortSignal;
+  /**
+   * `flash predict --shard i/n` (a command that declares `shards`): predict only the inputs `selectShard` picks,
+   * each output row starting with its input row (`withRow`).
+   */
+  shard?: Shard;
+}
+
+/**
+ * A predict that can be split into shards declares it; the CLI then gives it the shard flags (--shard, --shards
+ * with --queue, --k8s_manifest or --merge) and hands it `args.shard`; spreading and merging are the core's.
+ */
+export interface ShardSupport<A extends RunCommandArgs = RunCommandArgs> {
+  /** What is split, in order, for --help: 'the image files, sorted by path'. */
+  of: string;
+  /** The files and folders a shard reads (the model, the inputs), as given: a worker checks it can reach each. */
+  needs(args: A): string[];
 }
 
 /** A command of a task: its flags and help, how they become arguments, and the function behind it. */
@@ -128,4 +145,6 @@ export interface TaskCommand<A extends RunCommandArgs = RunCommandArgs> {
   /** The command's arguments from its parsed flags; pushes problems instead of throwing. */
   parse(p: ParsedCommand, ctx: CommandContext): A;
   run(args: A): Promise<unknown>;
+  /** predict: it splits its inputs by `args.shard` (the CLI adds the shard flags). */
+  shards?: ShardSupport<A>;
 }

@@ -4,6 +4,7 @@ import { FlashUserError } from '../core/errors.js';
 import type { CommandOption, ParsedCommand, RunCommandName, TaskCommand } from '../../tasks/types.js';
 import { parseFlags, unknownOptionMessage, wantsHelp, type FlagKind } from './argv.js';
 import { commandHelp } from './help.js';
+import { commandOptions, readShardFlags, shardNeeds, withoutShardFlags } from './shard_flags.js';
 import type { CliDeps } from './types.js';
 
 /**
@@ -93,9 +94,18 @@ export async function runCommand(command: RunCommandName, tokens: string[], deps
     if (offers.length === 0) throw new FlashUserError(`no registered task offers ${command}`);
     throw new FlashUserError(command === 'report' || command === 'compare' ? `give a run folder: flash ${command} runs/X` : "missing required option '--model' (a run folder, e.g. runs/<task>-…)");
   }
-  const parsed = parseCommand(tokens, chosen[1].options);
+  const options = commandOptions(command, chosen[1]);
+  const parsed = parseCommand(tokens, options);
   const args = chosen[1].parse(parsed, { io, registries: { ...deps.registries, ...deps.tasks.get(chosen[0]).registries } });
+  const sharding = options === chosen[1].options ? undefined : readShardFlags(parsed);
   if (parsed.problems.length) throw new FlashUserError(formatProblems(parsed.problems));
+  if (sharding?.kind === 'one') args.shard = sharding.shard;
+  else if (sharding) {
+    // The shards run elsewhere (or are merged): each runs this same command with its own --shard and --output.
+    if (!deps.commands.predictShards) throw new FlashUserError('this flash cannot spread predict over shards');
+    const argv = withoutShardFlags(tokens, new Map(options.map((o) => [o.name, o.kind])));
+    return deps.commands.predictShards({ request: sharding, argv, needs: shardNeeds(chosen[1], args, io.cwd), io });
+  }
   const exec = deps.commands[command];
   if (!exec) throw new FlashUserError(`this flash has no ${command} command`);
   await exec(args);

@@ -2,6 +2,7 @@ import { schemaKeys, SECTIONS, type KeySpec } from '../core/config/index.js';
 import type { Registry } from '../core/registry.js';
 import type { CommandOption, RunCommandName, TaskCommand, TaskPlugin } from '../../tasks/types.js';
 import { TASK_FLAGS } from './flags.js';
+import { commandOptions, shardNote } from './shard_flags.js';
 import type { CliDeps, CliRegistries } from './types.js';
 
 /** Commands on a saved run, in the order help shows them. */
@@ -16,7 +17,7 @@ export const COMMANDS = {
   compare: 'compare runs side by side: flash compare runs/A runs/B [--out curves.png]',
   export: 'write a folder for a web page (model, metadata, classifier.js, index.html): flash export --model runs/X --out web/',
   sweep: 'train a recipe over a grid or random draws of its keys and rank the trials: flash sweep --config sweep.yaml [--workers N]',
-  worker: 'run sweep trials queued on Redis by flash sweep --queue: flash worker --queue redis://host:6379',
+  worker: 'run sweep trials and predict shards queued on Redis (flash sweep|predict --queue): flash worker --queue redis://host:6379',
   lr_find: 'plot loss against an exponentially growing learning rate and suggest one: flash lr_find <task> …',
   list: 'list what is registered: flash list [tasks|<registry>]',
   help: 'show help: flash help [command]',
@@ -141,8 +142,9 @@ export function commandHelp(command: RunCommandName, offers: readonly [string, T
     ...cmd.usage.map((u) => `  ${u}`),
     '',
     ...(cmd.notes ?? []).flatMap((n) => [n, '']),
+    ...(command === 'predict' && cmd.shards ? [shardNote(cmd.shards.of), ''] : []),
     'Options:',
-    table(optionRows(cmd.options)),
+    table(optionRows(commandOptions(command, cmd))),
     '',
   ];
   if (offers.length === 1) return [`flash ${command}: ${offers[0][1].summary}`, '', ...section(offers[0][1])].join('\n');

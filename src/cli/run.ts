@@ -263,10 +263,10 @@ async function sweep(tokens: string[], deps: CliDeps): Promise<void> {
   await deps.commands.sweep({ task: task.name, schema: task.schema, plan, recipeFor, io, workers, ...(outDir ? { outDir: path.resolve(io.cwd, outDir) } : {}), ...(queue ? { queue } : {}) });
 }
 
-/** `flash worker --queue redis://host:port [--concurrency 1]`: runs sweep trials off the queue until Ctrl-C. */
+/** `flash worker --queue redis://host:port [--concurrency 1]`: runs sweep trials and predict shards off the queue until Ctrl-C. */
 async function worker(tokens: string[], deps: CliDeps): Promise<void> {
   if (wantsHelp(tokens)) {
-    return deps.io.out(`flash worker: ${COMMANDS.worker}\n\nUsage:\n  flash worker --queue redis://host:6379 [--concurrency 1] [--lock_seconds 30]\n\nData and sweep folders must be reachable under the same paths as where the sweep runs (a shared folder).\n`);
+    return deps.io.out(`flash worker: ${COMMANDS.worker}\n\nUsage:\n  flash worker --queue redis://host:6379 [--concurrency 1] [--lock_seconds 30]\n\nTakes sweep trials (flash sweep --queue) and predict shards (flash predict --queue … --shards n).\nModels, data, sweep folders and predict outputs must be reachable under the same paths as where the command\nwas run (a shared folder); a job whose paths this worker can't reach fails, naming the path.\n`);
   }
   const p = parseCommand(tokens, [
     { name: 'queue', kind: 'string', description: '' },

@@ -2,6 +2,7 @@ import type { Registry } from '../core/registry.js';
 import type { TaskIO } from '../core/task_io.js';
 import type { RunCommandArgs, RunCommandName, TaskPlugin, TrainArgs } from '../../tasks/types.js';
 import type { SweepArgs } from '../core/sweep/run.js';
+import type { ShardRequest } from './shard_flags.js';
 
 /** Everything the CLI touches of the outside world, injected so tests run it in-process. */
 export type CliIO = TaskIO;
@@ -18,6 +19,11 @@ export interface CliCommands {
   sweep?(args: Omit<SweepArgs, 'runner'>): Promise<void>;
   /** `flash worker --queue redis://…`: takes sweep trials off the queue until stopped. */
   worker?(args: { queue: string; concurrency: number; lockSeconds: number; io: CliIO }): Promise<void>;
+  /**
+   * `flash predict … --shards n` with --queue, --k8s_manifest or --merge: the shards of the predict `argv` (its
+   * flags without the shard flags and --output) spread over workers, written as a Kubernetes Job, or merged.
+   */
+  predictShards?(args: { request: Exclude<ShardRequest, { kind: 'one' }>; argv: string[]; needs: string[]; io: CliIO }): Promise<void>;
   /** A command on a saved run; the arguments are what the run's task parsed from the flags. */
   predict?(args: RunCommandArgs): Promise<void>;
   evaluate?(args: RunCommandArgs): Promise<void>;

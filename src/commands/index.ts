@@ -2,7 +2,13 @@ import { join, resolve } from 'node:path';
 import { packageRoot } from '../core/package_root.js';
 import { createHash } from 'node:crypto';
 import { binaryTrialRunner, runSweep, type TrialRunner } from '../core/sweep/run.js';
-import { queueTrialRunner, runWorker, type TrialJobData } from '../core/sweep/queue.js';
+import { queueTrialRunner, type TrialJobData } from '../core/sweep/queue.js';
+import { runWorker } from '../core/worker.js';
+import { predictOnQueue, type PredictJobData } from '../core/shard/queue.js';
+import { indexedJobManifest } from '../core/shard/k8s.js';
+import { mergeParts, partFormat } from '../core/shard/parts.js';
+import { writeFileAtomic } from '../core/io/atomic.js';
+import { relative, isAbsolute } from 'node:path';
 import type { TaskIO } from '../core/task_io.js';
 import { FlashUserError } from '../core/errors.js';
 import type { Registry } from '../core/registry.js';
@@ -30,6 +36,16 @@ export interface CommandOptions {
   trialRunner?: TrialRunner;
   /** Runs a queued trial's recipe in this process (`flash worker`): the composition root supplies flash's own CLI. */
   runTrialInProcess?: (data: TrialJobData, io: TaskIO) => Promise<number>;
+  /** Runs a queued predict shard in this process (`flash worker`): flash's own `predict` CLI. */
+  runPredictInProcess?: (data: PredictJobData, io: TaskIO) => Promise<number>;
+}
+
+/** A path as messages show it: relative to the working directory when inside it. */
+function shownFrom(cwd: string): (p: string) => string {
+  return (p) => {
+    const rel = relative(cwd, p);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+  };
 }
 
 export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal, options: CommandOptions = {}): Required<CliCommands> {
@@ -66,7 +82,24 @@ export function commandsFor(tasks: Registry<TaskPlugin>, signal?: AbortSignal, o
         lockMs: args.lockSeconds * 1000,
         ...(signal ? { signal } : {}),
         runTrial: async (data) => ({ code: await runInProcess(data, { ...args.io, cwd: data.cwd }) }),
+        ...(options.runPredictInProcess ? { runPredict: options.runPredictInProcess } : {}),
       });
+    },
+    predictShards: async ({ request, argv, needs, io }) => {
+      const output = resolve(io.cwd, request.output);
+      const shown = shownFrom(io.cwd);
+      partFormat(output);
+      if (request.kind === 'queue') {
+        const done = await predictOnQueue({ url: request.url, argv, cwd: io.cwd, needs, shards: request.shards, output, io, ...(signal ? { signal } : {}) });
+        io.out(`wrote ${done.rows} predictions to ${shown(output)} (${request.shards} shards, merged in input order; workers: ${done.workers.join(', ')})\n`);
+      } else if (request.kind === 'k8s') {
+        const file = resolve(io.cwd, request.manifest);
+        await writeFileAtomic(file, indexedJobManifest({ argv, shards: request.shards, output: request.output, cwd: io.cwd, image: request.image, pvc: request.pvc }));
+        io.out(`wrote ${shown(file)}: a Kubernetes Indexed Job of ${request.shards} pods (image ${request.image}, volume ${request.pvc} at ${io.cwd}); run it with kubectl apply -f ${shown(file)}, then merge with --merge\n`);
+      } else {
+        const done = await mergeParts(output, request.shards, shown);
+        io.out(`wrote ${done.rows} predictions to ${shown(output)} (${request.shards} shards merged in input order)\n`);
+      }
     },
     lrFind: async (args: TrainArgs) => {
       const task = tasks.get(args.recipe.task);

@@ -140,6 +140,7 @@ export const predictSpec: CommandSpec<PredictArgs> = {
     if (output !== undefined) args.output = output;
     return args;
   },
+  shards: { of: 'the image files (--files in the order given; a --folder sorted by path)', needs: (a) => [a.model, ...(a.files ?? []), ...(a.folder !== undefined ? [a.folder] : [])] },
 };
 
 export const evaluateSpec: CommandSpec<EvaluateArgs> = {

@@ -8,6 +8,7 @@ import { listImageFiles } from './data/index.js';
 import { evaluateCsv, evaluateFolder, evaluationText, type EvaluationResult } from './evaluate.js';
 import { ImageClassifier, readFlashJson } from './model.js';
 import { predictFiles, predictionTable, writePredictions, type Prediction } from './predict.js';
+import { rowsOfKept, selectShard } from '../../src/core/shard/shard.js';
 
 /** Each file named on the command line exists and is a file, or a user error naming the first that isn't. */
 async function assertFilesExist(given: string[], cwd: string): Promise<void> {
@@ -35,9 +36,12 @@ export async function predictCommand(args: PredictArgs): Promise<Prediction[]> {
   try {
     // A file the user named is expected to be there: a typo is an error, not a skipped line and exit 0.
     await assertFilesExist(args.files ?? [], io.cwd);
-    const preds = await predictFiles(model, files, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    // --shard i/n: a contiguous range of the files in order (the folder's sorted); its rows carry their input row.
+    const picked = selectShard(files, args.shard);
+    const preds = await predictFiles(model, picked.items, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize, onWarning: (m) => io.err(`warning: ${m}\n`) });
+    const rows = args.shard ? rowsOfKept(picked, preds.map((p) => p.file)) : undefined;
     if (args.output) {
-      const path = await writePredictions(args.output, preds, model.labels, io.cwd);
+      const path = await writePredictions(args.output, preds, model.labels, io.cwd, rows);
       io.out(`wrote ${preds.length} predictions to ${relative(io.cwd, path)}\n`);
     } else {
       io.out(predictionTable(preds, (f) => relative(io.cwd, f)));

@@ -9,6 +9,7 @@ import { textTable } from '../classification/text_table.js';
 import type { InputSpec } from './run_metadata.js';
 import { DEFAULT_BATCH_SIZE } from '../../src/core/config/index.js';
 import { DEFAULT_THRESHOLD } from '../classification/schema.js';
+import { ROW_FIELD, withRow } from '../../src/core/shard/shard.js';
 
 /** What predicting needs of a classifier (ImageClassifier fits; declared here so this module needs no model code). */
 export interface ImageClassifierLike extends TaskModule {
@@ -94,16 +95,19 @@ export function checkThreshold(threshold: number | undefined): number | undefine
   return threshold;
 }
 
-/** Serialises predictions for `--output`, by extension: .json (array), .jsonl (one object a line) or .csv. */
-export function formatPredictions(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv'): string {
-  if (preds.some((p) => p.labels !== undefined)) return formatMultiLabel(preds, labels, format);
+/**
+ * Serialises predictions for `--output`, by extension: .json (array), .jsonl (one object a line) or .csv. With
+ * `inputRows` (a sharded predict) each row starts with its input row.
+ */
+export function formatPredictions(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv', inputRows?: number[]): string {
+  if (preds.some((p) => p.labels !== undefined)) return formatMultiLabel(preds, labels, format, inputRows);
   if (format === 'csv') {
     return stringify(
-      preds.map((p) => [p.file, p.label, p.score, ...p.probs]),
-      { header: true, columns: ['file', 'label', 'score', ...labels] },
+      preds.map((p, i) => [...(inputRows ? [inputRows[i]] : []), p.file, p.label, p.score, ...p.probs]),
+      { header: true, columns: [...(inputRows ? [ROW_FIELD] : []), 'file', 'label', 'score', ...labels] },
     );
   }
-  const rows = preds.map((p) => ({ file: p.file, label: p.label, score: p.score, top_k: p.top, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }));
+  const rows = preds.map((p, i) => withRow({ file: p.file, label: p.label, score: p.score, top_k: p.top, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }, inputRows?.[i]));
   if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
@@ -112,14 +116,14 @@ export function formatPredictions(preds: Prediction[], labels: string[], format:
  * Multi-label predictions: csv `file,labels,<label>…` (labels joined with ';', empty when none, then every
  * label's probability); json/jsonl `{ file, labels: [{ label, score }], threshold, probs }`.
  */
-function formatMultiLabel(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv'): string {
+function formatMultiLabel(preds: Prediction[], labels: string[], format: 'json' | 'jsonl' | 'csv', inputRows?: number[]): string {
   if (format === 'csv') {
     return stringify(
-      preds.map((p) => [p.file, p.label, ...p.probs]),
-      { header: true, columns: ['file', 'labels', ...labels] },
+      preds.map((p, i) => [...(inputRows ? [inputRows[i]] : []), p.file, p.label, ...p.probs]),
+      { header: true, columns: [...(inputRows ? [ROW_FIELD] : []), 'file', 'labels', ...labels] },
     );
   }
-  const rows = preds.map((p) => ({ file: p.file, labels: p.labels ?? [], threshold: p.threshold, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }));
+  const rows = preds.map((p, i) => withRow({ file: p.file, labels: p.labels ?? [], threshold: p.threshold, probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])) }, inputRows?.[i]));
   if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
@@ -131,10 +135,10 @@ export function outputFormat(path: string): 'json' | 'jsonl' | 'csv' {
   throw new FlashUserError(`--output '${path}': unknown format '.${ext}'; use .json, .jsonl or .csv`);
 }
 
-/** Writes predictions to a file atomically, in the format its extension names. */
-export async function writePredictions(path: string, preds: Prediction[], labels: string[], cwd = process.cwd()): Promise<string> {
+/** Writes predictions to a file atomically, in the format its extension names (rows: see formatPredictions). */
+export async function writePredictions(path: string, preds: Prediction[], labels: string[], cwd = process.cwd(), inputRows?: number[]): Promise<string> {
   const full = resolve(cwd, path);
-  await writeFileAtomic(full, formatPredictions(preds, labels, outputFormat(path)));
+  await writeFileAtomic(full, formatPredictions(preds, labels, outputFormat(path), inputRows));
   return full;
 }
 

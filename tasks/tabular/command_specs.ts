@@ -31,6 +31,7 @@ export const tabularCommands = {
     parse: (p, ctx) => ({ ...requireRunAndCsv(p), output: p.str('output'), keepColumns: p.list('keep_columns') ?? [], backend: p.str('backend'), io: ctx.io }),
     // The model code loads on demand, so `--help` and flag errors stay fast.
     run: async (a) => (await import('./commands.js')).predictCommand(a as TabularPredictArgs),
+    shards: { of: "the CSV's rows, in file order", needs: (a) => [a.model as string, a.csv as string] },
   },
   evaluate: {
     summary: 'metrics of a run on a labelled CSV: per-class table (classification) or residual summary (regression)',

@@ -15,6 +15,7 @@ import { predictRows, type TabularModule } from './model.js';
 import { badCellMessage, badNumericCells, countsLine, extraColumns, transform } from './preprocess.js';
 import { loadTabular, type TabularMeta } from './run.js';
 import { columnIndex, isMissing, parseNumber, readTable, type Table } from './table.js';
+import { selectShard, withRow } from '../../src/core/shard/shard.js';
 
 export interface TabularPredictArgs extends RunCommandArgs {
   model: string;
@@ -89,7 +90,11 @@ export async function predictCommand(args: TabularPredictArgs): Promise<Record<s
   const { module, meta } = await loadTabular(resolve(io.cwd, args.model));
   try {
     const table = readTable(resolve(io.cwd, args.csv), shown(resolve(io.cwd, args.csv), io.cwd));
-    const rows = predictTable(module, meta, table, args.keepColumns, (l) => io.err(`${l}\n`));
+    // --shard i/n: a contiguous range of the rows in file order; each output row starts with its input row.
+    const picked = selectShard(table.rows, args.shard);
+    const part = args.shard ? { ...table, rows: picked.items, lines: selectShard(table.lines, args.shard).items } : table;
+    const predicted = predictTable(module, meta, part, args.keepColumns, (l) => io.err(`${l}\n`));
+    const rows = args.shard ? predicted.map((r, i) => withRow(r, picked.rows[i])) : predicted;
     if (args.output) {
       const path = resolve(io.cwd, args.output);
       await writeRows(path, rows);

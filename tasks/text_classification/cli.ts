@@ -109,6 +109,7 @@ export const predictSpec: CommandSpec<TextPredictArgs> = {
     if (output !== undefined) args.output = output;
     return args;
   },
+  shards: { of: 'the texts (--text in the order given; the rows of --csv in file order)', needs: (a) => [a.model, ...(a.file !== undefined ? [a.file] : [])] },
 };
 
 export const evaluateSpec: CommandSpec<TextEvaluateArgs> = {

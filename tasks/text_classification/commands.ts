@@ -13,30 +13,35 @@ import { labelledSplit } from './data.js';
 import { TextClassifier, type PredictTextOptions, type TextPrediction } from './model.js';
 import { readCsvTexts, readFolderTexts, readJsonTexts, type RawRow } from './read.js';
 import { encode } from './tokenizer.js';
+import { ROW_FIELD, selectShard, withRow } from '../../src/core/shard/shard.js';
 
 /** Classifies texts with a loaded classifier, in their order (see TextClassifier.predict). */
 export function predictTexts(clf: TextClassifier, texts: string[], o: PredictTextOptions = {}): Promise<TextPrediction[]> {
   return clf.predict(texts, o);
 }
 
-/** Predictions as a file's content, by format: csv (text, label, score, one column per class), json or jsonl. */
-export function formatTextPredictions(preds: TextPrediction[], labels: string[], format: 'csv' | 'json' | 'jsonl'): string {
+/**
+ * Predictions as a file's content, by format: csv (text, label, score, one column per class), json or jsonl; with
+ * `inputRows` (a sharded predict) each row starts with its input row.
+ */
+export function formatTextPredictions(preds: TextPrediction[], labels: string[], format: 'csv' | 'json' | 'jsonl', inputRows?: number[]): string {
   const keep = Object.keys(preds[0]?.columns ?? {});
   const cell = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : v);
   if (format === 'csv') {
+    if (inputRows && keep.includes(ROW_FIELD)) throw new FlashUserError(`--keep_columns: a sharded output has its own '${ROW_FIELD}' column; don't keep one of that name`);
     return stringify(
-      preds.map((p) => [...keep.map((c) => cell(p.columns![c])), p.text, p.label, p.score, ...p.probs]),
-      { header: true, columns: [...keep, 'text', 'label', 'score', ...labels] },
+      preds.map((p, i) => [...(inputRows ? [inputRows[i]] : []), ...keep.map((c) => cell(p.columns![c])), p.text, p.label, p.score, ...p.probs]),
+      { header: true, columns: [...(inputRows ? [ROW_FIELD] : []), ...keep, 'text', 'label', 'score', ...labels] },
     );
   }
-  const rows = preds.map((p) => ({
+  const rows = preds.map((p, i) => withRow({
     ...p.columns,
     text: p.text,
     label: p.label,
     score: p.score,
     ...(p.labels ? { labels: p.labels, threshold: p.threshold } : { top_k: p.top }),
     probs: Object.fromEntries(labels.map((l, c) => [l, p.probs[c]])),
-  }));
+  }, inputRows?.[i]));
   if (format === 'jsonl') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
@@ -82,13 +87,17 @@ export async function predictCommand(args: TextPredictArgs): Promise<TextPredict
         kept = rows.map((r) => Object.fromEntries(args.keepColumns!.map((c) => [c, r.columns?.[c] ?? ''])));
       }
     }
+    // --shard i/n: a contiguous range of the texts in order; its rows carry their input row.
+    const picked = selectShard(texts, args.shard);
+    texts = picked.items;
+    if (kept) kept = selectShard(kept, args.shard).items;
     const preds = await predictTexts(clf, texts, { topK: args.topK, threshold: args.threshold, batchSize: args.batchSize });
     if (kept) preds.forEach((p, i) => (p.columns = kept![i]));
     const cut = texts.filter((t) => encode(clf.tokenizer, t).truncated).length;
     if (cut > 0) io.err(`warning: ${cut} text(s) longer than the model's max_length ${clf.tokenizer.config.max_length} words were cut to it\n`);
     if (args.output) {
       const path = resolve(io.cwd, args.output);
-      await writeFileAtomic(path, formatTextPredictions(preds, clf.labels, extname(path).slice(1).toLowerCase() as 'csv' | 'json' | 'jsonl'));
+      await writeFileAtomic(path, formatTextPredictions(preds, clf.labels, extname(path).slice(1).toLowerCase() as 'csv' | 'json' | 'jsonl', args.shard ? picked.rows : undefined));
       io.out(`wrote ${preds.length} predictions to ${relative(io.cwd, path)}\n`);
     } else {
       const short = (t: string) => {

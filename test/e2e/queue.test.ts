@@ -5,38 +5,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { makeShapeDataset, makeTempDir, removeDir } from '../helpers/images.js';
 import { runFlash } from '../helpers/flash_bin.js';
+import { redisSkip, startRedis } from '../helpers/redis.js';
 
-const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 let dir: string;
-let redis: ChildProcess | undefined;
+let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
 let url = '';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-describe('sweep on a queue (BullMQ on Redis)', { skip: haveRedis ? false : 'redis-server is not installed (apt-get install redis-server); the queue tests were not run' }, () => {
+describe('sweep on a queue (BullMQ on Redis)', { skip: redisSkip }, () => {
   before(async () => {
     dir = await makeTempDir('flash-e2e-queue-');
-    const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    url = `redis://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    redis = await startRedis();
+    url = redis.url;
     await makeShapeDataset(join(dir, 'shapes'), { perClass: 8, seed: 2, formats: ['png'] });
     const recipe = {
       task: 'image_classification',
@@ -47,7 +32,7 @@ describe('sweep on a queue (BullMQ on Redis)', { skip: haveRedis ? false : 'redi
     await writeFile(join(dir, 'sweep.yaml'), toYaml(recipe));
   });
   after(async () => {
-    redis?.kill('SIGKILL');
+    redis?.stop();
     await removeDir(dir);
   });
 

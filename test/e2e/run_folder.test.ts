@@ -68,7 +68,7 @@ test('a start that fails (missing data folder) leaves no run folder', async () =
 test('flash lr_find image_classification (the demo set): a curve and a suggestion, through the binary', async () => {
   const r = await runFlash(['lr_find', 'image_classification', '--output_dir', 'lrf'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /^lr_find: suggested learning rate \d\.\de[+-]\d+ \(steepest descent of the loss\)/m);
+  assert.match(r.stdout, /^lr_find: suggested learning rate \d\.\de[+-]\d+ \(between the steepest descent of the loss, at /m);
   assert.ok(existsSync(join(dir, 'lrf', 'lr_find.png')));
   assert.ok((await readFile(join(dir, 'lrf', 'lr_find.csv'), 'utf8')).split('\n').length > 50);
 });

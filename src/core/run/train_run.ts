@@ -1,3 +1,4 @@
+import { withSeededRandom } from '../random.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -123,7 +124,8 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
     recipe = { ...recipe, model: { ...recipe.model, learning_rate: found.suggestion } };
     ctx = { ...ctx, recipe };
   }
-  const module = await hooks.buildModule(data, ctx);
+  // A module built here (not by the trainer) gets its initial weights from the seed too (as far as it builds synchronously).
+  const module = await withSeededRandom(recipe.trainer.seed, () => hooks.buildModule(data, ctx));
 
   const ft = recipe.finetune;
   const pendingPhaseLines: string[] = [];

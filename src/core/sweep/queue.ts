@@ -1,9 +1,7 @@
-import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { hostname } from 'node:os';
 import { FlashUserError } from '../errors.js';
 import { flashVersion } from '../run/run_folder.js';
-import type { TaskIO } from '../task_io.js';
 import type { TrialRunner } from './run.js';
 
 /**
@@ -30,7 +28,6 @@ export interface TrialJobResult {
   worker: string;
 }
 
-/** host/port (and password, db) of a `redis://` URL; anything else is one line naming it. */
 /** Where Redis is, as ioredis and BullMQ take it. */
 export interface RedisTarget {
   host: string;
@@ -40,6 +37,7 @@ export interface RedisTarget {
   maxRetriesPerRequest: null;
 }
 
+/** host/port (and password, db) of a `redis://` URL; anything else is one line naming it. */
 export function redisConnection(url: string): RedisTarget {
   let u: URL;
   try {
@@ -102,45 +100,4 @@ export async function queueTrialRunner(url: string, sweepId: string): Promise<{ 
       await queue.close();
     },
   };
-}
-
-export interface WorkerArgs {
-  url: string;
-  concurrency: number;
-  io: TaskIO;
-  /** Runs one trial's recipe in this process; returns the exit code (flash's own CLI, in-process). */
-  runTrial(data: TrialJobData): Promise<{ code: number; error?: string }>;
-  /** Stops the worker after its current jobs (the CLI wires Ctrl-C to it). */
-  signal?: AbortSignal;
-  /** How long a job's lock lasts without renewal: a dead worker's job is handed on after about this long. */
-  lockMs?: number;
-}
-
-/** `flash worker --queue redis://…`: takes trial jobs until stopped; prints each it runs. */
-export async function runWorker(args: WorkerArgs): Promise<void> {
-  await assertRedisReachable(args.url);
-  const name = `${hostname()}:${process.pid}`;
-  const say = (line: string) => args.io.out(`${line}\n`);
-  const lockDuration = args.lockMs ?? 30_000;
-  const worker = new Worker<TrialJobData, TrialJobResult>(
-    TRIAL_QUEUE,
-    async (job: Job<TrialJobData, TrialJobResult>) => {
-      if (job.data.flashVersion !== flashVersion()) {
-        throw new UnrecoverableError(`worker ${name} runs flash ${flashVersion()}; the job was made by flash ${job.data.flashVersion}`);
-      }
-      say(`worker ${name}: ${job.id} (attempt ${job.attemptsMade + 1})`);
-      const ran = await args.runTrial(job.data);
-      say(`worker ${name}: ${job.id} exit ${ran.code}${ran.error ? ` (${ran.error})` : ''}`);
-      return { ...ran, worker: name };
-    },
-    { connection: redisConnection(args.url), concurrency: args.concurrency, lockDuration, stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)), maxStalledCount: 2 },
-  );
-  worker.on('error', (err) => args.io.err(`warning: worker: ${err.message}\n`));
-  say(`worker ${name}: waiting for trials on ${args.url} (${TRIAL_QUEUE}, concurrency ${args.concurrency}; Ctrl-C finishes the current job)`);
-  await new Promise<void>((resolve) => {
-    if (args.signal?.aborted) return resolve();
-    args.signal?.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await worker.close();
-  say(`worker ${name}: stopped`);
 }

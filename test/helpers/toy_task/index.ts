@@ -238,7 +238,7 @@ export const vectorClassification: TaskPlugin = {
   },
   train: async (args) => void (await trainRun(hooks, { ...args, recipe: args.recipe as VectorRecipe, schema: SCHEMA })),
   // (A task's train may take extra callbacks from its caller: TrainRunArgs.callbacks.)
-  lrFind: async (args) => void (await lrFindRun(hooks, { recipe: args.recipe as VectorRecipe, io: args.io, options: { steps: 40 } })),
+  lrFind: async (args) => void (await lrFindRun(hooks, { recipe: args.recipe as VectorRecipe, io: args.io, options: { steps: 100 } })),
   commands: {
     predict: {
       summary: 'probabilities for each row of a CSV',
