@@ -11,21 +11,10 @@ import { defaultRunDir } from '../run/run_folder.js';
 import { lockRunDir } from '../run/run_guard.js';
 import type { TaskIO } from '../task_io.js';
 import { nested, trialValues, type SweepPlan } from './plan.js';
+import { sweepReport } from './report.js';
+import type { TrialResult } from './types.js';
 
-/** One trial's outcome, as results.jsonl and results.csv record it. */
-export interface TrialResult {
-  trial: number;
-  status: 'completed' | 'stopped' | 'failed';
-  params: Record<string, unknown>;
-  /** The sweep metric of the trial's saved (best) model; null when the trial has none. */
-  value: number | null;
-  metrics: Record<string, number>;
-  best_epoch: number | null;
-  seconds: number;
-  worker: string;
-  run_dir: string;
-  error?: string;
-}
+export type { TrialResult } from './types.js';
 
 /** Runs one trial's recipe into its run folder; `signal` asks it to stop cleanly (the time budget). */
 export type TrialRunner = (trial: { recipePath: string; runDir: string; signal: AbortSignal; cwd: string }) => Promise<{ code: number; error?: string; worker?: string }>;
@@ -148,7 +137,8 @@ export async function runSweep(args: SweepArgs): Promise<SweepResult> {
     } else {
       say(`sweep: no trial produced ${plan.metric}`);
     }
-    say(`results: ${relative(io.cwd, join(dir, 'results.csv'))} and results.jsonl (${Math.round((Date.now() - started) / 1000)} s)`);
+    await writeFileAtomic(join(dir, 'report.md'), sweepReport(args.task, results, plan, { plot: existsSync(join(dir, 'sweep.png')), bestRecipe: existsSync(join(dir, 'best_recipe.yaml')) }));
+    say(`report: ${relative(io.cwd, join(dir, 'report.md'))}; results: ${relative(io.cwd, join(dir, 'results.csv'))} and results.jsonl (${Math.round((Date.now() - started) / 1000)} s)`);
     return { dir, results, ...(best ? { best } : {}) };
   } finally {
     if (budgetTimer) clearTimeout(budgetTimer);
@@ -224,6 +214,6 @@ async function sweepPng(results: TrialResult[], plan: SweepPlan): Promise<Buffer
 /** Refuses a sweep folder that holds something other than this sweep's own files. */
 export function checkSweepDir(dir: string, shown: string): void {
   if (!existsSync(dir)) return;
-  const foreign = readdirSync(dir).filter((e) => !/^(trial-\d+|trials|results\.(csv|jsonl)|best_recipe\.yaml|sweep\.png|\.flash\.lock)$/.test(e));
+  const foreign = readdirSync(dir).filter((e) => !/^(trial-\d+|trials|results\.(csv|jsonl)|best_recipe\.yaml|sweep\.png|report\.md|\.flash\.lock)$/.test(e));
   if (foreign.length) throw new FlashUserError(`sweep folder '${shown}' holds other files (${foreign.slice(0, 3).join(', ')}); choose another --output_dir`);
 }

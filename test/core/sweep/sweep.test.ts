@@ -100,6 +100,16 @@ test('flash sweep: 4 trials over 2 workers, a failing trial recorded not fatal, 
   assert.match(out.join(''), new RegExp(`best: trial ${best.trial} \\(val_accuracy ${best.value.toFixed(4)}\\)`));
   assert.ok(existsSync(join(dir, 'sw', 'best_recipe.yaml')));
   assert.ok(existsSync(join(dir, 'sw', 'sweep.png')));
+  // report.md: ranked best first (its value, then the others not better), the failed trial last with its error.
+  const report = (await readFile(join(dir, 'sw', 'report.md'), 'utf8')).split('\n');
+  assert.ok(report.includes(`**Best: trial ${best.trial}**, val_accuracy ${Number(best.value.toPrecision(4))} — \`model.learning_rate\` = ${Number(best.params['model.learning_rate'].toPrecision(4))}, \`model.hidden_units\` = ${best.params['model.hidden_units']}.`), report.join('\n'));
+  const rows = report.filter((l) => /^\| \d* \| \d+ \|/.test(l));
+  assert.equal(rows.length, 4);
+  assert.match(rows[0], new RegExp(`^\\| 1 \\| ${best.trial} \\| completed \\|`));
+  assert.match(rows[3], /^\|  \| 3 \| failed: simulated crash \|/);
+  const ranked = rows.slice(0, 3).map((r) => Number(r.split('|')[6]));
+  assert.deepEqual(ranked, [...ranked].sort((a, b) => b - a));
+  assert.ok(report.includes('![val_accuracy against each parameter](sweep.png)'));
   const csv = (await readFile(join(dir, 'sw', 'results.csv'), 'utf8')).trimEnd().split('\n');
   assert.equal(csv.length, 5);
   assert.match(csv[0], /^trial,status,model\.learning_rate,model\.hidden_units,val_accuracy,/);
