@@ -22,9 +22,11 @@ import { makeMeanConfig, makeSumConfig } from './reductions.js';
 import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeRowAddConfig, makeRowMultiplyConfig, makeRowSubConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
 import { withShapeChecks } from './validate.js';
+import { ADAM_UPDATE, adamUpdateConfig } from './adam_update.js';
 import { FUSED_BN_GRAD, fusedBatchNormGradKernelConfig, makeFusedBatchNormConfig, makeFusedBatchNormGradConfig } from './batch_norm_grad.js';
 
 export { foldBatchNorm } from './fold_batch_norm.js';
+export { ADAM_UPDATE, type AdamUpdateAttrs } from './adam_update.js';
 export { DataParallelTrainer, type DataParallelOptions } from './data_parallel.js';
 export { defaultEngineThreads, engineThreads, setEngineThreads, shutdownEngineThreads, engineThreadStats, type EngineThreadStats } from './threads/config.js';
 export { PARALLEL_MIN_FLOPS } from './threads/split.js';
@@ -56,6 +58,7 @@ const KERNEL_NAMES = [
   MASK_GRAD,
   SQUARE_GRAD,
   BROADCAST_ROWS,
+  ADAM_UPDATE,
 ];
 
 let registered = false;
@@ -106,6 +109,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(makeRowSubConfig(tf.getKernel('Sub', BACKEND)));
   replaceKernel(makeRowMultiplyConfig(tf.getKernel('Multiply', BACKEND)));
   for (const config of elementwiseKernelConfigs) replaceKernel(config);
+  replaceKernel(adamUpdateConfig);
   // The stock pools read out of bounds when the window doesn't fit (a 1×1 map, pool 2): same kernels, checked.
   for (const name of ['MaxPool', 'AvgPool']) {
     const stock = tf.getKernel(name, BACKEND);

@@ -58,6 +58,8 @@ export interface EngineExports {
   batch_norm(x: number, N: number, C: number, mean: number, sm: number, variance: number, sv: number, scale: number,
     ss: number, offset: number, so: number, eps: number, out: number, ab: number): void;
   max_scalar(x: number, n: number, s: number, out: number): void;
+  adam_update(w: number, m: number, v: number, g: number, n: number, b1: number, c1: number, b2: number, c2: number,
+    om1: number, om2: number, eps: number, nlr: number, wo: number, mo: number, vo: number): void;
 }
 
 /** Floats of scratch `sgemm` needs (KC*NC + MC*KC + 32 in engine.c). */

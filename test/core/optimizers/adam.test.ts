@@ -10,15 +10,16 @@ before(async () => {
 
 /** Three variables (one left without a gradient) and a loss over two of them. */
 function problem(seed: number, input?: tf.Tensor) {
-  const w = tf.variable(tf.randomNormal([64, 32], 0, 1, 'float32', seed), true, `adam_w_${seed}`);
-  const b = tf.variable(tf.randomNormal([32], 0, 1, 'float32', seed + 1), true, `adam_b_${seed}`);
+  const w = tf.variable(tf.randomNormal([64, 21], 0, 1, 'float32', seed), true, `adam_w_${seed}`);
+  const b = tf.variable(tf.randomNormal([21], 0, 1, 'float32', seed + 1), true, `adam_b_${seed}`);
   const unused = tf.variable(tf.zeros([3]), true, `adam_unused_${seed}`);
   const x = input ? input.clone() : tf.randomNormal([16, 64], 0, 1, 'float32', seed + 2);
   const loss = () => tf.tidy(() => tf.mean(tf.square(tf.tanh(tf.add(tf.matMul(x, w), b)))) as tf.Scalar);
   return { vars: [w, b, unused], x, loss };
 }
 
-test('LeanAdamOptimizer matches tfjs Adam bit for bit: weights, state names and values, iterations', async () => {
+for (const backend of ['wasm', 'cpu']) test(`LeanAdamOptimizer matches tfjs Adam bit for bit on ${backend} (${backend === 'wasm' ? "the engine's fused kernel" : 'tfjs ops'}): weights, state, iterations`, async () => {
+  await selectBackend(backend);
   const a = problem(1);
   const b = problem(2, a.x);
   // Same starting values for both problems.
@@ -37,10 +38,13 @@ test('LeanAdamOptimizer matches tfjs Adam bit for bit: weights, state names and 
     assert.deepEqual(w.tensor.dataSync(), sw[i].tensor.dataSync(), w.name);
   });
   assert.equal(lean.iterations, 7);
+  const kernels = (await tf.profile(() => tf.dispose(lean.minimize(b.loss, true, b.vars) ?? []))).kernelNames;
+  assert.equal(kernels.includes('FlashAdamUpdate'), backend === 'wasm', kernels.join(' '));
   assert.equal(lean.getClassName(), 'Adam', 'checkpoints keep naming it Adam');
   stock.dispose();
   lean.dispose();
   tf.dispose([...a.vars, ...b.vars, a.x, b.x]);
+  await selectBackend('wasm');
 });
 
 test('LeanAdamOptimizer frees each variable\'s temporaries before the next: lower peak, no tensor left behind', async () => {

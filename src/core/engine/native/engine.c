@@ -636,3 +636,38 @@ void binary_rows(const f32 *__restrict a, const f32 *__restrict v, int N, int C,
     else for (int c = 0; c < C; c++) o[c] = v[c] - r[c];
   }
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Optimizer updates.
+ * ---------------------------------------------------------------------------------------------- */
+/* One Adam step for one variable, in one pass, rounding exactly as tfjs's op-by-op update does (each product,
+ * sum, quotient and square root rounded to float32 in the same order; no contraction into FMAs):
+ *   m' = m*b1 + g*c1;  v' = v*b2 + (g*g)*c2;  w' = ((m'/om1) / (sqrt(v'/om2) + eps)) * nlr + w
+ * with c1 = 1 - beta1, c2 = 1 - beta2, om1 = 1 - beta1^t, om2 = 1 - beta2^t, nlr = -learning rate. */
+EXPORT(adam_update)
+void adam_update(const f32 *__restrict w, const f32 *__restrict m, const f32 *__restrict v, const f32 *__restrict g,
+                 int n, f32 b1, f32 c1, f32 b2, f32 c2, f32 om1, f32 om2, f32 eps, f32 nlr, f32 *__restrict wo,
+                 f32 *__restrict mo, f32 *__restrict vo) {
+#pragma clang fp contract(off)
+  int i = 0;
+  const v128_t B1 = wasm_f32x4_splat(b1), C1 = wasm_f32x4_splat(c1), B2 = wasm_f32x4_splat(b2), C2 = wasm_f32x4_splat(c2);
+  const v128_t OM1 = wasm_f32x4_splat(om1), OM2 = wasm_f32x4_splat(om2), EPS = wasm_f32x4_splat(eps), NLR = wasm_f32x4_splat(nlr);
+  for (; i + 4 <= n; i += 4) {
+    v128_t gi = wasm_v128_load(g + i);
+    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), B1), wasm_f32x4_mul(gi, C1));
+    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), B2), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), C2));
+    v128_t step = wasm_f32x4_div(wasm_f32x4_div(mi, OM1), wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, OM2)), EPS));
+    wasm_v128_store(wo + i, wasm_f32x4_add(wasm_f32x4_mul(step, NLR), wasm_v128_load(w + i)));
+    wasm_v128_store(mo + i, mi);
+    wasm_v128_store(vo + i, vi);
+  }
+  for (; i < n; i++) {
+    f32 gi = g[i];
+    f32 mi = m[i] * b1 + gi * c1;
+    f32 vi = v[i] * b2 + (gi * gi) * c2;
+    f32 step = (mi / om1) / (__builtin_sqrtf(vi / om2) + eps);
+    wo[i] = step * nlr + w[i];
+    mo[i] = mi;
+    vo[i] = vi;
+  }
+}
