@@ -117,6 +117,22 @@ const TABLES: BenchTable[] = [
     },
   },
   {
+    name: 'digits',
+    kind: 'classification',
+    target: 'digit',
+    note: 'UCI optical digits (scikit-learn copy, 1797 rows): the digit from 64 pixel counts 0-16, 10 classes',
+    load: () => {
+      const lines = gunzipSync(readFileSync(join(SKLEARN, 'digits.csv.gz'))).toString('utf8').trim().split('\n');
+      return {
+        columns: [...Array.from({ length: 64 }, (_, i) => `p${i}`), 'digit'],
+        rows: lines.map((l) => {
+          const c = l.split(',');
+          return [...c.slice(0, 64), `d${c[64]}`];
+        }),
+      };
+    },
+  },
+  {
     name: 'diabetes',
     kind: 'regression',
     target: 'progression',
@@ -243,7 +259,8 @@ async function gbtLearner(s: Split): Promise<Scored> {
     const classes = model.getLabelClasses();
     if (s.seed === 1) log(`ydf class order on ${s.table.name}: ${classes.join(', ')}`);
     const k = classes.length;
-    const probs = s.truth.map((_, i) => Array.from(flat.slice(i * k, (i + 1) * k)));
+    // Binary: one number per row, the probability of the second class in that list (checked on a toy table).
+    const probs = s.truth.map((_, i) => (k === 2 && flat.length === s.truth.length ? [1 - flat[i], flat[i]] : Array.from(flat.slice(i * k, (i + 1) * k))));
     score = scoreClasses(probs, classes, s.truth);
   } else score = scoreValues(Array.from(flat), s.truth.map(Number));
   model.unload();
