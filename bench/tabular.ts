@@ -6,7 +6,7 @@
  * line per (table, learner) with the seed means.
  *
  *   npm run build && node dist/bench/tabular.js [--seeds 3] [--tables penguins,diabetes] [--learners mlp,gbt]
- *       [--flash_args "--model.dropout 0.2"]
+ *       [--flash_args="--model.dropout 0.2"] [--keep]   (--keep: leave each split's CSVs and runs in its temp folder)
  *
  * Not part of `npm test`. The tables are public and already on the machine (see TABLES); each seed shuffles the
  * rows and holds out 25 % as the test split, written once as CSVs that every learner reads (missing cells
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     learners: { type: 'string' },
     flash_args: { type: 'string', default: '' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    keep: { type: 'boolean', default: false },
   },
 });
 
@@ -323,7 +324,8 @@ runBench(async () => {
           results.set(key, [...(results.get(key) ?? []), r]);
         }
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        if (values.keep) log(`kept ${dir} (--keep)`);
+        else rmSync(dir, { recursive: true, force: true });
       }
     }
   }
