@@ -133,6 +133,17 @@ function hooksFor(kind: TabularKind): TrainRunHooks<TabularRecipe, TabularData &
     },
     metadata: (module, data) => ({ target: data.target, preprocessing: data.preprocessing, fields: data.fields, ...module.meta }),
     load: async (runDir) => (await loadTabular(runDir, kind)).module,
+    async afterRun(ctx, data) {
+      // The report reads the saved best model, the one a user will load.
+      const { writeTabularReport } = await import('./report.js');
+      const best = (await loadTabular(ctx.runDir, kind)).module;
+      try {
+        const { lines } = await writeTabularReport(ctx.runDir, best, data.preprocessing, { val: data.val, test: data.test }, data.target, ctx.recipe.trainer.seed);
+        lines.forEach(ctx.say);
+      } finally {
+        best.dispose();
+      }
+    },
     hints: (ctx) => {
       const run = shown(ctx.runDir, ctx.io.cwd);
       return [`predict with: flash predict --model ${run} --csv rows.csv [--output preds.csv]`, `evaluate with: flash evaluate --model ${run} --csv test.csv`];
