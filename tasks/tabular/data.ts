@@ -162,7 +162,7 @@ export function buildTabularData(
   codec.fitTrain?.(trainCodes);
 
   const shapedNotes: string[] = [];
-  const preprocessing = opts.saved?.preprocessing ?? fitPreprocessing(trainTable, fields, d.min_category_count, shapedNotes);
+  const preprocessing = opts.saved?.preprocessing ?? fitPreprocessing(trainTable, fields, d.min_category_count, shapedNotes, d.categorical_encoding ?? 'embedding');
   shapedNotes.forEach(say);
   const folded = preprocessing.categorical.filter((c) => c.folded > 0);
   if (!opts.saved && folded.length) {

@@ -7,8 +7,10 @@
  *
  * Vector layout: per numerical feature its standardised value (a missing cell takes the train median first; a
  * skewed column goes through signed log1p before standardising; a date part is read from its date column), then
- * one 0/1 missing-indicator per numerical feature that had missing train cells, then per categorical column a
- * one-hot block [<missing>, <unknown>, …categories].
+ * one 0/1 missing-indicator per numerical feature that had missing train cells, then per categorical column its
+ * code (0 = <missing>, 1 = <unknown>, 2… the kept categories) in one slot, read by the model's Embedding layer —
+ * or, with `categoricalEncoding: 'onehot'` (and in runs saved before codes existed), a one-hot block
+ * [<missing>, <unknown>, …categories].
  */
 
 export const MISSING_CODE = '<missing>';
@@ -47,9 +49,11 @@ export interface Preprocessing {
   numerical: NumericSpec[];
   categorical: CategoricalSpec[];
   minCategoryCount: number;
+  /** How categories enter the vector: a code per column (for an Embedding) or a one-hot block; absent = onehot. */
+  categoricalEncoding?: 'embedding' | 'onehot';
   /** Length of the feature vector the model takes. */
   width: number;
-  /** A name per vector entry (`bill_length_mm`, `bill_length_mm:missing`, `island=Dream`). */
+  /** A name per vector entry (`bill_length_mm`, `bill_length_mm:missing`, `island` (its code) or `island=Dream`). */
   featureNames: string[];
 }
 
@@ -136,10 +140,11 @@ export function encodeRows(p: Preprocessing, columns: string[], rows: string[][]
   const indicatorAt = new Map<number, number>();
   let pos = p.numerical.length;
   p.numerical.forEach((s, j) => s.indicator && indicatorAt.set(j, pos++));
+  const oneHot = p.categoricalEncoding !== 'embedding';
   const blockAt: number[] = [];
   p.categorical.forEach((s) => {
     blockAt.push(pos);
-    pos += s.categories.length + 2;
+    pos += oneHot ? s.categories.length + 2 : 1;
   });
   const n = rows.length;
   const x = new Float32Array(n * p.width);
@@ -163,10 +168,26 @@ export function encodeRows(p: Preprocessing, columns: string[], rows: string[][]
         code = codes[j].get(cell.trim()) ?? 1;
         if (code === 1) counts.unknown[s.name] = (counts.unknown[s.name] ?? 0) + 1;
       }
-      x[base + blockAt[j] + code] = 1;
+      if (oneHot) x[base + blockAt[j] + code] = 1;
+      else x[base + blockAt[j]] = code;
     });
   });
   return { x, n, counts };
+}
+
+/** Where the model finds each part of the vector: the numerical block, and (embedding encoding) each column's code slot. */
+export interface InputLayout {
+  /** Entries before the categorical part (numerical values and missing-indicators). */
+  numeric: number;
+  /** Per categorical column: its code's slot and how many codes it has (kept categories + 2). Empty for one-hot. */
+  codes: { name: string; slot: number; size: number }[];
+}
+
+/** The vector layout of a transform. */
+export function inputLayout(p: Preprocessing): InputLayout {
+  const numeric = p.numerical.length + p.numerical.filter((s) => s.indicator).length;
+  if (p.categoricalEncoding !== 'embedding') return { numeric: p.width, codes: [] };
+  return { numeric, codes: p.categorical.map((s, j) => ({ name: s.name, slot: numeric + j, size: s.categories.length + 2 })) };
 }
 
 /** Plain objects `{column: value}` as string rows (null and undefined are missing), columns from the objects' keys. */

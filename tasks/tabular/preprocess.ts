@@ -77,7 +77,7 @@ function fitNumeric(table: Table, spec: Pick<NumericSpec, 'name' | 'date'>, role
 }
 
 /** Learns the transform from the training rows; `notes` gets a line per shaped (skewed) column. */
-export function fitPreprocessing(table: Table, fields: Fields & { dates?: string[] }, minCategoryCount: number, notes: string[] = []): Preprocessing {
+export function fitPreprocessing(table: Table, fields: Fields & { dates?: string[] }, minCategoryCount: number, notes: string[] = [], categoricalEncoding: 'embedding' | 'onehot' = 'onehot'): Preprocessing {
   const specs = [
     ...fields.numerical.map((name) => fitNumeric(table, { name }, '--numerical_fields')),
     ...(fields.dates ?? []).flatMap((column) => DATE_PARTS.map((part) => fitNumeric(table, { name: `${column}:${part}`, date: { column, part } }, 'a date field'))),
@@ -96,9 +96,9 @@ export function fitPreprocessing(table: Table, fields: Fields & { dates?: string
   const featureNames = [
     ...numerical.map((s) => s.name),
     ...numerical.filter((s) => s.indicator).map((s) => `${s.name}:missing`),
-    ...categorical.flatMap((s) => [MISSING_CODE, UNKNOWN_CODE, ...s.categories].map((v) => `${s.name}=${v}`)),
+    ...(categoricalEncoding === 'embedding' ? categorical.map((s) => s.name) : categorical.flatMap((s) => [MISSING_CODE, UNKNOWN_CODE, ...s.categories].map((v) => `${s.name}=${v}`))),
   ];
-  return { version: 1, numerical, categorical, minCategoryCount, width: featureNames.length, featureNames };
+  return { version: 1, numerical, categorical, minCategoryCount, categoricalEncoding, width: featureNames.length, featureNames };
 }
 
 /** The table's rows as feature vectors (row-major [n × width]); a missing column is an error naming it. */

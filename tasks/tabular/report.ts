@@ -22,7 +22,7 @@ export function columnSlots(p: Preprocessing): Map<string, number[]> {
   p.numerical.forEach((s, j) => add(sourceColumn(s), j));
   let pos = p.numerical.length;
   p.numerical.forEach((s) => s.indicator && add(sourceColumn(s), pos++));
-  for (const s of p.categorical) for (let k = 0; k < s.categories.length + 2; k++) add(s.name, pos++);
+  for (const s of p.categorical) for (let k = 0; k < (p.categoricalEncoding === 'embedding' ? 1 : s.categories.length + 2); k++) add(s.name, pos++);
   return slots;
 }
 

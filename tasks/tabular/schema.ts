@@ -16,6 +16,7 @@ export interface TabularCommonDataRecipe {
   categorical_fields: string[] | null;
   numerical_fields: string[] | null;
   min_category_count: number;
+  categorical_encoding: 'embedding' | 'onehot';
 }
 
 export interface TabularClassificationDataRecipe extends TabularCommonDataRecipe {
@@ -41,6 +42,10 @@ export const TABULAR_DATA_KEYS: SchemaFor<TabularCommonDataRecipe> = {
   categorical_fields: { type: 'string[]', nullable: true, default: null, description: 'columns holding categories; null (with numerical_fields null too) = inferred from the train CSV' },
   numerical_fields: { type: 'string[]', nullable: true, default: null, description: 'columns holding numbers; null (with categorical_fields null too) = inferred from the train CSV' },
   min_category_count: { type: 'integer', default: 2, min: 1, description: 'categories seen in fewer train rows fold into <unknown>' },
+  categorical_encoding: {
+    type: 'enum', choices: ['embedding', 'onehot'], default: 'embedding',
+    description: 'how categories reach the model: embedding = one code per column into an Embedding layer (width min(100, round(1.6·n^0.56)) for n codes); onehot = a one-hot block per column into the first dense layer',
+  },
 };
 
 export const TARGET_FIELDS_KEY: SchemaFor<{ target_fields: string[] | null }> = {
@@ -55,5 +60,5 @@ export const { class_weights: CLASS_WEIGHTS_KEY } = CLASSIFICATION_DATA_KEYS;
 
 /** A builder's options (Flash's `from_csv`). */
 export function fromCsvOptions(target: 'target_fields' | 'target_field'): string[] {
-  return ['train_file', 'val_file', 'test_file', 'categorical_fields', 'numerical_fields', target, 'val_split', 'min_category_count', 'batch_size'];
+  return ['train_file', 'val_file', 'test_file', 'categorical_fields', 'numerical_fields', target, 'val_split', 'min_category_count', 'categorical_encoding', 'batch_size'];
 }

@@ -10,14 +10,17 @@ import { columnSlots, writeTabularReport } from '../../../tasks/tabular/report.j
 import { makeTempDir, removeDir } from '../../helpers/images.js';
 import { toyRows } from './fixtures.js';
 
-test('columnSlots: each input column owns its value, its missing indicator and its one-hot block', () => {
+test('columnSlots: each input column owns its value, its missing indicator and its one-hot block or code', () => {
   const rows = toyRows(60, 3).map(({ x1, x2, color, cls }, i) => ({ x1: i % 7 ? x1 : null, x2, color, cls }));
-  const data = TabularClassificationData.fromRecords(rows, { target: 'cls' });
+  const data = TabularClassificationData.fromRecords(rows, { target: 'cls', categoricalEncoding: 'onehot' });
   const slots = columnSlots(data.preprocessing);
   assert.deepEqual([...slots.keys()], ['x1', 'x2', 'color']);
   assert.deepEqual(slots.get('x1'), [0, 2], 'x1 and x1:missing');
   assert.deepEqual(slots.get('color'), [3, 4, 5, 6, 7], '<missing>, <unknown>, blue, green, red');
   assert.equal([...slots.values()].flat().length, data.preprocessing.width);
+  const coded = TabularClassificationData.fromRecords(rows, { target: 'cls' });
+  assert.deepEqual(columnSlots(coded.preprocessing).get('color'), [3], 'one code slot (the default, embedding)');
+  assert.equal(coded.preprocessing.width, 4);
 });
 
 test('permutation importance ranks the columns the target depends on first; regression writes the two plots', async () => {
