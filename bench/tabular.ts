@@ -211,15 +211,15 @@ async function cli(argv: string[], cwd: string): Promise<void> {
 }
 
 /** A flash backbone through the CLI with its defaults: train on the train CSV, then `flash predict` the test CSV. */
-async function flashLearner(backbone: string, s: Split): Promise<Scored> {
+async function flashLearner(backbone: string, s: Split, options: string[] = []): Promise<Scored> {
   const task = s.table.kind === 'classification' ? 'tabular_classification' : 'tabular_regression';
   const targetKey = s.table.kind === 'classification' ? '--target_fields' : '--target_field';
-  const run = join(s.dir, `run-${backbone}`);
-  const extra = values.flash_args!.split(/\s+/).filter(Boolean);
+  const run = join(s.dir, `run-${backbone}${options.length ? '-alt' : ''}`);
+  const extra = [...options, ...values.flash_args!.split(/\s+/).filter(Boolean)];
   const t0 = performance.now();
   await cli([task, 'from_csv', '--train_file', s.trainFile, targetKey, s.table.target, '--model.backbone', backbone, '--trainer.seed', String(s.seed), '--output_dir', run, '--trainer.quiet', 'true', ...extra], s.dir);
   const trainS = (performance.now() - t0) / 1000;
-  const out = join(s.dir, `preds-${backbone}.json`);
+  const out = join(s.dir, `preds-${backbone}${options.length ? '-alt' : ''}.json`);
   await cli(['predict', '--model', run, '--csv', s.testFile, '--output', out], s.dir);
   const preds = JSON.parse(readFileSync(out, 'utf8')) as Record<string, number | string>[];
   const meta = JSON.parse(readFileSync(join(run, 'flash.json'), 'utf8')) as { labels?: string[]; stopped_epoch?: number };
@@ -284,6 +284,8 @@ function linearLearner(s: Split): Scored | string {
 
 const LEARNERS: Record<string, (s: Split) => Promise<Scored | string> | Scored | string> = {
   mlp: (s) => flashLearner('mlp', s),
+  // The default with one-hot blocks instead of embeddings (the A/B of the categorical encoding).
+  mlp_onehot: (s) => flashLearner('mlp', s, ['--data.categorical_encoding', 'onehot']),
   resmlp: (s) => flashLearner('resmlp', s),
   linear: (s) => flashLearner('linear', s),
   gbt: gbtLearner,

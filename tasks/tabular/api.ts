@@ -76,7 +76,7 @@ export const TabularRegressionData = dataClass(valueCodec);
 export type TabularModelOptions = Partial<Omit<TabularModuleOptions, 'width' | 'layout'>>;
 
 function moduleOptions(data: TabularDataset, o: TabularModelOptions): TabularModuleOptions {
-  return { backbone: 'mlp', hidden: [128, 64], dropout: 0.1, batchNorm: true, optimizer: 'adam', learningRate: 0.01, weightDecay: 0, ...o, width: data.preprocessing.width, layout: inputLayout(data.preprocessing) };
+  return { backbone: 'mlp', hidden: [128, 64], dropout: 0.3, batchNorm: true, optimizer: 'adam', learningRate: 0.01, weightDecay: 0, ...o, width: data.preprocessing.width, layout: inputLayout(data.preprocessing) };
 }
 
 /** Shared by the two API models: rows → the saved transform → the saved network. */
