@@ -2,11 +2,10 @@
  * The feature transform, learned on the training split only and saved with the run (flash.json `preprocessing`),
  * so predict and evaluate apply exactly what training did — never statistics of the rows being predicted.
  *
- * Vector layout: per numerical column its standardised value (a missing cell takes the train median first),
- * then one 0/1 missing-indicator per numerical column that had missing train cells, then per categorical column a
- * one-hot block [<missing>, <unknown>, …categories] (categories seen fewer than `minCount` times in train fold
- * into <unknown>, so <unknown> is trained on something). A one-hot block into the first Dense layer is exactly a
- * learned embedding of the category.
+ * The vector layout and the row encoding are in encode.ts (imports nothing, so `flash export` ships it to the
+ * browser); this module fits the transform: medians, means and stds (after signed log1p for a skewed column), date
+ * parts, and the kept categories (seen fewer than `minCount` times in train: folded into <unknown>, so <unknown>
+ * is trained on something).
  */
 import { FlashUserError } from '../../src/core/errors.js';
 import { DATE_PARTS, encodeRows, isMissing, MISSING_CODE, parseNumber, rawValue, signedLog1p, sourceColumn, UNKNOWN_CODE, type CategoricalSpec, type NumericSpec, type Preprocessing, type TransformCounts } from './encode.js';

@@ -87,3 +87,54 @@ tabularBackbones.register(
   },
   'residual MLP: blocks of BN → dense → ReLU → dropout → dense with a skip connection (one block per model.hidden_units entry)',
 );
+
+/** ft_transformer: the token width and the number of attention blocks (the paper's small end). */
+export const FT_TOKEN_WIDTH = 32;
+export const FT_BLOCKS = 2;
+
+tabularBackbones.register(
+  'ft_transformer',
+  (input, o) => {
+    // FT-Transformer-style (Gorishniy et al. 2021): one token per column, self-attention over the tokens, mean-pooled.
+    // With stock Keras layers only (tfjs has no attention layer, and a custom one would not load in plain
+    // tf.loadLayersModel): numeric tokens are one Dense projection of the numeric block reshaped to [columns, d]
+    // (the paper gives each column its own projection), a categorical column's token is its Embedding, and the
+    // attention is single-head, built from Dense, Dot and softmax. Token width 32 and 2 blocks (hidden_units is not read).
+    const d = FT_TOKEN_WIDTH;
+    const blocks = FT_BLOCKS;
+    const layout = o.layout ?? { numeric: input.shape[1] as number, codes: [] };
+    const width = layout.numeric + layout.codes.length;
+    const tokens: tf.SymbolicTensor[] = [];
+    const x3 = layout.codes.length ? (tf.layers.reshape({ targetShape: [1, width, 1], name: 'ft_grid' }).apply(input) as tf.SymbolicTensor) : input;
+    if (layout.numeric > 0) {
+      const num = layout.codes.length ? slice(x3, width, 0, layout.numeric, 'ft_numeric') : input;
+      const proj = tf.layers.dense({ units: layout.numeric * d, name: 'ft_num_tokens' }).apply(num) as tf.SymbolicTensor;
+      tokens.push(tf.layers.reshape({ targetShape: [layout.numeric, d], name: 'ft_num_tokens_3d' }).apply(proj) as tf.SymbolicTensor);
+    }
+    layout.codes.forEach((c, j) => {
+      const code = slice(x3, width, c.slot, c.slot + 1, `ft_cat_${j + 1}`);
+      tokens.push(tf.layers.embedding({ inputDim: c.size, outputDim: d, name: `ft_embed_${j + 1}` }).apply(code) as tf.SymbolicTensor);
+    });
+    let h = tokens.length === 1 ? tokens[0] : (tf.layers.concatenate({ axis: 1, name: 'ft_tokens' }).apply(tokens) as tf.SymbolicTensor);
+    for (let b = 1; b <= blocks; b++) {
+      const n = tf.layers.layerNormalization({ name: `ft_ln_${b}a` }).apply(h) as tf.SymbolicTensor;
+      const q = tf.layers.dense({ units: d, name: `ft_q_${b}` }).apply(n) as tf.SymbolicTensor;
+      const k = tf.layers.dense({ units: d, name: `ft_k_${b}` }).apply(n) as tf.SymbolicTensor;
+      const v = tf.layers.dense({ units: d, name: `ft_v_${b}` }).apply(n) as tf.SymbolicTensor;
+      const scores = tf.layers.dot({ axes: [2, 2], name: `ft_scores_${b}` }).apply([q, k]) as tf.SymbolicTensor;
+      const scaled = tf.layers.rescaling({ scale: 1 / Math.sqrt(d), name: `ft_scale_${b}` }).apply(scores) as tf.SymbolicTensor;
+      const attn = tf.layers.activation({ activation: 'softmax', name: `ft_attn_${b}` }).apply(scaled) as tf.SymbolicTensor;
+      let a = tf.layers.dot({ axes: [2, 1], name: `ft_mix_${b}` }).apply([attn, v]) as tf.SymbolicTensor;
+      if (o.dropout > 0) a = tf.layers.dropout({ rate: o.dropout, name: `ft_attn_dropout_${b}` }).apply(a) as tf.SymbolicTensor;
+      h = tf.layers.add({ name: `ft_add_${b}a` }).apply([h, a]) as tf.SymbolicTensor;
+      const m = tf.layers.layerNormalization({ name: `ft_ln_${b}b` }).apply(h) as tf.SymbolicTensor;
+      let f = tf.layers.dense({ units: 2 * d, activation: 'relu', name: `ft_ffn_${b}a` }).apply(m) as tf.SymbolicTensor;
+      if (o.dropout > 0) f = tf.layers.dropout({ rate: o.dropout, name: `ft_ffn_dropout_${b}` }).apply(f) as tf.SymbolicTensor;
+      f = tf.layers.dense({ units: d, name: `ft_ffn_${b}b` }).apply(f) as tf.SymbolicTensor;
+      h = tf.layers.add({ name: `ft_add_${b}b` }).apply([h, f]) as tf.SymbolicTensor;
+    }
+    h = tf.layers.layerNormalization({ name: 'ft_ln_out' }).apply(h) as tf.SymbolicTensor;
+    return tf.layers.globalAveragePooling1d({ name: 'ft_pool' }).apply(h) as tf.SymbolicTensor;
+  },
+  'FT-Transformer-style: a token per column (numeric projection, categorical embedding), 2 single-head self-attention blocks of width 32, mean-pooled',
+);
