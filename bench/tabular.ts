@@ -288,7 +288,6 @@ const LEARNERS: Record<string, (s: Split) => Promise<Scored | string> | Scored |
   mlp_onehot: (s) => flashLearner('mlp', s, ['--data.categorical_encoding', 'onehot']),
   resmlp: (s) => flashLearner('resmlp', s),
   linear: (s) => flashLearner('linear', s),
-  ft_transformer: (s) => flashLearner('ft_transformer', s),
   gbt: gbtLearner,
   sklearn_linear: linearLearner,
 };

@@ -29,7 +29,7 @@ export interface TabularRegressionDataRecipe extends TabularCommonDataRecipe {
 }
 
 export const TABULAR_MODEL_KEYS: SchemaFor<TabularModelRecipe> = {
-  backbone: { type: 'string', default: 'mlp', registry: 'tabular_backbones', aliases: ['backbone'], description: 'the network over the preprocessed features: mlp (default), resmlp (residual blocks), ft_transformer (attention over column tokens) or linear' },
+  backbone: { type: 'string', default: 'mlp', registry: 'tabular_backbones', aliases: ['backbone'], description: 'the network over the preprocessed features: mlp (default), resmlp (residual blocks) or linear' },
   hidden_units: { type: 'number[]', default: [128, 64], min: 1, description: "mlp: units of each hidden dense layer (numbers separated by spaces or commas)" },
   // 0.3, not 0.1: bench/tabular (6 tables, 3 seeds, 2026-12-04) better on 3, even on 2, worse on 1 (diabetes RMSE 60.1 → 56.2).
   dropout: { type: 'number', default: 0.3, min: 0, below: 1, aliases: ['dropout'], description: 'mlp: dropout after each hidden layer' },
