@@ -9,6 +9,7 @@
  */
 import { buildTabularData, classCodec, valueCodec, type TabularData, type TargetCodec } from './data.js';
 import { predictRows, classificationHead, regressionHead, TabularModule, type TabularModuleOptions } from './model.js';
+import { inputLayout } from './encode.js';
 import { countsLine, transform } from './preprocess.js';
 import { tableFromRecords, type Table } from './table.js';
 
@@ -22,6 +23,8 @@ export interface TabularDataOptions {
   batchSize?: number;
   seed?: number;
   minCategoryCount?: number;
+  /** Categories as codes for Embedding layers (default) or one-hot blocks. */
+  categoricalEncoding?: 'embedding' | 'onehot';
   /** Make a non-number in a numerical field fatal (default: the row is skipped, said). */
   strict?: boolean;
   /** Where relative paths start (default: the process's working folder). */
@@ -42,6 +45,7 @@ function build(codec: TargetCodec, o: TabularDataOptions, files: { train: string
       categorical_fields: o.categoricalFields ?? null,
       numerical_fields: o.numericalFields ?? null,
       min_category_count: o.minCategoryCount ?? 2,
+      categorical_encoding: o.categoricalEncoding ?? 'embedding',
       batch_size: o.batchSize ?? 32,
       val_split: o.valSplit ?? 0.2,
     },
@@ -69,10 +73,10 @@ function dataClass(codec: () => TargetCodec) {
 export const TabularClassificationData = dataClass(classCodec);
 export const TabularRegressionData = dataClass(valueCodec);
 
-export type TabularModelOptions = Partial<Omit<TabularModuleOptions, 'width'>>;
+export type TabularModelOptions = Partial<Omit<TabularModuleOptions, 'width' | 'layout'>>;
 
 function moduleOptions(data: TabularDataset, o: TabularModelOptions): TabularModuleOptions {
-  return { backbone: 'mlp', hidden: [128, 64], dropout: 0.1, batchNorm: true, optimizer: 'adam', learningRate: 0.01, weightDecay: 0, ...o, width: data.preprocessing.width };
+  return { backbone: 'mlp', hidden: [128, 64], dropout: 0.3, batchNorm: true, optimizer: 'adam', learningRate: 0.01, weightDecay: 0, ...o, width: data.preprocessing.width, layout: inputLayout(data.preprocessing) };
 }
 
 /** Shared by the two API models: rows → the saved transform → the saved network. */

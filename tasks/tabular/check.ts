@@ -71,7 +71,7 @@ export function checkTable(args: CheckArgs): number {
   const fields = chooseFields(t, [target], { categorical: d.categorical_fields, numerical: d.numerical_fields });
   say(`${t.file}: ${t.rows.length} rows, ${t.columns.length} columns; target '${target}'`);
   const kind = (c: string) =>
-    c === target ? 'target' : fields.numerical.includes(c) ? 'numerical' : fields.categorical.includes(c) ? 'categorical' : `left out: ${fields.dropped.find((x) => x.name === c)?.why ?? 'not listed'}`;
+    c === target ? 'target' : fields.numerical.includes(c) ? 'numerical' : fields.categorical.includes(c) ? 'categorical' : fields.dates?.includes(c) ? 'date (expanded)' : `left out: ${fields.dropped.find((x) => x.name === c)?.why ?? 'not listed'}`;
   const rows = t.columns.map((c, i) => {
     const missing = t.rows.filter((r) => isMissing(r[i])).length;
     return [c, kind(c), `${((100 * missing) / t.rows.length).toFixed(1)}%`, String(new Set(t.rows.map((r) => r[i])).size)];

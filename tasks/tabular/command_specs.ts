@@ -1,6 +1,7 @@
 /** The flags, help and parsing of the commands on a tabular run; the commands themselves are in commands.ts. */
 import type { TaskCommand } from '../types.js';
 import type { TabularEvaluateArgs, TabularPredictArgs } from './commands.js';
+import type { TabularExportArgs } from './export.js';
 import type { TabularServeArgs } from './serve.js';
 
 function requireRunAndCsv(p: Parameters<TaskCommand['parse']>[0]): { model: string; csv: string } {
@@ -66,4 +67,21 @@ export const tabularCommands = {
     },
     run: async (a) => (await import('./serve.js')).serveCommand(a as TabularServeArgs),
   },
-} satisfies Record<'predict' | 'evaluate' | 'serve', TaskCommand>;
+  export: {
+    summary: 'a folder for a web page (model, preprocessing.json, encode.js, predictor.js, index.html, tf.min.js): the page encodes rows as flash does',
+    usage: ['flash export --model RUN_DIR --out DIR'],
+    options: [
+      { name: 'model', kind: 'string', description: 'run folder of a trained tabular model (required)' },
+      { name: 'out', kind: 'string', description: 'folder to write (required; replaced if it exists)' },
+    ],
+    notes: ["encode.js is flash's own row encoder (the saved preprocessing applied to {column: value} objects), so the page predicts what flash predict does."],
+    parse(p, ctx) {
+      const model = p.str('model');
+      const out = p.str('out');
+      if (model === undefined) p.problems.push("missing required option '--model' (a run folder)");
+      if (out === undefined) p.problems.push("missing required option '--out'");
+      return { model: model!, out: out!, io: ctx.io };
+    },
+    run: async (a) => (await import('./export.js')).exportCommand(a as TabularExportArgs),
+  },
+} satisfies Record<'predict' | 'evaluate' | 'serve' | 'export', TaskCommand>;

@@ -161,7 +161,9 @@ export function buildTabularData(
   const test = testTable ? clean(testTable, 'test') : undefined;
   codec.fitTrain?.(trainCodes);
 
-  const preprocessing = opts.saved?.preprocessing ?? fitPreprocessing(trainTable, fields, d.min_category_count);
+  const shapedNotes: string[] = [];
+  const preprocessing = opts.saved?.preprocessing ?? fitPreprocessing(trainTable, fields, d.min_category_count, shapedNotes, d.categorical_encoding ?? 'embedding');
+  shapedNotes.forEach(say);
   const folded = preprocessing.categorical.filter((c) => c.folded > 0);
   if (!opts.saved && folded.length) {
     say(`rare categories (fewer than ${d.min_category_count} train rows) fold into <unknown>: ${folded.map((c) => `${c.name} ${c.folded}`).join(', ')}`);

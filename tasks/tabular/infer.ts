@@ -3,6 +3,7 @@
  * against the training CSV, or — when neither is given — inferred from it, with a reason for every decision.
  */
 import { FlashUserError } from '../../src/core/errors.js';
+import { DATE, DATE_PARTS, datePart } from './encode.js';
 import { columnIndex, isMissing, parseNumber, type Table } from './table.js';
 
 export interface Fields {
@@ -17,13 +18,13 @@ export interface Dropped {
 }
 
 export interface FieldChoice extends Fields {
+  /** Date columns, each expanded into numerical parts (year, month, weekday, yearday); absent in older runs. */
+  dates?: string[];
   dropped: Dropped[];
   /** Lines for the run's output: what was decided and why. */
   notes: string[];
 }
 
-/** An ISO date or date-time (2024-03-01, 2024-03-01T12:00, 2024/03/01). */
-const DATE = /^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const BOOLEAN = new Set(['true', 'false', 'yes', 'no', 't', 'f', 'y', 'n']);
 /** Strings this long on average are prose, not categories. */
 const FREE_TEXT_CHARS = 40;
@@ -57,7 +58,7 @@ function profile(table: Table, col: number): Profile {
 }
 
 /** Decides one column: its kind, or why it is left out. */
-function decide(name: string, p: Profile, rows: number): { kind: 'numerical' | 'categorical' } | { why: string } | { kind: 'numerical'; note: string } {
+function decide(name: string, p: Profile, rows: number): { kind: 'numerical' | 'categorical' | 'date' } | { why: string } | { kind: 'numerical'; note: string } {
   if (p.present.length === 0) return { why: 'every value missing' };
   if (p.distinct === 1) return { why: `constant, every value '${p.present[0]}'` };
   const allDistinct = p.distinct === p.present.length && rows >= ID_MIN_ROWS;
@@ -69,7 +70,7 @@ function decide(name: string, p: Profile, rows: number): { kind: 'numerical' | '
     return { kind: 'numerical' };
   }
   if (p.boolean) return { kind: 'categorical' };
-  if (p.present.every((v) => DATE.test(v) && !Number.isNaN(Date.parse(v)))) return { why: 'a date (expanding it into year, month, weekday is not done yet; derive such columns yourself)' };
+  if (p.present.every((v) => DATE.test(v.trim()) && datePart(v, 'year') !== undefined)) return { kind: 'date' };
   if (p.meanLength > FREE_TEXT_CHARS) return { why: `free text: ${Math.round(p.meanLength)} characters on average` };
   if (allDistinct) return { why: `ID-like: all ${p.distinct} values distinct` };
   return { kind: 'categorical' };
@@ -106,24 +107,26 @@ export function chooseFields(table: Table, targets: string[], given: { categoric
   }
   const numerical: string[] = [];
   const categorical: string[] = [];
+  const dates: string[] = [];
   const dropped: Dropped[] = [];
   const extra: string[] = [];
   table.columns.forEach((name, col) => {
     if (targets.includes(name)) return;
     const d = decide(name, profile(table, col), table.rows.length);
     if ('why' in d) dropped.push({ name, why: d.why });
-    else (d.kind === 'numerical' ? numerical : categorical).push(name);
+    else (d.kind === 'numerical' ? numerical : d.kind === 'date' ? dates : categorical).push(name);
     if ('note' in d) extra.push(d.note);
   });
-  if (numerical.length + categorical.length === 0) {
+  if (numerical.length + categorical.length + dates.length === 0) {
     throw new FlashUserError(`${table.file}: no usable feature columns (${dropped.map((d) => `${d.name}: ${d.why}`).join('; ') || 'only the target'}); list them with --categorical_fields / --numerical_fields`);
   }
   const notes = [
     `features inferred from ${table.file} (give --categorical_fields / --numerical_fields to choose):`,
     `  numerical (numbers): ${numerical.join(', ') || '(none)'}`,
     `  categorical (text or booleans): ${categorical.join(', ') || '(none)'}`,
+    ...(dates.length ? [`  dates (each expanded into ${DATE_PARTS.join(', ')}: numerical features column:part): ${dates.join(', ')}`] : []),
     ...(dropped.length ? [`  left out: ${dropped.map((d) => `${d.name} (${d.why})`).join(', ')}`] : []),
     ...extra.map((e) => `  ${e}`),
   ];
-  return { numerical, categorical, dropped, notes };
+  return { numerical, categorical, ...(dates.length ? { dates } : {}), dropped, notes };
 }

@@ -2,47 +2,20 @@
  * The feature transform, learned on the training split only and saved with the run (flash.json `preprocessing`),
  * so predict and evaluate apply exactly what training did — never statistics of the rows being predicted.
  *
- * Vector layout: per numerical column its standardised value (a missing cell takes the train median first),
- * then one 0/1 missing-indicator per numerical column that had missing train cells, then per categorical column a
- * one-hot block [<missing>, <unknown>, …categories] (categories seen fewer than `minCount` times in train fold
- * into <unknown>, so <unknown> is trained on something). A one-hot block into the first Dense layer is exactly a
- * learned embedding of the category.
+ * The vector layout and the row encoding are in encode.ts (imports nothing, so `flash export` ships it to the
+ * browser); this module fits the transform: medians, means and stds (after signed log1p for a skewed column), date
+ * parts, and the kept categories (seen fewer than `minCount` times in train: folded into <unknown>, so <unknown>
+ * is trained on something).
  */
 import { FlashUserError } from '../../src/core/errors.js';
+import { DATE_PARTS, encodeRows, isMissing, MISSING_CODE, parseNumber, rawValue, signedLog1p, sourceColumn, UNKNOWN_CODE, type CategoricalSpec, type NumericSpec, type Preprocessing, type TransformCounts } from './encode.js';
 import type { Fields } from './infer.js';
-import { columnIndex, isMissing, parseNumber, type Table } from './table.js';
+import { columnIndex, type Table } from './table.js';
 
-export const MISSING_CODE = '<missing>';
-export const UNKNOWN_CODE = '<unknown>';
+export { MISSING_CODE, UNKNOWN_CODE, type CategoricalSpec, type NumericSpec, type Preprocessing, type TransformCounts };
 
-export interface NumericSpec {
-  name: string;
-  median: number;
-  mean: number;
-  std: number;
-  /** Whether the vector carries a missing-indicator for it (train had missing cells). */
-  indicator: boolean;
-}
-
-export interface CategoricalSpec {
-  name: string;
-  /** Kept categories, sorted; code i+2 (0 = <missing>, 1 = <unknown>). */
-  categories: string[];
-  /** Train categories folded into <unknown> for being rare. */
-  folded: number;
-}
-
-/** The saved transform (JSON). */
-export interface Preprocessing {
-  version: 1;
-  numerical: NumericSpec[];
-  categorical: CategoricalSpec[];
-  minCategoryCount: number;
-  /** Length of the feature vector the model takes. */
-  width: number;
-  /** A name per vector entry (`bill_length_mm`, `bill_length_mm:missing`, `island=Dream`). */
-  featureNames: string[];
-}
+/** |skewness| above which a numerical column is shaped by signed log1p (when that at least halves the skew). */
+export const SKEW_THRESHOLD = 2;
 
 /** A bad numeric cell: skipped (train) or taken as missing (predict), or fatal with --trainer.strict. */
 export interface BadCell {
@@ -71,84 +44,67 @@ function median(sorted: number[]): number {
   return n === 0 ? 0 : n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
-/** Learns the transform from the training rows. */
-export function fitPreprocessing(table: Table, fields: Fields, minCategoryCount: number): Preprocessing {
-  const numerical = fields.numerical.map((name): NumericSpec => {
-    const c = columnIndex(table, name, '--numerical_fields');
-    const cells = table.rows.map((r) => (isMissing(r[c]) ? undefined : parseNumber(r[c])));
-    const present = cells.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
-    const med = median(present);
-    const filled = cells.map((v) => v ?? med);
-    const mean = filled.reduce((s, v) => s + v, 0) / Math.max(1, filled.length);
-    const sd = Math.sqrt(filled.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, filled.length));
-    // A constant column keeps scale 1 (dividing by 0 would make NaN features).
-    return { name, median: med, mean, std: sd > 1e-12 ? sd : 1, indicator: present.length < cells.length };
+function skewness(v: number[]): number {
+  const n = v.length;
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  const m2 = v.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+  const m3 = v.reduce((a, b) => a + (b - mean) ** 3, 0) / n;
+  return m2 > 1e-24 ? m3 / m2 ** 1.5 : 0;
+}
+
+/** One numerical feature's statistics from its train cells (date parts and skew shaping included). */
+function fitNumeric(table: Table, spec: Pick<NumericSpec, 'name' | 'date'>, role: string): NumericSpec & { skew?: [number, number] } {
+  const c = columnIndex(table, sourceColumn(spec), role);
+  const cells = table.rows.map((r) => rawValue(spec, r[c]));
+  const present = cells.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const med = median(present);
+  const filled = cells.map((v) => v ?? med);
+  let transform: NumericSpec['transform'];
+  let skew: [number, number] | undefined;
+  if (!spec.date && new Set(present).size > 2) {
+    // A long tail squeezes most rows into a sliver of the standardised range; log1p spreads them out. Kept only
+    // when it clearly helps (halves |skew|), so a bounded column with a few outliers stays linear.
+    const before = skewness(filled);
+    const after = Math.abs(before) > SKEW_THRESHOLD ? skewness(filled.map(signedLog1p)) : before;
+    if (Math.abs(before) > SKEW_THRESHOLD && Math.abs(after) < Math.abs(before) / 2) (transform = 'signed_log1p'), (skew = [before, after]);
+  }
+  const values = transform ? filled.map(signedLog1p) : filled;
+  const mean = values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length));
+  // A constant column keeps scale 1 (dividing by 0 would make NaN features).
+  return { ...spec, ...(transform ? { transform } : {}), median: med, mean, std: sd > 1e-12 ? sd : 1, indicator: present.length < cells.length, ...(skew ? { skew } : {}) };
+}
+
+/** Learns the transform from the training rows; `notes` gets a line per shaped (skewed) column. */
+export function fitPreprocessing(table: Table, fields: Fields & { dates?: string[] }, minCategoryCount: number, notes: string[] = [], categoricalEncoding: 'embedding' | 'onehot' = 'onehot'): Preprocessing {
+  const specs = [
+    ...fields.numerical.map((name) => fitNumeric(table, { name }, '--numerical_fields')),
+    ...(fields.dates ?? []).flatMap((column) => DATE_PARTS.map((part) => fitNumeric(table, { name: `${column}:${part}`, date: { column, part } }, 'a date field'))),
+  ];
+  const numerical = specs.map(({ skew, ...s }) => {
+    if (skew) notes.push(`${s.name}: skewed (skewness ${skew[0].toFixed(1)}), taken through signed log1p (skewness ${skew[1].toFixed(1)}) before standardising`);
+    return s;
   });
   const categorical = fields.categorical.map((name): CategoricalSpec => {
     const c = columnIndex(table, name, '--categorical_fields');
     const counts = new Map<string, number>();
-    for (const r of table.rows) if (!isMissing(r[c])) counts.set(r[c], (counts.get(r[c]) ?? 0) + 1);
+    for (const r of table.rows) if (!isMissing(r[c])) counts.set(r[c].trim(), (counts.get(r[c].trim()) ?? 0) + 1);
     const kept = [...counts].filter(([, n]) => n >= minCategoryCount).map(([v]) => v).sort();
     return { name, categories: kept, folded: counts.size - kept.length };
   });
   const featureNames = [
     ...numerical.map((s) => s.name),
     ...numerical.filter((s) => s.indicator).map((s) => `${s.name}:missing`),
-    ...categorical.flatMap((s) => [MISSING_CODE, UNKNOWN_CODE, ...s.categories].map((v) => `${s.name}=${v}`)),
+    ...(categoricalEncoding === 'embedding' ? categorical.map((s) => s.name) : categorical.flatMap((s) => [MISSING_CODE, UNKNOWN_CODE, ...s.categories].map((v) => `${s.name}=${v}`))),
   ];
-  return { version: 1, numerical, categorical, minCategoryCount, width: featureNames.length, featureNames };
-}
-
-/** What `transform` counted: cells it had to fill in, so predict can say so in one line. */
-export interface TransformCounts {
-  /** Missing (or unparsable) numerical cells filled with the train median. */
-  missingNumbers: number;
-  /** Missing categorical cells (<missing>). */
-  missingCategories: number;
-  /** Categories not kept in training (<unknown>), by column. */
-  unknown: Record<string, number>;
+  return { version: 1, numerical, categorical, minCategoryCount, categoricalEncoding, width: featureNames.length, featureNames };
 }
 
 /** The table's rows as feature vectors (row-major [n × width]); a missing column is an error naming it. */
 export function transform(p: Preprocessing, table: Table): { x: Float32Array; n: number; counts: TransformCounts } {
-  const numCols = p.numerical.map((s) => columnIndex(table, s.name, 'a numerical feature of the model'));
-  const catCols = p.categorical.map((s) => columnIndex(table, s.name, 'a categorical feature of the model'));
-  const codes = p.categorical.map((s) => new Map(s.categories.map((v, i) => [v, i + 2])));
-  const indicatorAt = new Map<number, number>();
-  let pos = p.numerical.length;
-  p.numerical.forEach((s, j) => s.indicator && indicatorAt.set(j, pos++));
-  const blockAt: number[] = [];
-  p.categorical.forEach((s) => {
-    blockAt.push(pos);
-    pos += s.categories.length + 2;
-  });
-  const n = table.rows.length;
-  const x = new Float32Array(n * p.width);
-  const counts: TransformCounts = { missingNumbers: 0, missingCategories: 0, unknown: {} };
-  table.rows.forEach((r, i) => {
-    const base = i * p.width;
-    p.numerical.forEach((s, j) => {
-      const cell = r[numCols[j]];
-      const v = isMissing(cell) ? undefined : parseNumber(cell);
-      if (v === undefined) counts.missingNumbers++;
-      x[base + j] = ((v ?? s.median) - s.mean) / s.std;
-      const ind = indicatorAt.get(j);
-      if (ind !== undefined && v === undefined) x[base + ind] = 1;
-    });
-    p.categorical.forEach((s, j) => {
-      const cell = r[catCols[j]];
-      let code: number;
-      if (isMissing(cell)) {
-        code = 0;
-        counts.missingCategories++;
-      } else {
-        code = codes[j].get(cell) ?? 1;
-        if (code === 1) counts.unknown[s.name] = (counts.unknown[s.name] ?? 0) + 1;
-      }
-      x[base + blockAt[j] + code] = 1;
-    });
-  });
-  return { x, n, counts };
+  for (const s of p.numerical) columnIndex(table, sourceColumn(s), s.date ? 'a date feature of the model' : 'a numerical feature of the model');
+  for (const s of p.categorical) columnIndex(table, s.name, 'a categorical feature of the model');
+  return encodeRows(p, table.columns, table.rows);
 }
 
 /** One line saying what was filled in, or undefined when nothing was. */
@@ -164,7 +120,7 @@ export function countsLine(c: TransformCounts): string | undefined {
 
 /** Columns of a table the model does not read (ignored, and said). */
 export function extraColumns(p: Preprocessing, table: Table, also: string[] = []): string[] {
-  const used = new Set([...p.numerical.map((s) => s.name), ...p.categorical.map((s) => s.name), ...also]);
+  const used = new Set([...p.numerical.map(sourceColumn), ...p.categorical.map((s) => s.name), ...also]);
   return table.columns.filter((c) => !used.has(c));
 }
 

@@ -13,6 +13,7 @@ import { chooseClassWeights, IMBALANCE_RATIO } from '../classification/class_wei
 import type { TrainArgs } from '../types.js';
 import { buildTabularData, classCodec, shown, valueCodec, type TabularData, type TabularDataKeys, type TargetCodec } from './data.js';
 import type { FieldChoice } from './infer.js';
+import { inputLayout } from './encode.js';
 import { checkPreprocessing, type Preprocessing } from './preprocess.js';
 import { classificationHead, regressionHead, TabularModule, type TabularHead } from './model.js';
 import type { TabularModelRecipe } from './schema.js';
@@ -60,14 +61,15 @@ export const REGRESSION_KIND: TabularKind = {
   head: (m) => regressionHead(m.target_mean as number, m.target_std as number),
 };
 
-function moduleFor(kind: TabularKind, recipe: TabularRecipe, width: number, meta: Record<string, unknown>): TabularModule {
+function moduleFor(kind: TabularKind, recipe: TabularRecipe, p: Preprocessing, meta: Record<string, unknown>): TabularModule {
   const m = recipe.model;
   const module = new TabularModule((self) => kind.head(meta, () => self.classWeights), {
     backbone: m.backbone,
     hidden: m.hidden_units,
     dropout: m.dropout,
     batchNorm: m.batch_norm,
-    width,
+    width: p.width,
+    layout: inputLayout(p),
     optimizer: m.optimizer,
     learningRate: fixedLearningRate(m.learning_rate),
     weightDecay: m.weight_decay,
@@ -81,7 +83,7 @@ export async function loadTabular(runDir: string, kind?: TabularKind): Promise<{
   const meta = await readRunMeta<TabularMeta>(runDir);
   const k = kind ?? (meta.task === REGRESSION_KIND.task ? REGRESSION_KIND : CLASSIFICATION_KIND);
   const prep = checkPreprocessing(meta.preprocessing, runDir);
-  const module = moduleFor(k, meta.recipe as TabularRecipe, prep.width, meta as unknown as Record<string, unknown>);
+  const module = moduleFor(k, meta.recipe as TabularRecipe, prep, meta as unknown as Record<string, unknown>);
   module.adopt(await loadLayersModel(runDir));
   return { module, meta };
 }
@@ -112,7 +114,7 @@ function hooksFor(kind: TabularKind): TrainRunHooks<TabularRecipe, TabularData &
       return { ...data, codecMeta };
     },
     async buildModule(data, ctx) {
-      const module = moduleFor(kind, ctx.recipe, data.preprocessing.width, data.codecMeta);
+      const module = moduleFor(kind, ctx.recipe, data.preprocessing, data.codecMeta);
       module.setup();
       if (kind.task === 'tabular_classification') {
         const labels = data.codecMeta.labels as string[];
@@ -133,6 +135,17 @@ function hooksFor(kind: TabularKind): TrainRunHooks<TabularRecipe, TabularData &
     },
     metadata: (module, data) => ({ target: data.target, preprocessing: data.preprocessing, fields: data.fields, ...module.meta }),
     load: async (runDir) => (await loadTabular(runDir, kind)).module,
+    async afterRun(ctx, data) {
+      // The report reads the saved best model, the one a user will load.
+      const { writeTabularReport } = await import('./report.js');
+      const best = (await loadTabular(ctx.runDir, kind)).module;
+      try {
+        const { lines } = await writeTabularReport(ctx.runDir, best, data.preprocessing, { val: data.val, test: data.test }, data.target, ctx.recipe.trainer.seed);
+        lines.forEach(ctx.say);
+      } finally {
+        best.dispose();
+      }
+    },
     hints: (ctx) => {
       const run = shown(ctx.runDir, ctx.io.cwd);
       return [`predict with: flash predict --model ${run} --csv rows.csv [--output preds.csv]`, `evaluate with: flash evaluate --model ${run} --csv test.csv`];

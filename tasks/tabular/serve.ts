@@ -39,7 +39,9 @@ function escapeHtml(s: string): string {
 
 /** The form page: one field per input column; the answer shown as JSON. */
 function page(meta: TabularMeta): string {
-  const cols = [...meta.preprocessing.numerical.map((s) => [s.name, 'number'] as const), ...meta.preprocessing.categorical.map((s) => [s.name, 'text'] as const)];
+  // A date column is one field (its parts are features, not inputs).
+  const dates = [...new Set(meta.preprocessing.numerical.filter((s) => s.date).map((s) => s.date!.column))];
+  const cols = [...meta.preprocessing.numerical.filter((s) => !s.date).map((s) => [s.name, 'number'] as const), ...dates.map((d) => [d, 'text'] as const), ...meta.preprocessing.categorical.map((s) => [s.name, 'text'] as const)];
   const fields = cols.map(([c, kind]) => `<label>${escapeHtml(c)} <input name="${escapeHtml(c)}" ${kind === 'number' ? 'inputmode="decimal"' : ''}></label>`).join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>flash ${escapeHtml(meta.task)}</title>
 <style>body{font:15px system-ui;margin:2em;max-width:40em}label{display:block;margin:.4em 0}input{margin-left:.5em}pre{background:#f4f4f4;padding:1em}</style></head>
@@ -70,7 +72,8 @@ export async function serveCommand(args: TabularServeArgs): Promise<void> {
       task: meta.task,
       target: meta.target,
       labels: meta.labels,
-      numerical: meta.preprocessing.numerical.map((s) => s.name),
+      numerical: meta.preprocessing.numerical.filter((s) => !s.date).map((s) => s.name),
+      dates: [...new Set(meta.preprocessing.numerical.filter((s) => s.date).map((s) => s.date!.column))],
       categorical: meta.preprocessing.categorical.map((s) => ({ name: s.name, categories: s.categories })),
     }));
     app.get('/health', async () => ({ status: 'ok' }));

@@ -15,21 +15,7 @@ export interface Table {
   lines: number[];
 }
 
-/** Cells that mean "no value" (pandas' default NA strings, the common ones). */
-const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?']);
-
-/** True when a cell holds no value. */
-export function isMissing(cell: string | undefined): boolean {
-  return cell === undefined || MISSING.has(cell.trim());
-}
-
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/** The cell as a number, or undefined when it is not one (hex, '1,5', words); missing cells are not numbers either. */
-export function parseNumber(cell: string): number | undefined {
-  const t = cell.trim();
-  return NUMBER.test(t) ? Number(t) : undefined;
-}
+export { isMissing, parseNumber } from './encode.js';
 
 /** Parses CSV text (`file` is only for messages). */
 export function parseTable(text: string, file: string): Table {

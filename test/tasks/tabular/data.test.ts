@@ -26,12 +26,13 @@ describe('parseTable', () => {
 describe('chooseFields', () => {
   const rows = Array.from({ length: 20 }, (_, i) => [String(i + 1), 'same', String(i % 7 === 0 ? '' : i * 1.5), ['a', 'b', 'c'][i % 3], i % 2 ? 'true' : 'false', `a long comment number ${i} about nothing in particular at all`, `2024-03-${String((i % 28) + 1).padStart(2, '0')}`, i % 2 ? 'x' : 'y']);
   const t = { file: 't.csv', columns: ['row_id', 'const', 'num', 'cat', 'flag', 'note', 'day', 'target'], rows, lines: rows.map((_, i) => i + 2) };
-  it('infers numbers as numerical, text and booleans as categorical; leaves out ID-like, constant and free text, saying why', () => {
+  it('infers numbers as numerical, text and booleans as categorical, dates as dates; leaves out ID-like, constant and free text, saying why', () => {
     const f = chooseFields(t, ['target'], { categorical: null, numerical: null });
     assert.deepEqual(f.numerical, ['num']);
     assert.deepEqual(f.categorical, ['cat', 'flag']);
-    assert.deepEqual(f.dropped.map((d) => d.name), ['row_id', 'const', 'note', 'day']);
-    assert.match(f.dropped[3].why, /^a date/);
+    assert.deepEqual(f.dates, ['day']);
+    assert.match(f.notes.join('\n'), /dates \(each expanded into year, month, weekday, yearday.*\): day/);
+    assert.deepEqual(f.dropped.map((d) => d.name), ['row_id', 'const', 'note']);
     assert.match(f.dropped[0].why, /ID-like/);
     assert.match(f.dropped[1].why, /constant/);
     assert.match(f.dropped[2].why, /free text/);

@@ -50,3 +50,54 @@ test('regression: the saved network is the training output mapped back to target
   x.dispose();
   m.dispose();
 });
+
+test('embedding encoding: one Embedding per categorical column (width min(100, round(1.6·n^0.56))), codes in their slots, plain loadLayersModel agrees', async () => {
+  const { embeddingWidth } = await import('../../../tasks/tabular/registry.js');
+  assert.deepEqual([3, 5, 10, 1000, 1e6].map(embeddingWidth), [3, 4, 6, 77, 100]);
+  const { TabularClassificationData, TabularClassifier, Trainer } = await import('../../../src/index.js');
+  const { toyRows } = await import('./fixtures.js');
+  const rows = toyRows(240, 51).map(({ x1, x2, color, cls }) => ({ x1, x2, color, cls }));
+  const data = TabularClassificationData.fromRecords(rows, { target: 'cls' });
+  assert.equal(data.preprocessing.categoricalEncoding, 'embedding');
+  assert.deepEqual(data.preprocessing.featureNames, ['x1', 'x2', 'color']);
+  const model = new TabularClassifier(data);
+  const fit = await new Trainer({ maxEpochs: 10, seed: 1, log: () => undefined }).fit(model, data);
+  assert.ok(fit.history.at(-1)!.val_accuracy >= 0.85, `val_accuracy ${fit.history.at(-1)!.val_accuracy}`);
+  const net = model.network();
+  const embed = net.getLayer('embed_1') as unknown as { getWeights(): tf.Tensor[] };
+  assert.deepEqual(embed.getWeights()[0].shape, [5, embeddingWidth(5)], '3 colours + <missing> + <unknown>');
+  // The saved topology reloads with stock layers only and gives the same outputs on the code vectors.
+  const artifacts = await new Promise<tf.io.ModelArtifacts>((ok) => void net.save({ save: async (a) => (ok(a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }) }));
+  const plain = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  const x = tf.tensor2d([0.5, -1, 2, -0.5, 1, 4, 0, 0, 1], [3, 3]);
+  const a = net.predict(x) as tf.Tensor;
+  const b = plain.predict(x) as tf.Tensor;
+  assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] < 1e-6);
+  tf.dispose([x, a, b]);
+  plain.dispose();
+  model.dispose();
+});
+
+test('every backbone takes the embedding layout (codes in their slots) and reloads in plain tf.loadLayersModel with the same outputs', async () => {
+  const layout = { numeric: 3, codes: [{ name: 'c', slot: 3, size: 5 }, { name: 'd', slot: 4, size: 3 }] };
+  const x = tf.tensor2d([0.5, -1, 2, 4, 0, -0.5, 1, 0, 1, 2, 0, 0, 1, 3, 1], [3, 5]);
+  for (const name of tabularBackbones.names()) {
+    const m = new TabularModule(() => classificationHead(['a', 'b', 'c'], () => null), { ...options(name), width: 5, layout });
+    m.setup();
+    const net = m.network();
+    const artifacts = await new Promise<tf.io.ModelArtifacts>((ok) => void net.save({ save: async (a) => (ok(a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }) }));
+    const plain = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    const a = net.predict(x) as tf.Tensor;
+    const b = plain.predict(x) as tf.Tensor;
+    assert.deepEqual(a.shape, [3, 3], name);
+    assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] < 1e-6, name);
+    // A different code in a slot changes the output: the code is read, not ignored.
+    const xOther = tf.tensor2d([0.5, -1, 2, 2, 0], [1, 5]);
+    const y = net.predict(xOther) as tf.Tensor;
+    assert.ok(tf.max(tf.abs(tf.sub(y, a.slice([0, 0], [1, 3])))).dataSync()[0] > 0, `${name} reads the code`);
+    tf.dispose([a, b, y, xOther]);
+    plain.dispose();
+    m.dispose();
+  }
+  x.dispose();
+});
