@@ -232,6 +232,8 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
     throw new FlashUserError(`interrupted after ${done} completed epoch(s); ${hint}`, 130);
   }
   if (fit.reason) say(fit.reason);
+  // Done with the trained module: free it before loading the saved best, so the run peaks at one model, not two.
+  hooks.dispose(module);
 
   // Evaluate the saved best model, the one a user will load, not the last in memory.
   const metrics: Record<string, number> = {};
@@ -251,8 +253,6 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
   } catch (err) {
     await markEnded('failed');
     throw err;
-  } finally {
-    hooks.dispose(module);
   }
   await writeRunMeta(runDir, meta(fit.status, metrics, checkpoint.bestEpoch));
   await hooks.afterRun?.(ctx, data, { fit, loggers: runLoggers, metrics });
