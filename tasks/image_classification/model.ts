@@ -422,6 +422,12 @@ export class ImageClassifier implements TaskModule, Finetunable {
     return layerGroupsOf(this.backboneSpec, this.backbone());
   }
 
+  /** Trains at `lr` from the next optimizer on (the run sets the default of a frozen trained backbone with it). */
+  setLearningRate(lr: number): void {
+    if (!(lr > 0)) throw new FlashUserError(`learning rate must be above 0, got ${lr}`);
+    this.options.learningRate = lr;
+  }
+
   /** Sets which backbone layers train for a finetuning phase; returns the lines the run prints. */
   setFinetunePhase(plan: FreezePlan, options: { carryOptimizerState: boolean }): string[] {
     const result = applyFreezePlan(this.backbone(), this.layerGroups(), plan);
