@@ -164,7 +164,7 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
     optimizer: { type: 'string', default: 'adam', registry: 'optimizers', aliases: ['optimizer'], description: 'optimizer' },
     learning_rate: {
       type: 'number', nullable: true, default: null, above: 0, autoOk: true, aliases: ['learning_rate', 'lr'],
-      description: "learning rate; null = the optimizer's default (with adam, 0.003 for the head of a pretrained or saved backbone frozen for the whole run); auto = the LR finder's suggestion (flash lr_find), found at the start of the run",
+      description: "learning rate; null = the optimizer's default (with adam, 0.01 for the head of a pretrained or saved backbone frozen for the whole run); auto = the LR finder's suggestion (flash lr_find), found at the start of the run",
     },
     weight_decay: { type: 'number', default: 0, min: 0, aliases: ['weight_decay'], description: 'L2 weight decay' },
     lr_scheduler: {

@@ -10,7 +10,7 @@
  * the best of 1e-3 / 3e-3 / 1e-2 on the measured checkpoint (a linear head on fixed features takes a higher
  * rate than a whole network; fastai trains its frozen phase faster too).
  */
-export const FROZEN_HEAD_LEARNING_RATE = 0.003;
+export const FROZEN_HEAD_LEARNING_RATE = 0.01;
 
 /** The optimizers that rate was measured with (others keep their own default). */
 export const FROZEN_HEAD_OPTIMIZERS: readonly string[] = ['adam'];
