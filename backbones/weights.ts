@@ -224,6 +224,32 @@ export function copyWeightsByName(source: tf.LayersModel, target: tf.LayersModel
   }
 }
 
+/**
+ * The weighted layers of a checkpoint that no layer of `target` took (by name): a classifier head the backbone
+ * does not build, say. Sorted as the checkpoint lists them.
+ */
+export function ignoredCheckpointLayers(source: tf.LayersModel, target: tf.LayersModel): string[] {
+  const taken = new Set(target.layers.filter((l) => l.weights.length > 0).map((l) => l.name));
+  return [...layersByName(source).keys()].filter((name) => !taken.has(name));
+}
+
+/** How many names a log line lists before it gives the rest as a count. */
+const LISTED = 8;
+
+/**
+ * The lines a load prints: how many layers were loaded from where and, when the checkpoint has weighted layers
+ * the backbone has not, one line naming them (a long list truncated with a count), so a user sees what was left.
+ */
+export function describeLoad(loaded: number, label: string, ignored: readonly string[]): string[] {
+  const lines = [`pretrained weights: loaded ${loaded} layers from ${label}`];
+  if (ignored.length > 0) {
+    const shown = ignored.slice(0, LISTED).join(', ');
+    const more = ignored.length > LISTED ? ` and ${ignored.length - LISTED} more` : '';
+    lines.push(`pretrained weights: ignored ${ignored.length} checkpoint layer(s) the backbone does not have: ${shown}${more}`);
+  }
+  return lines;
+}
+
 /** A pretrained checkpoint opened as a tfjs model (the caller disposes it) and the name to report it by. */
 export interface OpenedCheckpoint {
   model: tf.LayersModel;
@@ -277,7 +303,7 @@ export async function loadPretrainedWeights(backbone: tf.LayersModel, spec: Back
     } catch (err) {
       throw noteUnverified(err, registered);
     }
-    options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);
+    for (const line of describeLoad(n, label, ignoredCheckpointLayers(source, backbone))) options.log?.(line);
   } finally {
     source.dispose();
   }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backbones, layerGroupsOf, type BackboneSpec, type LayerGroup } from '../../backbones/index.js';
 import { cutBackbone, type CutPooling } from '../../backbones/cut.js';
 import { backboneFromModel, type UserBackbone } from '../../backbones/saved.js';
-import { copyWeightsByName, noteUnverified, openPretrained, type PretrainedOptions } from '../../backbones/weights.js';
+import { copyWeightsByName, describeLoad, ignoredCheckpointLayers, noteUnverified, openPretrained, type PretrainedOptions } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { fixedLearningRate } from '../../src/core/config/index.js';
 import { applyFreezePlan, describeFreeze, PhaseOptimizer, type Finetunable, type FreezePlan } from '../../src/core/finetuning/index.js';
@@ -236,7 +236,7 @@ export class ImageClassifier implements TaskModule, Finetunable {
       } catch (err) {
         throw noteUnverified(err, registered);
       }
-      options.log?.(`pretrained weights: loaded ${n} layers from ${label}`);
+      for (const line of describeLoad(n, label, ignoredCheckpointLayers(source, this.backbone()))) options.log?.(line);
     } finally {
       source.dispose();
     }
@@ -420,6 +420,12 @@ export class ImageClassifier implements TaskModule, Finetunable {
   /** The backbone's layer groups, input to output (what `unfreeze_milestones` counts). */
   layerGroups(): LayerGroup[] {
     return layerGroupsOf(this.backboneSpec, this.backbone());
+  }
+
+  /** Trains at `lr` from the next optimizer on (the run sets the default of a frozen trained backbone with it). */
+  setLearningRate(lr: number): void {
+    if (!(lr > 0)) throw new FlashUserError(`learning rate must be above 0, got ${lr}`);
+    this.options.learningRate = lr;
   }
 
   /** Sets which backbone layers train for a finetuning phase; returns the lines the run prints. */

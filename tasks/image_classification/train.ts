@@ -133,8 +133,8 @@ function imageHooks(): TrainRunHooks<ImageRecipe, ImageClassificationData, Image
       const { recipe, say } = ctx;
       // A frozen backbone without augmentation sees the same images every epoch: compute its features once.
       // (With train_bn, BatchNorm layers keep training in a "frozen" backbone, so its features change: no cache.)
-      const bnTrains = recipe.finetune.train_bn && model.backbone().layers.some(isBatchNorm);
-      const frozenSomewhere = !bnTrains && phases.some((p) => p.plan.unfrozen === 0);
+      const hasBn = model.backbone().layers.some(isBatchNorm);
+      const frozenSomewhere = phases.some((p) => p.plan.unfrozen === 0 && !(p.plan.trainBn && hasBn));
       if (!frozenSomewhere) return data;
       // (The balanced sampler draws a new order of the source split every epoch: no cache.)
       const cacheTrain = !recipe.data.augment && recipe.data.sampler !== 'balanced';

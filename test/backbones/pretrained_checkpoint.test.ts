@@ -89,6 +89,8 @@ describe('a real pretrained checkpoint (nsfwjs MobileNetV2) in mobilenet_v2_100'
     const layers = weighted(backbone);
     assert.equal(layers.length, 104, 'Conv1 + 17 blocks + Conv_1, each with its BatchNorm');
     assert.ok(log.includes(`pretrained weights: loaded ${layers.length} layers from ${folder}`), log.join('\n'));
+    // The run names what it left out: nsfwjs's own classifier head.
+    assert.ok(log.includes('pretrained weights: ignored 3 checkpoint layer(s) the backbone does not have: dense_1, dense_2, dense_3'), log.join('\n'));
     // Every weighted layer of the checkpoint found its place, except the nsfwjs classifier head flash does not build.
     const inCheckpoint = new Set((ckpt as NsfwjsCheckpoint).weightsManifest.flatMap((g) => g.weights.map((w) => w.name.split('/')[0])));
     const names = new Set(layers.map((l) => l.name));

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleCnn } from '../../backbones/simple_cnn.js';
-import { cacheEntryFor, defaultCacheDir, fetchWeights, isCached, loadPretrainedWeights, parsePretrained } from '../../backbones/weights.js';
+import { cacheEntryFor, defaultCacheDir, describeLoad, fetchWeights, ignoredCheckpointLayers, isCached, loadPretrainedWeights, parsePretrained } from '../../backbones/weights.js';
 import { FlashUserError } from '../../src/core/errors.js';
 import { makeTempDir, removeDir } from '../helpers/images.js';
 
@@ -145,6 +145,24 @@ describe('pretrained weights', () => {
     copyWeightsByName(rgb, gray, 'rgb→gray');
     const k = rgb.getLayer('conv1').getWeights()[0];
     assert.deepEqual(Array.from(gray.getLayer('conv1').getWeights()[0].dataSync()), Array.from(tf.sum(k, 2, true).dataSync()));
+  });
+
+  it('names the checkpoint layers the backbone does not have, a long list truncated with a count', () => {
+    const target = simpleCnn.build({ inputShape: [8, 8, 1] });
+    const extra = Array.from({ length: 10 }, (_, i) => tf.layers.dense({ units: 2, name: `extra_${i}` }));
+    const input = tf.input({ shape: [8, 8, 1] });
+    let x = target.apply(input) as tf.SymbolicTensor;
+    for (const layer of extra) x = layer.apply(x) as tf.SymbolicTensor;
+    const source = tf.model({ inputs: input, outputs: x });
+    const ignored = ignoredCheckpointLayers(source, target);
+    assert.deepEqual(ignored, extra.map((l) => l.name), 'the nested backbone layers were all taken; the ten dense layers were not');
+    assert.deepEqual(ignoredCheckpointLayers(target, target), []);
+    assert.deepEqual(describeLoad(3, 'ckpt', []), ['pretrained weights: loaded 3 layers from ckpt']);
+    assert.deepEqual(describeLoad(3, 'ckpt', ignored), [
+      'pretrained weights: loaded 3 layers from ckpt',
+      'pretrained weights: ignored 10 checkpoint layer(s) the backbone does not have: extra_0, extra_1, extra_2, extra_3, extra_4, extra_5, extra_6, extra_7 and 2 more',
+    ]);
+    source.dispose();
   });
 
   it('settings: cache dir and the recipe value', () => {

@@ -63,3 +63,28 @@ export async function loadNsfwjsOriginal(ckpt: NsfwjsCheckpoint): Promise<tf.Lay
   const data = ckpt.weights.buffer.slice(ckpt.weights.byteOffset, ckpt.weights.byteOffset + ckpt.weights.byteLength) as ArrayBuffer;
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: ckpt.modelTopology, weightSpecs, weightData: data }));
 }
+
+/**
+ * nsfwjs's `mobilenet_v2_mid`: a tfjs **graph** model (a frozen TensorFlow graph converted by tfjs-converter:
+ * a TF Hub MobileNetV2 feature-vector layer under a dense head; 224×224×3 inputs), the format of TF Hub / Kaggle
+ * image feature-vector models. Written as `dir/model.json` + its two shards; false when nsfwjs is absent.
+ */
+export async function writeNsfwjsGraphModelFolder(dir: string): Promise<boolean> {
+  const require = createRequire(import.meta.url);
+  let modelDir: string;
+  try {
+    let root = dirname(require.resolve('nsfwjs'));
+    while (!existsSync(join(root, 'dist', 'models', 'mobilenet_v2_mid')) && dirname(root) !== root) root = dirname(root);
+    modelDir = join(root, 'dist', 'models', 'mobilenet_v2_mid');
+    if (!existsSync(modelDir)) return false;
+  } catch {
+    return false;
+  }
+  const model = require(join(modelDir, 'model.min.js')) as tf.io.ModelJSON;
+  await mkdir(dir, { recursive: true });
+  for (const group of model.weightsManifest) {
+    for (const p of group.paths) await writeFile(join(dir, p), Buffer.from(require(join(modelDir, `${p}.min.js`)) as string, 'base64'));
+  }
+  await writeFile(join(dir, 'model.json'), JSON.stringify(model));
+  return true;
+}

@@ -49,7 +49,8 @@ export interface FinetuneRecipe {
   unfreeze_epoch: number;
   milestones: number[];
   num_layers: number;
-  train_bn: boolean;
+  /** null = false for a pretrained or saved backbone frozen for the whole run, else true (finetuneDefaults). */
+  train_bn: boolean | null;
   backbone_lr_mult: number;
 }
 
@@ -163,7 +164,7 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
     optimizer: { type: 'string', default: 'adam', registry: 'optimizers', aliases: ['optimizer'], description: 'optimizer' },
     learning_rate: {
       type: 'number', nullable: true, default: null, above: 0, autoOk: true, aliases: ['learning_rate', 'lr'],
-      description: "learning rate; null = the optimizer's default; auto = the LR finder's suggestion (flash lr_find), found at the start of the run",
+      description: "learning rate; null = the optimizer's default (with adam, 0.01 for the head of a pretrained or saved backbone frozen for the whole run); auto = the LR finder's suggestion (flash lr_find), found at the start of the run",
     },
     weight_decay: { type: 'number', default: 0, min: 0, aliases: ['weight_decay'], description: 'L2 weight decay' },
     lr_scheduler: {
@@ -191,7 +192,10 @@ export const CORE_SCHEMA: { [S in Section]: SchemaFor<Recipe[S]> } = {
     unfreeze_epoch: { type: 'integer', default: 1, min: 0, description: 'epoch at which freeze_unfreeze unfreezes the backbone' },
     milestones: { type: 'number[]', default: [2, 4], min: 0, description: 'epochs at which unfreeze_milestones unfreezes more layers (numbers separated by spaces or commas)' },
     num_layers: { type: 'integer', default: 2, min: 0, description: 'layers unfrozen at the first milestone' },
-    train_bn: { type: 'boolean', default: true, description: 'keep batch-norm layers trainable while the backbone is frozen' },
+    train_bn: {
+      type: 'boolean', nullable: true, default: null,
+      description: "keep batch-norm layers training while the backbone is frozen; null = false for a pretrained or saved backbone frozen for the whole run (inference mode, as Keras; the feature cache can apply), else true (Lightning's default)",
+    },
     backbone_lr_mult: { type: 'number', default: 1, min: 0, description: "multiplier of the learning rate for the backbone's unfrozen layers (their updates are scaled)" },
   },
 };

@@ -6,6 +6,7 @@ import { isBatchNorm, patchBatchNorms } from './batchnorm.js';
 
 export { PhaseOptimizer, remapOptimizerState, adoptOptimizerState, type PhaseOptimizerOptions } from './optimizer.js';
 export { frozenBatchNormRunsInInference, isBatchNorm, patchBatchNorms } from './batchnorm.js';
+export { finetuneDefaults, FROZEN_HEAD_LEARNING_RATE, FROZEN_HEAD_OPTIMIZERS, type FinetuneDefaults, type FinetuneDefaultsInput } from './defaults.js';
 
 /** Backbone layers unfrozen together (a block, a stage), input to output order. Same shape as backbones' LayerGroup. */
 export interface LayerGroup {

@@ -115,12 +115,24 @@ export async function verifyLayersModelFiles(dir: string): Promise<void> {
  */
 export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
   const { jsonPath, base, modelJson } = await readModelJson(dir);
+  if (isGraphModelJson(modelJson)) {
+    // tfjs would fail deep inside its Keras deserialiser; say what the file is and what flash needs instead.
+    throw new FlashUserError(
+      `'${jsonPath}' is a tfjs graph model (a frozen TensorFlow graph, the format of TF Hub and Kaggle models), not a layers model: flash loads, trains and copies weights by layer name only from tfjs layers models (format layers-model, e.g. a Keras model converted with tensorflowjs_converter --output_format tfjs_layers_model)`,
+    );
+  }
   const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
     const { specs, buffers } = await readVerifiedWeights(jsonPath, base, manifest);
     const joined = joinWeightData(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
     return [specs, joined.buffer as ArrayBuffer];
   });
   return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+}
+
+/** A graph model's model.json: `format: graph-model`, or a GraphDef topology (a `node` list, no Keras class). */
+export function isGraphModelJson(modelJson: tf.io.ModelJSON): boolean {
+  const topology = modelJson.modelTopology as { node?: unknown; class_name?: unknown; model_config?: unknown } | undefined;
+  return modelJson.format === 'graph-model' || (Array.isArray(topology?.node) && topology?.class_name === undefined && topology?.model_config === undefined);
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { renderSvg, svgToPng, type TopLevelSpec } from '../charts.js';
 import type { Recipe } from '../config/index.js';
-import { defaultStrategy, strategies } from '../finetuning/index.js';
+import { defaultStrategy, finetuneDefaults, strategies } from '../finetuning/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { withSeededRandom } from '../random.js';
 import { learningRateOf, setLearningRate } from '../schedulers/index.js';
@@ -93,13 +93,18 @@ export async function rampLearningRate<R extends Recipe, D extends DataModuleLik
   try {
     const ft = ctx.recipe.finetune;
     const trained = hooks.backboneTrained?.(module, quiet) ?? false;
-    const phases = strategies.get(ft.strategy ?? defaultStrategy(trained))({
-      maxEpochs: ctx.recipe.trainer.max_epochs,
-      unfreezeEpoch: ft.unfreeze_epoch,
-      milestones: ft.milestones,
-      numLayers: ft.num_layers,
-      trainBn: ft.train_bn,
-    });
+    const phasesWith = (trainBn: boolean) =>
+      strategies.get(ft.strategy ?? defaultStrategy(trained))({
+        maxEpochs: ctx.recipe.trainer.max_epochs,
+        unfreezeEpoch: ft.unfreeze_epoch,
+        milestones: ft.milestones,
+        numLayers: ft.num_layers,
+        trainBn,
+      });
+    // Unset, train_bn is what the run settles it to (false for a trained backbone frozen throughout).
+    const frozenThroughout = phasesWith(true).every((p) => p.plan.unfrozen === 0);
+    const { trainBn } = finetuneDefaults({ trainedBackbone: trained, frozenThroughout, trainBn: ft.train_bn, learningRate: null, optimizer: ctx.recipe.model.optimizer, learningRateSettable: false });
+    const phases = phasesWith(trainBn);
     phases[0].apply(module);
     optimizer = optimizerOf();
     const baseLr = learningRateOf(optimizer);

@@ -5,9 +5,9 @@ import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendChoice } from '../backend.js';
 import { EarlyStopping, ModelCheckpoint, ProgressCallback, formatLogs } from '../callbacks/index.js';
-import { monitorDirection, recipeToYaml, type Recipe, type Schema } from '../config/index.js';
+import { fixedLearningRate, monitorDirection, recipeToYaml, type Recipe, type Schema } from '../config/index.js';
 import { FlashUserError } from '../errors.js';
-import { defaultStrategy, strategies, type FinetunePhase } from '../finetuning/index.js';
+import { defaultStrategy, finetuneDefaults, strategies, type FinetunePhase } from '../finetuning/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { StepMetricsCallback, loggers } from '../loggers/index.js';
@@ -131,18 +131,34 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
   const pendingPhaseLines: string[] = [];
   const trainedBackbone = hooks.backboneTrained?.(module, ctx) ?? false;
   const strategyName = ft.strategy ?? defaultStrategy(trainedBackbone);
-  const phases = strategies.get(strategyName)({
-    maxEpochs: recipe.trainer.max_epochs,
-    unfreezeEpoch: ft.unfreeze_epoch,
-    milestones: ft.milestones,
-    numLayers: ft.num_layers,
+  const phasesWith = (trainBn: boolean, log?: (line: string) => void) =>
+    strategies.get(strategyName)({
+      maxEpochs: recipe.trainer.max_epochs,
+      unfreezeEpoch: ft.unfreeze_epoch,
+      milestones: ft.milestones,
+      numLayers: ft.num_layers,
+      trainBn,
+      log,
+    });
+  // Unset train_bn and learning rate get the defaults of a frozen trained backbone when that is the case; the
+  // recipe then says the values used (recipe.yaml, flash.json, the module's optimizer).
+  const settled = finetuneDefaults({
+    trainedBackbone,
+    frozenThroughout: phasesWith(true).every((p) => p.plan.unfrozen === 0),
     trainBn: ft.train_bn,
-    // Printed at the next epoch start, under the trainer's "phase i/n" line.
-    log: (line) => pendingPhaseLines.push(`  ${line}`),
+    learningRate: fixedLearningRate(recipe.model.learning_rate),
+    optimizer: recipe.model.optimizer,
+    learningRateSettable: module.setLearningRate !== undefined,
   });
+  if (settled.learningRate !== recipe.model.learning_rate && settled.learningRate !== null) module.setLearningRate?.(settled.learningRate);
+  recipe = { ...recipe, model: { ...recipe.model, learning_rate: settled.learningRate }, finetune: { ...ft, train_bn: settled.trainBn } };
+  ctx = { ...ctx, recipe };
+  // Printed at the next epoch start, under the trainer's "phase i/n" line.
+  const phases = phasesWith(settled.trainBn, (line) => pendingPhaseLines.push(`  ${line}`));
   const why = ft.strategy ? '' : trainedBackbone ? ' (default for a pretrained or saved backbone)' : ' (default for a backbone trained from scratch)';
   const groups = module.layerGroups ? `, ${module.layerGroups().length} backbone layer groups` : '';
   say(`finetuning: ${strategyName}${why}${groups}`);
+  if (settled.line) say(settled.line);
   if (resumeWeights) {
     if (!module.loadWeightsFrom) throw new FlashUserError(`task ${recipe.task} cannot resume a run`);
     module.loadWeightsFrom(resumeWeights);

@@ -24,6 +24,8 @@ export interface RunModule extends TaskModule {
   loadWeightsFrom?(other: tf.LayersModel): void;
   /** The backbone's layer groups, when it has a backbone (the run prints their count). */
   layerGroups?(): unknown[];
+  /** Trains at another learning rate from the next optimizer on (the run's default for a frozen trained backbone). */
+  setLearningRate?(lr: number): void;
 }
 
 /** The task's part of a run: everything the core can't know about its data and model. */

@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { defaultRecipe, type Recipe } from '../../../src/core/config/index.js';
+import { defaultRecipe, loadRecipeFile, type Recipe } from '../../../src/core/config/index.js';
+import { FROZEN_HEAD_LEARNING_RATE } from '../../../src/core/finetuning/index.js';
+import { readFile } from 'node:fs/promises';
 import { selectBackend } from '../../../src/core/backend.js';
 import { FlashUserError } from '../../../src/core/errors.js';
 import { loadLayersModel } from '../../../src/core/io/layers_model.js';
@@ -59,6 +61,34 @@ test('--model.backbone runs/A: the saved backbone under a new mlp head, frozen b
   assert.ok(b.network().getLayer('head_hidden'), 'mlp head');
   assert.deepEqual(b.spec, { height: 16, width: 16, channels: 3 });
   b.network().dispose();
+});
+
+test('a frozen saved backbone with train_bn and the learning rate unset: their frozen-backbone defaults, said in one line and recorded', async () => {
+  const r = await train({ output_dir: 'runs/frozen_defaults', max_epochs: 1 }, { augment: false }, { backbone: 'runs/A' });
+  const lines = r.text.split('\n').filter((l) => l.startsWith('defaults for a frozen pretrained or saved backbone:'));
+  assert.equal(lines.length, 1, r.text);
+  assert.match(lines[0], new RegExp(`finetune\\.train_bn false .*model\\.learning_rate ${FROZEN_HEAD_LEARNING_RATE} `));
+  assert.match(r.text, /feature cache: the backbone is frozen and augmentation is off/);
+  const saved = await loadRecipeFile(path.join(r.runDir, 'recipe.yaml'));
+  const file = saved.config as { model: Record<string, unknown>; finetune: Record<string, unknown> };
+  assert.equal(file.finetune.train_bn, false);
+  assert.equal(file.model.learning_rate, FROZEN_HEAD_LEARNING_RATE);
+  const meta = JSON.parse(await readFile(path.join(r.runDir, 'flash.json'), 'utf8')) as { recipe: typeof file };
+  assert.equal(meta.recipe.finetune.train_bn, false);
+  assert.equal(meta.recipe.model.learning_rate, FROZEN_HEAD_LEARNING_RATE);
+});
+
+test('frozen-backbone defaults: an explicit value wins; scratch and a backbone that unfreezes keep train_bn true and the optimizer default', async () => {
+  const explicit = await train({ output_dir: 'runs/frozen_explicit', max_epochs: 1 }, {}, { backbone: 'runs/A', learning_rate: 0.01 }, { train_bn: true });
+  assert.doesNotMatch(explicit.text, /defaults for a frozen/);
+  const unfreezes = await train({ output_dir: 'runs/frozen_unfreezes', max_epochs: 2 }, { image_size: 16 }, { pretrained: path.join(runA, 'model.json') }, { strategy: 'freeze_unfreeze', unfreeze_epoch: 1 });
+  assert.doesNotMatch(unfreezes.text, /defaults for a frozen/);
+  const recorded = async (dir: string) => (await loadRecipeFile(path.join(dir, 'recipe.yaml'))).config as { model: Record<string, unknown>; finetune: Record<string, unknown> };
+  for (const [dir, trainBn, lr] of [[explicit.runDir, true, 0.01], [unfreezes.runDir, true, null], [runA, true, null]] as const) {
+    const file = await recorded(dir);
+    assert.equal(file.finetune.train_bn, trainBn, dir);
+    assert.equal(file.model.learning_rate, lr, dir);
+  }
 });
 
 test('--model.pretrained <model.json>: weights copied by layer name, frozen by default; strategies print their phases', async () => {
