@@ -2,7 +2,7 @@
  * flash engine: makes TensorFlow.js's `wasm` backend a training backend.
  *
  * tfjs-backend-wasm 4.22 cannot train a conv net: it has no Conv2DBackpropFilter and no depthwise
- * gradients, and its MaxPoolGrad loses the gradient of windows whose values are all ≤ 0. This module
+ * gradients (nor UnsortedSegmentSum, the gradient of gather and so of Embedding layers), and its MaxPoolGrad loses the gradient of windows whose values are all ≤ 0. This module
  * registers those kernels (and faster replacements for hot backward kernels) for the `wasm` backend. The
  * arithmetic lives in native/engine.wasm (C, SIMD128; rebuild with native/build.sh), which works directly
  * in the backend's heap.
@@ -16,6 +16,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d_backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
+import { unsortedSegmentSumConfig } from './unsorted_segment_sum.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d_forward.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
@@ -42,6 +43,7 @@ const KERNEL_NAMES = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'MaxPoolGrad',
+  'UnsortedSegmentSum',
   'FusedBatchNorm',
   FUSED_BN_GRAD,
   'Sum',
@@ -94,6 +96,8 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(depthwiseBackpropFilterConfig);
   replaceKernel(depthwiseBackpropInputConfig);
   replaceKernel(maxPoolGradConfig);
+  // Missing from tfjs-backend-wasm (tfjs #8082): the gradient of gather, so of every Embedding layer.
+  replaceKernel(unsortedSegmentSumConfig);
   replaceKernel(makeFusedBatchNormConfig(tf.getKernel('FusedBatchNorm', BACKEND)));
   replaceKernel(fusedBatchNormGradKernelConfig);
   replaceKernel(makeSumConfig(tf.getKernel('Sum', BACKEND)));

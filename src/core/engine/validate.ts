@@ -101,6 +101,13 @@ export function checkKernelShapes(name: string, inputs: Record<string, TensorInf
       poolInfo(name, s('x') as Shape4, attrs);
       break;
     }
+    case 'UnsortedSegmentSum': {
+      const numSegments = (attrs as { numSegments?: number }).numSegments;
+      if (!Number.isInteger(numSegments) || numSegments! < 0) fail(name, `numSegments must be an integer ≥ 0, got ${numSegments}`);
+      const x = s('x'), ids = s('segmentIds');
+      if (ids.length > x.length || ids.some((d, i) => d !== x[i])) fail(name, `segmentIds ${show(ids)} must be the leading dimensions of x ${show(x)}`);
+      break;
+    }
     case 'BatchMatMul': {
       const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
       const a = s('a'), b = s('b');
