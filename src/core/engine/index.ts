@@ -17,6 +17,7 @@ import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './con
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise_backprop.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { unsortedSegmentSumConfig } from './unsorted_segment_sum.js';
+import { makeGatherV2Config } from './gather.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d_forward.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
@@ -44,6 +45,7 @@ const KERNEL_NAMES = [
   'DepthwiseConv2dNativeBackpropInput',
   'MaxPoolGrad',
   'UnsortedSegmentSum',
+  'GatherV2',
   'FusedBatchNorm',
   FUSED_BN_GRAD,
   'Sum',
@@ -98,6 +100,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(maxPoolGradConfig);
   // Missing from tfjs-backend-wasm (tfjs #8082): the gradient of gather, so of every Embedding layer.
   replaceKernel(unsortedSegmentSumConfig);
+  replaceKernel(makeGatherV2Config(tf.getKernel('GatherV2', BACKEND)));
   replaceKernel(makeFusedBatchNormConfig(tf.getKernel('FusedBatchNorm', BACKEND)));
   replaceKernel(fusedBatchNormGradKernelConfig);
   replaceKernel(makeSumConfig(tf.getKernel('Sum', BACKEND)));
