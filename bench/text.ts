@@ -97,7 +97,7 @@ runBench(async () => {
     const t0 = performance.now();
     const data = await TextClassificationData.fromCsv({ train_file: trainFile, input_field: fields.inputField, target_fields: fields.targetFields, val_split: 0, seed });
     const clf = new TextClassifier({ labels: data.labels, tokenizer: data.tokenizer, multiLabel: false, learningRate: 0.01 });
-    clf.setup();
+    clf.setup(data);
     const trainer = new Trainer({ maxEpochs: epochs, seed, log: () => undefined, warn: () => undefined });
     await trainer.fit(clf, data);
     trainer.dispose();

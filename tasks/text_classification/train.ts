@@ -69,7 +69,7 @@ function textHooks(): TrainRunHooks<TextRecipe, TextData, TextClassifier> {
         learningRate: fixedLearningRate(m.learning_rate),
         weightDecay: m.weight_decay,
       });
-      withSeededRandom(ctx.recipe.trainer.seed, () => clf.setup());
+      withSeededRandom(ctx.recipe.trainer.seed, () => clf.setup(data));
       if (!data.multiLabel) {
         clf.classWeights = classWeights(ctx.recipe.data.class_weights, data.train.classCounts());
         if (clf.classWeights) ctx.say(`class weights: inverse class frequency (largest train class > 3x the smallest; --data.class_weights none turns this off)`);
