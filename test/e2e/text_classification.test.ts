@@ -179,6 +179,12 @@ describe('bad input: one line naming the file, line or column; non-zero exit; no
     assert.ok(!existsSync(join(dir, 'strict')));
   });
 
+  test('a run that fails in its first epoch leaves no tokenizer.json (it goes with the first checkpoint)', async () => {
+    const r = await train(['--train_file', 'train.csv', '--val_file', 'val.csv', '--finetune.strategy', 'freeze'], 'failed_start');
+    oneLineError(r, /no backbone to freeze/);
+    assert.ok(!existsSync(join(dir, 'failed_start', 'tokenizer.json')));
+  });
+
   test('a 10 MB single text is cut at max_length, and the run says so', async () => {
     await writeCsv(join(dir, 'huge.csv'), [...topicTexts(6, 1), { text: 'goal '.repeat(2 * 1024 * 1024), label: 'sport' }]);
     const r = await train(['--train_file', 'huge.csv'], 'huge');
