@@ -58,6 +58,9 @@ export interface EngineExports {
   batch_norm(x: number, N: number, C: number, mean: number, sm: number, variance: number, sv: number, scale: number,
     ss: number, offset: number, so: number, eps: number, out: number, ab: number): void;
   max_scalar(x: number, n: number, s: number, out: number): void;
+  gather_rows(x: number, idx: number, n: number, outer: number, dim: number, inner: number, out: number): void;
+  segment_sum_f32(x: number, ids: number, rows: number, inner: number, segments: number, out: number): void;
+  segment_sum_i32(x: number, ids: number, rows: number, inner: number, segments: number, out: number): void;
 }
 
 /** Floats of scratch `sgemm` needs (KC*NC + MC*KC + 32 in engine.c). */
