@@ -31,7 +31,7 @@ export function parseFlags(tokens: readonly string[], table: ReadonlyMap<string,
   for (const [name, kind] of table) {
     options[name] = kind === 'array' ? { type: 'array', string: true } : { type: kind };
   }
-  const argv = yargs([...tokens])
+  const argv = yargs(joinDashValues(tokens, table))
     .parserConfiguration({
       'dot-notation': false,
       'camel-case-expansion': false,
@@ -71,6 +71,28 @@ export function parseFlags(tokens: readonly string[], table: ReadonlyMap<string,
   }
   // A boolean flag followed by a word that is not true/false: yargs leaves the word as a positional.
   return { positionals, values, unknown };
+}
+
+/**
+ * `--flag -` as `--flag=-` for string flags: yargs reads a lone `-` as a positional (and the flag as empty), but it
+ * is the usual name of stdin (`flash predict --csv -`). Only before a `--` terminator.
+ */
+function joinDashValues(tokens: readonly string[], table: ReadonlyMap<string, FlagKind>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t === '--') {
+      out.push(...tokens.slice(i));
+      break;
+    }
+    if (tokens[i + 1] === '-' && /^--?[^-=][^=]*$/.test(t) && table.get(t.replace(/^-+/, '')) === 'string') {
+      out.push(`${t}=-`);
+      i++;
+      continue;
+    }
+    out.push(t);
+  }
+  return out;
 }
 
 /** `unknown option '--x' (did you mean '--y'?)` for an unknown flag, against the flags that are valid here. */

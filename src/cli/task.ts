@@ -40,7 +40,8 @@ function findSubcommand(tokens: readonly string[], builders: ReadonlySet<string>
       if (t.includes('=')) continue;
       const kind = kinds.get(t.replace(/^-+/, '')) ?? 'string';
       const next = tokens[i + 1];
-      if (next === undefined || next.startsWith('-')) continue;
+      // A lone '-' is a value (stdin), not a flag.
+      if (next === undefined || (next.startsWith('-') && next !== '-')) continue;
       if (kind === 'string' || (kind === 'boolean' && /^(true|false)$/i.test(next))) i++;
       continue;
     }

@@ -4,7 +4,7 @@
  *
  *   const data = await TextClassificationData.fromCsv({ train_file: 'reviews.csv', input_field: 'review' });
  *   const model = new TextClassifier({ labels: data.labels, tokenizer: data.tokenizer, multiLabel: data.multiLabel });
- *   model.setup();
+ *   model.setup(data);   // builds the network; the data then batches texts in its input layout
  *   await new Trainer({ maxEpochs: 5 }).fit(model, data);
  *   await model.predict(['free pills, click now']);
  */

@@ -77,7 +77,7 @@ export const predictSpec: CommandSpec<TextPredictArgs> = {
   options: opts([
     ['model', 'string', 'run folder of a trained text model (required)'],
     ['text', 'array', 'texts to classify'],
-    ['csv', 'string', "a CSV (or a .jsonl JSON lines file) of texts: one prediction per row, in order; --csv=- reads one text per line from stdin"],
+    ['csv', 'string', "a CSV (or a .jsonl JSON lines file) of texts: one prediction per row, in order; --csv - (or --csv=-) reads one text per line from stdin"],
     ['keep_columns', 'array', '--csv: input columns copied into the output, before the predictions'],
     ['input_field', 'string', "--csv: the text column (default: the run's data.input_field)"],
     ['top_k', 'string', 'classes shown per text (default: 3)'],

@@ -10,6 +10,7 @@ import { mulberry32 } from '../../src/core/random.js';
 import { Registry } from '../../src/core/registry.js';
 import { didYouMean } from '../../src/core/suggest.js';
 import type { Batch, BatchOptions, DataModuleLike, DataSplit } from '../../src/core/trainer/types.js';
+import { inputTensor, type TextInput } from './input.js';
 import { readCsvTexts, readFolderTexts, readJsonTexts, type RawRow } from './read.js';
 import type { TextRecipe } from './schema.js';
 
@@ -22,12 +23,18 @@ export class TextSplit implements DataSplit {
     readonly ids: string[],
     readonly encoded: EncodedText[],
     readonly targets: number[][],
-    readonly dim: number,
+    readonly tokenizer: TokenizerState,
     readonly numClasses: number,
     readonly multiLabel: boolean,
     /** The texts themselves, for reports (the most confidently wrong ones). */
     readonly texts?: string[],
   ) {}
+  /** The layout batches come in: the model's (TextClassifier.setup(data) sets it); the default model's until then. */
+  input: TextInput = { layout: 'bag' };
+  /** Width of the dense layout (every feature id). */
+  get dim(): number {
+    return featureCount(this.tokenizer);
+  }
   get size(): number {
     return this.ids.length;
   }
@@ -36,8 +43,7 @@ export class TextSplit implements DataSplit {
     if (opts.shuffle) shuffle(order, mulberry32(((opts.seed ?? 0) * 7919 + (opts.epoch ?? 0) * 104729) >>> 0));
     for (let i = 0; i < order.length; i += opts.batchSize) {
       const idx = order.slice(i, i + opts.batchSize);
-      const x = new Float32Array(idx.length * this.dim);
-      idx.forEach((k, row) => this.encoded[k].ids.forEach((id, j) => (x[row * this.dim + id] = this.encoded[k].weights[j])));
+      const x = inputTensor(this.input, this.tokenizer, idx.map((k) => this.encoded[k]));
       let y: tf.Tensor;
       if (this.multiLabel) {
         const m = new Float32Array(idx.length * this.numClasses);
@@ -46,7 +52,7 @@ export class TextSplit implements DataSplit {
       } else {
         y = tf.tensor1d(idx.map((k) => this.targets[k][0] ?? -1), 'int32');
       }
-      yield { x: tf.tensor2d(x, [idx.length, this.dim]), y, ids: idx.map((k) => this.ids[k]) };
+      yield { x, y, ids: idx.map((k) => this.ids[k]) };
     }
   }
   /** Texts carrying each class (single-label: its count). */
@@ -279,7 +285,7 @@ export async function buildTextData(o: BuildTextDataOptions): Promise<TextData> 
   const split = (rows: RawRow[], targets: number[][]) => {
     const encoded = rows.map((r) => encode(tokenizer, r.text));
     cut += encoded.filter((e) => e.truncated).length;
-    return new TextSplit(rows.map((r) => r.id), encoded, targets, dim, labels.length, reading.multiLabel, rows.map((r) => r.text));
+    return new TextSplit(rows.map((r) => r.id), encoded, targets, tokenizer, labels.length, reading.multiLabel, rows.map((r) => r.text));
   };
   const data: TextData = {
     train: split(train, trainTargets),
@@ -299,7 +305,7 @@ export async function buildTextData(o: BuildTextDataOptions): Promise<TextData> 
  * Rows labelled with a trained model's labels (evaluate): single-label models read one label per row, multi-label
  * ones read the layout the train data had (0/1 columns, lists or separated labels). Unknown labels name the row.
  */
-export function labelledSplit(rows: RawRow[], targetFields: string[], model: { labels: string[]; multiLabel: boolean; tokenizer: TokenizerState }): TextSplit {
+export function labelledSplit(rows: RawRow[], targetFields: string[], model: { labels: string[]; multiLabel: boolean; tokenizer: TokenizerState; input?: TextInput }): TextSplit {
   const reading = labelReading(rows, targetFields, model.multiLabel ? 'auto' : false);
   const index = new Map(model.labels.map((l, i) => [l, i]));
   const targets = rows.map((r) =>
@@ -310,5 +316,7 @@ export function labelledSplit(rows: RawRow[], targetFields: string[], model: { l
     }),
   );
   const encoded = rows.map((r) => encode(model.tokenizer, r.text));
-  return new TextSplit(rows.map((r) => r.id), encoded, targets, featureCount(model.tokenizer), model.labels.length, model.multiLabel, rows.map((r) => r.text));
+  const split = new TextSplit(rows.map((r) => r.id), encoded, targets, model.tokenizer, model.labels.length, model.multiLabel, rows.map((r) => r.text));
+  if (model.input) split.input = model.input;
+  return split;
 }

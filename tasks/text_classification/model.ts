@@ -11,39 +11,95 @@ import { classificationActivation, classificationLoss, classificationTrainStat, 
 import { DEFAULT_THRESHOLD } from '../classification/schema.js';
 import { Registry } from '../../src/core/registry.js';
 import type { TextRecipe } from './schema.js';
-import { encode, parseTokenizer, toDense, type TokenizerState } from './tokenizer.js';
+import { encode, parseTokenizer, type TokenizerState } from './tokenizer.js';
+import { TextSplit } from './data.js';
+import type { DataModuleLike } from '../../src/core/trainer/types.js';
+import { inputTensor, type TextInput } from './input.js';
 
 /** What a text model is built from. */
 export interface TextModelOptions {
-  inputDim: number;
+  /** Ids of the bag layout: every feature (words, subwords, bigrams), without the pad id. */
+  featureCount: number;
+  /** Ids of the sequence layout: the vocabulary's words (with <unk>), without the pad id. */
+  vocabSize: number;
   numClasses: number;
   embeddingDim: number;
   dropout: number;
 }
 
-/** A text model: input vector → logits; the classifier adds the output activation. */
+/** A text model: ids in its input layout → logits; the classifier adds the output activation. */
 export interface TextModelSpec {
+  input: TextInput;
   build(o: TextModelOptions): { input: tf.SymbolicTensor; logits: tf.SymbolicTensor };
 }
 
+/** A large negative logit: softmax gives it weight exp(-1e9) = 0 exactly in float32. */
+const PAD_LOGIT = -1e9;
+
 /**
- * The text models, by `model.backbone`. `fasttext` is an embedding bag as a Dense layer without bias over the
- * tokenizer's normalised count vector: x·E is the mean of the features' embeddings (what fastText computes), and
- * unlike an Embedding layer its gradient needs no UnsortedSegmentSum kernel, which the wasm backend lacks.
+ * fastText's embedding bag from stock Keras layers only, so plain `tf.loadLayersModel` (Node or browser) runs a
+ * saved model: the mean of the non-pad tokens' embeddings is a softmax-weighted sum, the weights coming from a
+ * frozen one-wide Embedding that gives the pad id PAD_LOGIT and every feature 0 (so each real token gets 1/count).
+ * Its gradient is a gather's (UnsortedSegmentSum, added to the wasm backend by the engine): the step costs what
+ * the batch's tokens cost, where the former Dense layer over a normalised count vector multiplied the whole
+ * [features × dim] table every step.
  */
+function embeddingBag(input: tf.SymbolicTensor, rows: number, dim: number): tf.SymbolicTensor {
+  const table = tf.layers.embedding({ inputDim: rows, outputDim: dim, name: 'embedding_bag', embeddingsInitializer: tf.initializers.randomUniform({ minval: -1 / dim, maxval: 1 / dim }) });
+  const vectors = table.apply(input) as tf.SymbolicTensor;
+  const padLogits = tf.layers.embedding({ inputDim: rows, outputDim: 1, trainable: false, name: 'pad_logits', embeddingsInitializer: 'zeros' });
+  const logits = padLogits.apply(input) as tf.SymbolicTensor;
+  tf.tidy(() => {
+    padLogits.setWeights([tf.concat([tf.fill([1, 1], PAD_LOGIT), tf.zeros([rows - 1, 1])])]);
+    // An empty text (all pad) averages the pad row: zero, so it is the bias alone.
+    const w = table.getWeights()[0];
+    table.setWeights([tf.concat([tf.zeros([1, dim]), w.slice([1, 0], [rows - 1, dim])])]);
+  });
+  // [b, L, 1] → [b, 1, L]: tfjs's softmax runs over the last axis only.
+  const weights = tf.layers.softmax({ axis: -1, name: 'token_weights' }).apply(tf.layers.permute({ dims: [2, 1], name: 'pad_logits_t' }).apply(logits)) as tf.SymbolicTensor;
+  const mean = tf.layers.dot({ axes: [2, 1], name: 'bag_mean' }).apply([weights, vectors]) as tf.SymbolicTensor;
+  return tf.layers.flatten({ name: 'bag' }).apply(mean) as tf.SymbolicTensor;
+}
+
+/** Widths of the cnn's parallel convolutions (Kim 2014: 3, 4, 5). */
+const CNN_WINDOWS = [3, 4, 5];
+const CNN_FILTERS = 64;
+
+/** The text models, by `model.backbone`. */
 export const textModels = new Registry<TextModelSpec>('text model');
 textModels.register(
   'fasttext',
   {
-    build({ inputDim, numClasses, embeddingDim, dropout }) {
-      const input = tf.input({ shape: [inputDim], name: 'features' });
-      let h = tf.layers.dense({ units: embeddingDim, useBias: false, name: 'embedding_bag', kernelInitializer: tf.initializers.randomUniform({ minval: -1 / embeddingDim, maxval: 1 / embeddingDim }) }).apply(input) as tf.SymbolicTensor;
+    input: { layout: 'bag' },
+    build({ featureCount, numClasses, embeddingDim, dropout }) {
+      const input = tf.input({ shape: [null], dtype: 'int32', name: 'tokens' });
+      let h = embeddingBag(input, featureCount + 1, embeddingDim);
       if (dropout > 0) h = tf.layers.dropout({ rate: dropout, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
       const logits = tf.layers.dense({ units: numClasses, name: 'logits' }).apply(h) as tf.SymbolicTensor;
       return { input, logits };
     },
   },
   'mean embedding of words, subwords and word bigrams → linear (fastText)',
+);
+textModels.register(
+  'cnn',
+  {
+    // The tail of pad ids is the widest window: see toSequence.
+    input: { layout: 'sequence', tail: Math.max(...CNN_WINDOWS) },
+    build({ vocabSize, numClasses, embeddingDim, dropout }) {
+      const input = tf.input({ shape: [null], dtype: 'int32', name: 'words' });
+      const x = tf.layers.embedding({ inputDim: vocabSize + 1, outputDim: embeddingDim, name: 'word_embedding' }).apply(input) as tf.SymbolicTensor;
+      const pooled = CNN_WINDOWS.map((k) => {
+        const c = tf.layers.conv1d({ filters: CNN_FILTERS, kernelSize: k, activation: 'relu', name: `conv_${k}` }).apply(x) as tf.SymbolicTensor;
+        return tf.layers.globalMaxPooling1d({ name: `max_over_time_${k}` }).apply(c) as tf.SymbolicTensor;
+      });
+      let h = tf.layers.concatenate({ name: 'features' }).apply(pooled) as tf.SymbolicTensor;
+      h = tf.layers.dropout({ rate: dropout > 0 ? dropout : 0.5, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
+      const logits = tf.layers.dense({ units: numClasses, name: 'logits' }).apply(h) as tf.SymbolicTensor;
+      return { input, logits };
+    },
+  },
+  `word embeddings → parallel 1-D convolutions (windows ${CNN_WINDOWS.join(', ')}, ${CNN_FILTERS} filters each) → max over time → dropout → linear (Kim 2014)`,
 );
 
 /** One text's prediction. */
@@ -112,12 +168,23 @@ export class TextClassifier implements RunModule {
   get metricThreshold(): number | undefined {
     return this.multiLabel ? this.threshold : undefined;
   }
-  /** Builds the network for the tokenizer's feature count (the data needs nothing more). */
-  setup(): void {
+  /** The backbone's input layout: how texts become a batch for this classifier. */
+  get input(): TextInput {
+    return this.loadedInput ?? textModels.get(this.options.backbone ?? 'fasttext').input;
+  }
+  /** A loaded network's own layout when it is the older dense one (a [features]-wide float input). */
+  private loadedInput?: TextInput;
+  /**
+   * Builds the network for the tokenizer (the data needs nothing more), and sets `data`'s splits, when given, to
+   * batch texts in this model's input layout.
+   */
+  setup(data?: DataModuleLike): void {
+    for (const split of [data?.train, data?.val, data?.test]) if (split instanceof TextSplit) split.input = this.input;
     if (this.net) return;
-    const { inputDim } = this;
     const o = this.options;
-    const { input, logits } = textModels.get(o.backbone ?? 'fasttext').build({ inputDim, numClasses: this.labels.length, embeddingDim: o.embeddingDim ?? 64, dropout: o.dropout ?? 0 });
+    const { input, logits } = textModels.get(o.backbone ?? 'fasttext').build({
+      featureCount: this.inputDim, vocabSize: this.tokenizer.vocab.length, numClasses: this.labels.length, embeddingDim: o.embeddingDim ?? 64, dropout: o.dropout ?? 0,
+    });
     const probs = tf.layers.activation({ activation: this.multiLabel ? 'sigmoid' : 'softmax', name: 'probs' }).apply(logits) as tf.SymbolicTensor;
     this.adopt(tf.model({ inputs: input, outputs: probs }));
   }
@@ -128,6 +195,8 @@ export class TextClassifier implements RunModule {
   adopt(net: tf.LayersModel): void {
     this.net?.dispose();
     this.net = net;
+    const shape = net.inputs[0].shape;
+    this.loadedInput = shape.length === 2 && shape[1] === this.inputDim && net.inputs[0].dtype === 'float32' ? { layout: 'dense' } : undefined;
     this.logitsNet = tf.model({ inputs: net.inputs, outputs: net.getLayer('logits').output as tf.SymbolicTensor });
   }
   network(): tf.LayersModel {
@@ -166,8 +235,9 @@ export class TextClassifier implements RunModule {
     const out: TextPrediction[] = [];
     for (let i = 0; i < texts.length; i += batch) {
       const chunk = texts.slice(i, i + batch);
-      const x = toDense(this.tokenizer, chunk.map((t) => encode(this.tokenizer, t)));
-      const probs = tf.tidy(() => this.network().predict(tf.tensor2d(x, [chunk.length, this.inputDim])) as tf.Tensor);
+      const x = inputTensor(this.input, this.tokenizer, chunk.map((t) => encode(this.tokenizer, t)));
+      const probs = tf.tidy(() => this.network().predict(x) as tf.Tensor);
+      x.dispose();
       const values = await probs.data();
       probs.dispose();
       chunk.forEach((text, r) => {
@@ -184,7 +254,7 @@ export class TextClassifier implements RunModule {
 
   /** flash.json's text fields (labels and how to rebuild the classifier around the saved network). */
   metadata(): Record<string, unknown> {
-    return { labels: this.labels, multi_label: this.multiLabel, threshold: this.threshold, input_dim: this.inputDim, tokenizer: TOKENIZER_FILE };
+    return { labels: this.labels, multi_label: this.multiLabel, threshold: this.threshold, input_dim: this.inputDim, input: this.input, tokenizer: TOKENIZER_FILE };
   }
 
   /** A run folder's classifier: its flash.json, tokenizer.json and model.json. */

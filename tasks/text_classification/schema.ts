@@ -43,10 +43,10 @@ export const TEXT_KEYS: { model: SchemaFor<TextModelRecipe>; data: SchemaFor<Tex
   model: {
     backbone: {
       type: 'string', default: 'fasttext', registry: 'text_models', aliases: ['backbone'],
-      description: 'the text model: fasttext = mean embedding of words, subwords and bigrams → linear',
+      description: 'the text model: fasttext = mean embedding of words, subwords and bigrams → linear; cnn = parallel 1-D convolutions over word embeddings, max over time (Kim 2014); see flash list text_models',
     },
     embedding_dim: { type: 'integer', default: 64, min: 1, aliases: ['embedding_dim'], description: 'size of the word/subword/bigram embeddings' },
-    dropout: { type: 'number', default: 0, min: 0, below: 1, aliases: ['dropout'], description: 'dropout on the mean embedding before the linear layer' },
+    dropout: { type: 'number', default: 0, min: 0, below: 1, aliases: ['dropout'], description: 'dropout before the linear layer (fasttext: on the mean embedding; cnn: on the pooled features, 0 = its default 0.5)' },
     multi_label,
     threshold,
   },

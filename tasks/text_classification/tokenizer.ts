@@ -10,8 +10,8 @@
  * - [V, V + S): character n-grams of each word, fastText's subwords (`<where>` → `<wh`, `whe`, …), hashed into
  *   S buckets, so unseen and misspelt words still share features with known ones;
  * - [V + S, V + S + B): consecutive word pairs, hashed into B buckets (fastText's `-wordNgrams 2`).
- * A text's features are counted and divided by their total: the model's first Dense layer over this vector is
- * exactly the mean of the features' embeddings (an embedding bag).
+ * The models read a text in one of two layouts (`toBag`, `toSequence`; `toDense` is the same bag as one wide
+ * normalised-count vector): the bag of all its features, or its words in order.
  */
 
 /** Everything that decides how text becomes features; saved in the run folder with the vocabulary. */
@@ -48,6 +48,10 @@ export interface TokenizerState {
 export interface EncodedText {
   ids: Int32Array;
   weights: Float32Array;
+  /** Every feature in text order, repeats kept: each word, its subwords, then the bigram it ends. */
+  tokens: Int32Array;
+  /** The words' vocabulary ids in order (0 = <unk>). */
+  sequence: Int32Array;
   /** Words after the cut at max_length. */
   words: number;
   /** True when the text had more than max_length words. */
@@ -174,9 +178,12 @@ export function encode(state: TokenizerState, text: string): EncodedText {
   const b = config.bigram_buckets;
   const { words: ws, truncated } = words(config, text);
   const counts = new Map<number, number>();
-  const add = (id: number) => counts.set(id, (counts.get(id) ?? 0) + 1);
+  const tokens: number[] = [];
+  const sequence = new Int32Array(ws.length);
+  const add = (id: number) => (counts.set(id, (counts.get(id) ?? 0) + 1), tokens.push(id));
   for (let i = 0; i < ws.length; i++) {
-    add(index.get(ws[i]) ?? 0);
+    sequence[i] = index.get(ws[i]) ?? 0;
+    add(sequence[i]);
     if (s > 0) for (const g of subwords(ws[i], config.subword_min, config.subword_max)) add(v + (fnv1a(g) % s));
     // A space cannot be inside a word, so 'a b' names the pair unambiguously.
     if (b > 0 && i > 0) add(v + s + (fnv1a(`${ws[i - 1]} ${ws[i]}`) % b));
@@ -185,7 +192,41 @@ export function encode(state: TokenizerState, text: string): EncodedText {
   let total = 0;
   for (const n of counts.values()) total += n;
   const weights = Float32Array.from(ids, (id) => counts.get(id)! / total);
-  return { ids, weights, words: ws.length, truncated };
+  return { ids, weights, tokens: Int32Array.from(tokens), sequence, words: ws.length, truncated };
+}
+
+/** Id 0 of the bag and sequence layouts: padding; every real id is shifted up by one. */
+export const PAD = 0;
+
+/** A batch in an id layout: row-major ids and their [rows, length] shape. */
+export interface IdBatch {
+  ids: Int32Array;
+  shape: [number, number];
+}
+
+function padded(rows: readonly Int32Array[], length: number): IdBatch {
+  const ids = new Int32Array(rows.length * length);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < r.length; j++) ids[i * length + j] = r[j] + 1;
+  });
+  return { ids, shape: [rows.length, length] };
+}
+
+/**
+ * The bag layout: each text's feature tokens (id + 1, repeats kept), padded with PAD to the longest in the batch.
+ * A model that averages the non-pad embeddings gets the same vector for a text whatever it is batched with.
+ */
+export function toBag(encoded: readonly EncodedText[]): IdBatch {
+  return padded(encoded.map((e) => e.tokens), Math.max(1, ...encoded.map((e) => e.tokens.length)));
+}
+
+/**
+ * The sequence layout: each text's word ids (id + 1) in order, padded with PAD to the longest in the batch plus
+ * `tail`. With `tail` ≥ a convolution's window, every text ends in at least one all-pad window, so a max over
+ * time sees the same values whatever the batch's length: predictions do not depend on what a text is batched with.
+ */
+export function toSequence(encoded: readonly EncodedText[], tail: number): IdBatch {
+  return padded(encoded.map((e) => e.sequence), Math.max(1, ...encoded.map((e) => e.sequence.length)) + tail);
 }
 
 /** Texts as a dense row-major [n × featureCount] Float32Array, the saved model's input. */

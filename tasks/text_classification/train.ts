@@ -69,15 +69,16 @@ function textHooks(): TrainRunHooks<TextRecipe, TextData, TextClassifier> {
         learningRate: fixedLearningRate(m.learning_rate),
         weightDecay: m.weight_decay,
       });
-      withSeededRandom(ctx.recipe.trainer.seed, () => clf.setup());
+      withSeededRandom(ctx.recipe.trainer.seed, () => clf.setup(data));
       if (!data.multiLabel) {
         clf.classWeights = classWeights(ctx.recipe.data.class_weights, data.train.classCounts());
         if (clf.classWeights) ctx.say(`class weights: inverse class frequency (largest train class > 3x the smallest; --data.class_weights none turns this off)`);
       }
-      // Saved beside model.json: predict, evaluate and a later export tokenize with exactly this.
-      await writeJsonAtomic(join(ctx.runDir, TOKENIZER_FILE), data.tokenizer);
       return clf;
     },
+    // Saved beside model.json once the run has started (not in buildModule: a start that fails after it would
+    // leave the file behind): predict, evaluate and a later export tokenize with exactly this.
+    writeRunFiles: (_clf, data, ctx) => writeJsonAtomic(join(ctx.runDir, TOKENIZER_FILE), data.tokenizer),
     monitor: () => ({ monitor: multi.monitor, mode: monitorDirection(multi.monitor, multi.monitorMode) }),
     metadata: (clf, _data, ctx) => ({ ...clf.metadata(), backbone: ctx.recipe.model.backbone, input_field: ctx.recipe.data.input_field, target_fields: ctx.recipe.data.target_fields }),
     load: (runDir) => TextClassifier.load(runDir),

@@ -29,3 +29,16 @@ test('unknownOptionMessage and wantsHelp', () => {
   assert.ok(wantsHelp(['a', '-h']));
   assert.ok(!wantsHelp(['--', '--help']));
 });
+
+test("parseFlags: a lone '-' after a string flag is its value (stdin), as with --flag=-", () => {
+  const t = new Map<string, FlagKind>([['csv', 'string'], ['model', 'string'], ['strict', 'boolean']]);
+  for (const argv of [['--csv', '-', '--model', 'r'], ['--csv=-', '--model', 'r'], ['--model', 'r', '--csv', '-']]) {
+    const p = parseFlags(argv, t);
+    assert.equal(p.values.get('csv'), '-', argv.join(' '));
+    assert.equal(p.values.get('model'), 'r');
+    assert.deepEqual(p.positionals, []);
+  }
+  // After `--` nothing is a flag; after a boolean flag '-' stays a word.
+  assert.deepEqual(parseFlags(['--', '--csv', '-'], t).positionals, ['--csv', '-']);
+  assert.deepEqual(parseFlags(['--strict', '-'], t).positionals, ['-']);
+});

@@ -88,17 +88,19 @@ describe('from_csv, predict and evaluate', () => {
     assert.deepEqual(json.map((p) => p.label), rows.map((r) => r.label));
   });
 
-  test('predict --keep_columns copies input columns; --csv=- reads one text per line from stdin', async () => {
+  test('predict --keep_columns copies input columns; --csv - (and --csv=-) reads one text per line from stdin', async () => {
     await writeCsv(join(dir, 'keep.csv'), [{ id: 'a1', text: 'goal match league' }, { id: 'b2', text: 'oven soup garlic' }], ['id', 'text']);
     ok(await flash(['predict', '--model', 'csv', '--csv', 'keep.csv', '--keep_columns', 'id', '--output', 'keep.out.csv']));
     const rows = parse(await readFile(join(dir, 'keep.out.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     assert.deepEqual(rows.map((r) => [r.id, r.label]), [['a1', 'sport'], ['b2', 'food']]);
     oneLineError(await flash(['predict', '--model', 'csv', '--csv', 'keep.csv', '--keep_columns', 'idd']), /^error: --keep_columns: no column 'idd' in 'keep\.csv' \(did you mean 'id'\?\)/);
     const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'flash.js');
-    const r = spawnSync(process.execPath, [bin, 'predict', '--model', 'csv', '--csv=-', '--output', 'stdin.json'], { cwd: dir, input: 'laptop wifi update\n\ngoal match\n', encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const preds = JSON.parse(await readFile(join(dir, 'stdin.json'), 'utf8')) as { text: string; label: string }[];
-    assert.deepEqual(preds.map((p) => [p.text, p.label]), [['laptop wifi update', 'tech'], ['goal match', 'sport']]);
+    for (const csvFlag of [['--csv=-'], ['--csv', '-']]) {
+      const r = spawnSync(process.execPath, [bin, 'predict', '--model', 'csv', ...csvFlag, '--output', 'stdin.json'], { cwd: dir, input: 'laptop wifi update\n\ngoal match\n', encoding: 'utf8' });
+      assert.equal(r.status, 0, `${csvFlag.join(' ')}: ${r.stderr}`);
+      const preds = JSON.parse(await readFile(join(dir, 'stdin.json'), 'utf8')) as { text: string; label: string }[];
+      assert.deepEqual(preds.map((p) => [p.text, p.label]), [['laptop wifi update', 'tech'], ['goal match', 'sport']], csvFlag.join(' '));
+    }
   });
 
   test("evaluate --csv reproduces the run's test metrics and prints the per-class table", async () => {
@@ -175,6 +177,12 @@ describe('bad input: one line naming the file, line or column; non-zero exit; no
     const strict = await flash(['text_classification', ...small, '--trainer.strict', 'true', '--trainer.output_dir', 'strict', 'from_csv', '--train_file', 'empty.csv']);
     oneLineError(strict, /'.*empty\.csv' line 20: empty text \(text\); --trainer\.strict is on/);
     assert.ok(!existsSync(join(dir, 'strict')));
+  });
+
+  test('a run that fails in its first epoch leaves no tokenizer.json (it goes with the first checkpoint)', async () => {
+    const r = await train(['--train_file', 'train.csv', '--val_file', 'val.csv', '--finetune.strategy', 'freeze'], 'failed_start');
+    oneLineError(r, /no backbone to freeze/);
+    assert.ok(!existsSync(join(dir, 'failed_start', 'tokenizer.json')));
   });
 
   test('a 10 MB single text is cut at max_length, and the run says so', async () => {

@@ -32,19 +32,24 @@ before(async () => {
 });
 after(() => removeDir(dir));
 
-test('the exported page tokenizes exactly as Node and predicts as flash predict', { timeout: 240_000 }, async (t) => {
-  const train = await runFlash(['text_classification', '--max_epochs', '3', '--output_dir', 'run', '--data.max_length', '64', '--data.subword_buckets', '512', '--data.bigram_buckets', '512', '--model.embedding_dim', '16', 'from_csv', '--train_file', 'train.csv', '--val_file', 'val.csv'], { cwd: dir });
+for (const backbone of ['fasttext', 'cnn'])
+test(`the exported page (${backbone}) tokenizes exactly as Node and predicts as flash predict`, { timeout: 240_000 }, async (t) => {
+  const run = `run_${backbone}`, web = `web_${backbone}`;
+  const train = await runFlash(['text_classification', '--max_epochs', '3', '--output_dir', run, '--model.backbone', backbone, '--data.max_length', '64', '--data.subword_buckets', '512', '--data.bigram_buckets', '512', '--model.embedding_dim', '16', 'from_csv', '--train_file', 'train.csv', '--val_file', 'val.csv'], { cwd: dir });
   assert.equal(train.code, 0, train.stderr);
-  const exp = await runFlash(['export', '--model', 'run', '--out', 'web'], { cwd: dir });
+  const exp = await runFlash(['export', '--model', run, '--out', web], { cwd: dir });
   assert.equal(exp.code, 0, exp.stderr);
-  const files = await readdir(join(dir, 'web'));
+  const files = await readdir(join(dir, web));
   for (const f of ['model.json', 'tokenizer.json', 'tokenizer.js', 'classifier.js', 'metadata.json', 'index.html', 'tf.min.js']) assert.ok(files.includes(f), f);
-  assert.doesNotMatch(await readFile(join(dir, 'web', 'tokenizer.js'), 'utf8'), /^import /m);
-  const pred = await runFlash(['predict', '--model', 'run', '--csv', 'tricky.csv', '--output', 'p.json'], { cwd: dir });
+  assert.doesNotMatch(await readFile(join(dir, web, 'tokenizer.js'), 'utf8'), /^import /m);
+  const pred = await runFlash(['predict', '--model', run, '--csv', 'tricky.csv', '--output', 'p.json'], { cwd: dir });
   assert.equal(pred.code, 0, pred.stderr);
   const expected = JSON.parse(await readFile(join(dir, 'p.json'), 'utf8')) as { label: string; probs: Record<string, number> }[];
-  const state = parseTokenizer(JSON.parse(await readFile(join(dir, 'run', 'tokenizer.json'), 'utf8')));
-  const nodeIds = TRICKY.map((text) => ({ ids: [...encode(state, text).ids], weights: [...encode(state, text).weights] }));
+  const state = parseTokenizer(JSON.parse(await readFile(join(dir, run, 'tokenizer.json'), 'utf8')));
+  const nodeIds = TRICKY.map((text) => {
+    const e = encode(state, text);
+    return { ids: [...e.ids], weights: [...e.weights], tokens: [...e.tokens], sequence: [...e.sequence] };
+  });
 
   if (!existsSync(CHROMIUM)) {
     t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the page was not opened`);
@@ -54,7 +59,7 @@ test('the exported page tokenizes exactly as Node and predicts as flash predict'
   const server: Server = createServer(async (req, res) => {
     const name = decodeURIComponent((req.url ?? '/').split('?')[0].slice(1)) || 'index.html';
     try {
-      const body = await readFile(join(dir, 'web', name));
+      const body = await readFile(join(dir, web, name));
       res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body);
     } catch {
       res.writeHead(404).end();
@@ -74,7 +79,7 @@ test('the exported page tokenizes exactly as Node and predicts as flash predict'
       const clf = await loadClassifier();
       const tokens = texts.map((text: string) => {
         const e = clf.tokenize(text);
-        return { ids: Array.from(e.ids as Int32Array), weights: Array.from(e.weights as Float32Array) };
+        return { ids: Array.from(e.ids as Int32Array), weights: Array.from(e.weights as Float32Array), tokens: Array.from(e.tokens as Int32Array), sequence: Array.from(e.sequence as Int32Array) };
       });
       return { tokens, probs: await clf.probabilities(texts), labels: clf.metadata.labels as string[] };
     }, TRICKY);

@@ -32,6 +32,25 @@ export function makeIdentityConfig(stock: KernelConfig | undefined): KernelConfi
   return { kernelName: 'Identity', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
+/**
+ * `Transpose` by an identity permutation (or over size-1 axes only, the data order unchanged) shares the buffer,
+ * as Identity does: gather's gradient transposes by the identity, a full copy of an Embedding's [tokens × dim]
+ * gradient every step. Other permutations go to the stock kernel.
+ */
+export function makeTransposeConfig(stock: KernelConfig | undefined): KernelConfig {
+  const kernelFunc = (args: Args<{ x: TensorInfo }>): TensorInfo => {
+    const backend = args.backend as WasmBackendLike;
+    const { x } = args.inputs;
+    const { perm } = args.attrs as { perm: number[] };
+    const moved = perm.filter((p) => x.shape[p] !== 1);
+    const inOrder = moved.every((p, i) => i === 0 || p > moved[i - 1]);
+    if (x.dtype === 'string' || x.dtype === 'complex64' || !inOrder) return defer(stock, args, 'Transpose');
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: perm.map((p) => x.shape[p]), dtype: x.dtype };
+  };
+  return { kernelName: 'Transpose', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
 export function makeSliceConfig(stock: KernelConfig | undefined): KernelConfig {
   const kernelFunc = (args: Args<{ x: TensorInfo }>): TensorInfo => {
     const backend = args.backend as WasmBackendLike;

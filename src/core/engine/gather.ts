@@ -1,12 +1,13 @@
 /**
  * `GatherV2` for the wasm backend, the forward pass of every Embedding layer. The stock kernel is slow on row
- * gathers: 37–83 ms for 6.4k rows of 64 floats out of a 16.6k-row table, against 2–9 ms for this one (the kernel
- * calls alone, 2026-12-04, 2-core EPYC, contended). Each slice is copied inside the backend heap; batchDims > 0
- * and other dtypes go to the stock kernel. An index outside [0, dim) is an error naming it, as with the stock one.
+ * gathers: 37–83 ms for 6.4k rows of 64 floats out of a 16.6k-row table, against 2–9 ms for a JS loop over the
+ * heap (the kernel calls alone, 2026-12-04, 2-core EPYC, contended); engine.c's gather_rows (one memory.copy per
+ * slice) is faster again at 100k rows. batchDims > 0 and other dtypes go to the stock kernel. An index outside
+ * [0, dim) is an error naming it, as with the stock one.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { heapMemory, ptr, sizeOf, type WasmBackendLike } from './native.js';
+import { engineFor, heapMemory, ptr, sizeOf, type WasmBackendLike } from './native.js';
 
 type Args = { inputs: { x: TensorInfo; indices: TensorInfo }; backend: unknown; attrs: NamedAttrMap };
 
@@ -31,17 +32,7 @@ export function makeGatherV2Config(stock: KernelConfig | undefined): KernelConfi
     for (let i = 0; i < n; i++) {
       if (!(idx[i] >= 0 && idx[i] < dim)) throw new Error(`GatherV2: the index value ${idx[i]} is not in [0, ${dim - 1}]`);
     }
-    // A bit copy: one 4-byte view of the whole heap serves float32 and int32 alike. A plain loop: copyWithin or
-    // a subarray per slice cost more than the copy itself for embedding-sized rows (measured 2.5× slower at 64).
-    const heap = new Int32Array(buffer);
-    const xs = ptr(backend, x) >>> 2, os = ptr(backend, out) >>> 2;
-    for (let o = 0; o < outer; o++) {
-      const so = xs + o * dim * inner, d0 = os + o * n * inner;
-      for (let i = 0; i < n; i++) {
-        const s = so + idx[i] * inner, d = d0 + i * inner;
-        for (let j = 0; j < inner; j++) heap[d + j] = heap[s + j];
-      }
-    }
+    engineFor(backend).gather_rows(ptr(backend, x), ptr(backend, indices), n, outer, dim, inner, ptr(backend, out));
     return out;
   };
   return { kernelName: 'GatherV2', backendName: 'wasm', setupFunc: stock?.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };

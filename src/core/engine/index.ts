@@ -21,7 +21,7 @@ import { makeGatherV2Config } from './gather.js';
 import { makeBatchMatMulConfig } from './batch_mat_mul.js';
 import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d_forward.js';
 import { makeMeanConfig, makeSumConfig } from './reductions.js';
-import { makeIdentityConfig, makeMaximumConfig, makeMinimumConfig, makeRowAddConfig, makeRowMultiplyConfig, makeRowSubConfig, makeSliceConfig } from './data_movement.js';
+import { makeIdentityConfig, makeTransposeConfig, makeMaximumConfig, makeMinimumConfig, makeRowAddConfig, makeRowMultiplyConfig, makeRowSubConfig, makeSliceConfig } from './data_movement.js';
 import { BROADCAST_ROWS, elementwiseKernelConfigs, makeElementwiseGradConfigs, MASK_GRAD, SQUARE_GRAD } from './elementwise_grads.js';
 import { withShapeChecks } from './validate.js';
 import { ADAM_UPDATE, adamUpdateConfig } from './adam_update.js';
@@ -53,6 +53,7 @@ const KERNEL_NAMES = [
   'Sum',
   'Mean',
   'Identity',
+  'Transpose',
   'Slice',
   'Minimum',
   'Maximum',
@@ -109,6 +110,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(makeSumConfig(tf.getKernel('Sum', BACKEND)));
   replaceKernel(makeMeanConfig(tf.getKernel('Mean', BACKEND)));
   replaceKernel(makeIdentityConfig(tf.getKernel('Identity', BACKEND)));
+  replaceKernel(makeTransposeConfig(tf.getKernel('Transpose', BACKEND)));
   replaceKernel(makeSliceConfig(tf.getKernel('Slice', BACKEND)));
   replaceKernel(makeMinimumConfig(tf.getKernel('Minimum', BACKEND)));
   replaceKernel(makeMaximumConfig(tf.getKernel('Maximum', BACKEND)));

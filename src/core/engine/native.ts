@@ -60,6 +60,9 @@ export interface EngineExports {
   max_scalar(x: number, n: number, s: number, out: number): void;
   adam_update(w: number, m: number, v: number, g: number, n: number, b1: number, c1: number, b2: number, c2: number,
     om1: number, om2: number, eps: number, nlr: number, wo: number, mo: number, vo: number): void;
+  gather_rows(x: number, idx: number, n: number, outer: number, dim: number, inner: number, out: number): void;
+  segment_sum_f32(x: number, ids: number, rows: number, inner: number, segments: number, out: number): void;
+  segment_sum_i32(x: number, ids: number, rows: number, inner: number, segments: number, out: number): void;
 }
 
 /** Floats of scratch `sgemm` needs (KC*NC + MC*KC + 32 in engine.c). */

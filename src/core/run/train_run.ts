@@ -201,8 +201,17 @@ async function runInFolder<R extends Recipe, D extends DataModuleLike, M extends
     if (!existsSync(join(runDir, 'flash.json'))) return;
     await writeRunMeta(runDir, meta(status, lastBest?.logs ?? {}, lastBest?.epoch ?? checkpoint.bestEpoch)).catch(() => undefined);
   };
+  let runFilesWritten = resumeState !== undefined;
   const callbacks: Callback[] = [
     { onEpochStart: () => void pendingPhaseLines.splice(0).forEach(say) },
+    // The task's own files go with the first checkpoint (before it, in this list), not at the start (TrainRunHooks).
+    {
+      onEpochEnd: async () => {
+        if (runFilesWritten) return;
+        runFilesWritten = true;
+        await hooks.writeRunFiles?.(module, data, ctx);
+      },
+    },
     new ProgressCallback({ bar: io.isTTY && !recipe.trainer.quiet && !io.env.NO_COLOR, write: say }),
     checkpoint,
   ];

@@ -36,6 +36,11 @@ export interface TrainRunHooks<R extends Recipe, D extends DataModuleLike, M ext
   buildData(ctx: RunContext<R>): Promise<D>;
   /** Builds the module for the data (the run seeds its weight init with trainer.seed). */
   buildModule(data: D, ctx: RunContext<R>): Promise<M>;
+  /**
+   * Files the task keeps beside the model (a tokenizer, say), written with the first checkpoint (the end of the
+   * first epoch, before model.json): a run that fails or stops before then leaves none of them behind.
+   */
+  writeRunFiles?(module: M, data: D, ctx: RunContext<R>): Promise<void>;
   /** True when the backbone's weights are already trained (the default strategy is then `freeze`). */
   backboneTrained?(module: M, ctx: RunContext<R>): boolean;
   /** The quantity the run monitors on its val split; default the recipe's `trainer.monitor`. */

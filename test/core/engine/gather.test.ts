@@ -46,3 +46,28 @@ describe('GatherV2 on wasm', () => {
     assertClose(got, want, 0, 'batchDims 1');
   });
 });
+
+describe('Transpose on wasm', () => {
+  it('equals cpu for identity, size-1-axis and real permutations (the first two share the buffer)', async () => {
+    let seed = 50;
+    const cases: [number[], number[]][] = [[[7, 5], [0, 1]], [[4, 1, 6], [1, 0, 2]], [[4, 1, 6], [0, 2, 1]], [[3, 4], [1, 0]], [[2, 3, 4], [2, 0, 1]], [[2, 1, 3, 1], [3, 0, 1, 2]]];
+    for (const [shape, perm] of cases)
+      for (const dtype of ['float32', 'int32'] as const) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const xs = dtype === 'float32' ? random(n, seed++) : Int32Array.from(random(n, seed++), (v) => Math.round(v * 100));
+        const run = () => tf.transpose(tf.tensor(xs, shape, dtype), perm);
+        const [got] = await on('wasm', run);
+        const [want] = await on('cpu', run);
+        assert.deepEqual(Array.from(got), Array.from(want), `[${shape}] perm [${perm}] ${dtype}`);
+        await tf.setBackend('wasm');
+        assert.deepEqual(tf.tidy(() => run().shape), shape.map((_, i) => shape[perm[i]]));
+      }
+    // A shared buffer outlives its source.
+    await tf.setBackend('wasm');
+    const src = tf.tensor2d([[1, 2, 3]]);
+    const t = tf.transpose(src, [0, 1]);
+    src.dispose();
+    assert.deepEqual(t.arraySync(), [[1, 2, 3]]);
+    t.dispose();
+  });
+});

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { imageClassification } from '../../../tasks/image_classification/index.js';
 import { textClassification } from '../../../tasks/text_classification/index.js';
-import { encode, featureCount, parseTokenizer, toDense } from '../../../tasks/text_classification/tokenizer.js';
+import { inputTensor, type TextInput } from '../../../tasks/text_classification/input.js';
+import { encode, parseTokenizer } from '../../../tasks/text_classification/tokenizer.js';
 import { conformance } from '../../helpers/conformance.js';
 import { topicTexts, writeCsv, writeTopicCsvs } from '../../helpers/texts.js';
 
@@ -25,7 +26,8 @@ conformance(
     async modelInputs(_dir, runDir) {
       // The tokenizer file of the run (plain JSON) and the pure tokenizer module: what a browser page would use.
       const state = parseTokenizer(JSON.parse(await readFile(join(runDir, 'tokenizer.json'), 'utf8')));
-      return tf.tensor2d(toDense(state, probes.map((t) => encode(state, t))), [probes.length, featureCount(state)]);
+      const { input } = JSON.parse(await readFile(join(runDir, 'flash.json'), 'utf8')) as { input: TextInput };
+      return inputTensor(input, state, probes.map((t) => encode(state, t)));
     },
   },
   [imageClassification],

@@ -10,7 +10,9 @@ import {
   fnv1a,
   parseTokenizer,
   subwords,
+  toBag,
   toDense,
+  toSequence,
   UNK,
   words,
   type TokenizerConfig,
@@ -107,6 +109,32 @@ test('features: words, subwords and bigrams in their ranges, weights summing to 
   e.ids.forEach((id, j) => assert.equal(dense[id], e.weights[j]));
   // No words: no features (the model sees a zero vector).
   assert.equal(encode(s, '   ').ids.length, 0);
+});
+
+test('tokens and sequence: every feature in text order with repeats (their counts are the weights), words in order', () => {
+  const s = fitTokenizer(CONFIG, ['good movie', 'bad movie']);
+  const e = encode(s, 'good good film');
+  const counts = new Map<number, number>();
+  for (const id of e.tokens) counts.set(id, (counts.get(id) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [...e.ids]);
+  e.ids.forEach((id, j) => assert.ok(Math.abs(counts.get(id)! / e.tokens.length - e.weights[j]) < 1e-7));
+  assert.deepEqual([...e.sequence], [s.vocab.indexOf('good'), s.vocab.indexOf('good'), 0]);
+  assert.equal(e.tokens[0], s.vocab.indexOf('good'), 'a word comes before its subwords');
+});
+
+test('toBag and toSequence: ids + 1, padded with 0 to the batch\'s longest (sequence: plus the tail)', () => {
+  const s = fitTokenizer(CONFIG, ['good movie', 'bad movie']);
+  const a = encode(s, 'good movie'), b = encode(s, 'bad');
+  const bag = toBag([a, b]);
+  assert.deepEqual(bag.shape, [2, a.tokens.length]);
+  assert.deepEqual([...bag.ids.subarray(0, a.tokens.length)], [...a.tokens].map((id) => id + 1));
+  assert.deepEqual([...bag.ids.subarray(a.tokens.length, a.tokens.length + b.tokens.length)], [...b.tokens].map((id) => id + 1));
+  assert.ok(bag.ids.subarray(a.tokens.length + b.tokens.length).every((id) => id === 0));
+  const seq = toSequence([a, b], 3);
+  assert.deepEqual(seq.shape, [2, 5]);
+  assert.deepEqual([...seq.ids], [a.sequence[0] + 1, a.sequence[1] + 1, 0, 0, 0, b.sequence[0] + 1, 0, 0, 0, 0]);
+  // An empty text still has a row (of padding).
+  assert.deepEqual(toBag([encode(s, '  ')]).shape, [1, 1]);
 });
 
 test('a saved tokenizer round-trips through JSON and gives identical ids; a foreign file is refused', () => {

@@ -671,3 +671,46 @@ void adam_update(const f32 *__restrict w, const f32 *__restrict m, const f32 *__
     vo[i] = vi;
   }
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Row gathers and segment sums (Embedding layers: GatherV2 forward, UnsortedSegmentSum its gradient). 4-byte
+ * elements moved as bits (gather) or summed as f32/i32 (segment sum); ids are checked by the caller (gather) or
+ * skipped when out of range (segment sum, TensorFlow's semantics).
+ * ---------------------------------------------------------------------------------------------- */
+EXPORT(gather_rows)
+void gather_rows(const int *__restrict x, const int *__restrict idx, int n, int outer, int dim, int inner,
+                 int *__restrict out) {
+  for (int o = 0; o < outer; o++) {
+    const int *xo = x + (long)o * dim * inner;
+    int *oo = out + (long)o * n * inner;
+    for (int i = 0; i < n; i++) __builtin_memcpy(oo + (long)i * inner, xo + (long)idx[i] * inner, (unsigned long)inner * 4);
+  }
+}
+
+EXPORT(segment_sum_f32)
+void segment_sum_f32(const f32 *__restrict x, const int *__restrict ids, int rows, int inner, int segments,
+                     f32 *__restrict out) {
+  for (long i = 0; i < (long)segments * inner; i++) out[i] = 0.0f;
+  for (int r = 0; r < rows; r++) {
+    int s = ids[r];
+    if (s < 0 || s >= segments) continue;
+    f32 *o = out + (long)s * inner;
+    const f32 *a = x + (long)r * inner;
+    int j = 0;
+    for (; j + 4 <= inner; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(o + j), wasm_v128_load(a + j)));
+    for (; j < inner; j++) o[j] += a[j];
+  }
+}
+
+EXPORT(segment_sum_i32)
+void segment_sum_i32(const int *__restrict x, const int *__restrict ids, int rows, int inner, int segments,
+                     int *__restrict out) {
+  for (long i = 0; i < (long)segments * inner; i++) out[i] = 0;
+  for (int r = 0; r < rows; r++) {
+    int s = ids[r];
+    if (s < 0 || s >= segments) continue;
+    int *o = out + (long)s * inner;
+    const int *a = x + (long)r * inner;
+    for (int j = 0; j < inner; j++) o[j] += a[j];
+  }
+}
