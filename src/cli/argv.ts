@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { FlashUserError } from '../core/errors.js';
 import { closest } from '../core/suggest.js';
 
 /** How a flag takes its value. */
@@ -31,6 +32,7 @@ export function parseFlags(tokens: readonly string[], table: ReadonlyMap<string,
   for (const [name, kind] of table) {
     options[name] = kind === 'array' ? { type: 'array', string: true } : { type: kind };
   }
+  checkBooleanValues(tokens, table);
   const argv = yargs(joinDashValues(tokens, table))
     .parserConfiguration({
       'dot-notation': false,
@@ -71,6 +73,17 @@ export function parseFlags(tokens: readonly string[], table: ReadonlyMap<string,
   }
   // A boolean flag followed by a word that is not true/false: yargs leaves the word as a positional.
   return { positionals, values, unknown };
+}
+
+/** `--flag=value` on a boolean flag must say true or false: yargs reads any other word (`=banana`, `=null`) as false. */
+function checkBooleanValues(tokens: readonly string[], table: ReadonlyMap<string, FlagKind>): void {
+  for (const t of tokens) {
+    if (t === '--') return;
+    const m = /^--?([^=]+)=(.*)$/s.exec(t);
+    if (m && table.get(m[1]) === 'boolean' && !/^(true|false)$/.test(m[2])) {
+      throw new FlashUserError(`--${m[1]} expects true or false, got '${m[2]}'`);
+    }
+  }
 }
 
 /**

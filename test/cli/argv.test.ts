@@ -42,3 +42,12 @@ test("parseFlags: a lone '-' after a string flag is its value (stdin), as with -
   assert.deepEqual(parseFlags(['--', '--csv', '-'], t).positionals, ['--csv', '-']);
   assert.deepEqual(parseFlags(['--strict', '-'], t).positionals, ['-']);
 });
+
+test('parseFlags: a boolean flag given =word must say true or false (yargs would read any other word as false)', () => {
+  assert.equal(parseFlags(['--quiet=true'], table).values.get('quiet'), true);
+  assert.equal(parseFlags(['--quiet=false'], table).values.get('quiet'), false);
+  for (const bad of ['banana', 'null', '1', '', 'TRUE']) {
+    assert.throws(() => parseFlags([`--quiet=${bad}`], table), { message: `--quiet expects true or false, got '${bad}'` });
+  }
+  assert.equal(parseFlags(['--', '--quiet=banana'], table).values.get('quiet'), undefined, 'after -- it is not a flag');
+});
