@@ -4,15 +4,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { join } from 'node:path';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, SHAPE_CLASSES } from '../helpers/images.js';
 import { runFlash } from '../helpers/flash_bin.js';
+import { skipWithoutChromium, withServedFolder } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let dir: string;
 const probes: string[] = [];
 
@@ -55,31 +52,12 @@ test('flash export writes a web folder whose page gives the same top-1 as flash 
   assert.equal(pred.code, 0, pred.stderr);
   const expected = (JSON.parse(await readFile(join(dir, 'p.json'), 'utf8')) as { label: string }[]).map((p) => p.label);
 
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the page was not opened`);
-    return;
-  }
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-  const server: Server = createServer(async (req, res) => {
-    const name = decodeURIComponent((req.url ?? '/').split('?')[0].slice(1)) || 'index.html';
-    try {
-      const body = await readFile(join(dir, 'web', name));
-      res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  let browser: Browser | undefined;
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+  if (skipWithoutChromium(t, 'the page was not opened')) return;
+  await withServedFolder(join(dir, 'web'), async (browser, base) => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/index.html`);
+    await page.goto(base + 'index.html');
     await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
     for (const [i, file] of probes.entries()) {
       await page.evaluate(() => delete document.body.dataset.top);
@@ -103,8 +81,5 @@ test('flash export writes a web folder whose page gives the same top-1 as flash 
       }
     }
     assert.deepEqual(errors, []);
-  } finally {
-    await browser?.close();
-    server.close();
-  }
+  });
 });

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { defaultRecipe } from '../../src/core/config/index.js';
 import { ImageClassifier } from '../../tasks/image_classification/model.js';
 import { predictFiles } from '../../tasks/image_classification/predict.js';
@@ -18,8 +18,8 @@ import { trainImageClassifier } from '../../tasks/image_classification/train.js'
 import { runFlash, type FlashRun } from '../helpers/flash_bin.js';
 import { drawShape, makeShapeDataset, makeTempDir, removeDir, SHAPE_CLASSES } from '../helpers/images.js';
 import { defaultImageRecipe } from '../../tasks/image_classification/schema.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 const SKIP = `headless Chromium not found at ${CHROMIUM}: install it with 'apt-get install -y chromium' to run the serve page test`;
 
@@ -49,10 +49,7 @@ before(async () => {
   const model = await ImageClassifier.load(runDir);
   (await predictFiles(model, probes.map((p) => p.file))).forEach((p, i) => (probes[i].label = p.label));
   model.network().dispose();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

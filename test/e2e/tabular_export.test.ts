@@ -6,18 +6,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { join } from 'node:path';
 import { transform, type Preprocessing } from '../../tasks/tabular/preprocess.js';
 import { readTable } from '../../tasks/tabular/table.js';
 import { makeTempDir, removeDir } from '../helpers/images.js';
 import { runFlash } from '../helpers/flash_bin.js';
 import { toyRows } from '../tasks/tabular/fixtures.js';
+import { skipWithoutChromium, withServedFolder } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Predict rows as objects: an unseen colour, a missing number, an unreadable date, a number as a string. */
 const PROBES: Record<string, string | number | null>[] = [
   { x1: 1.5, x2: 0.1, color: 'purple', day: '2024-05-04', amount: 12 },
@@ -57,29 +54,13 @@ test('the exported pages encode as Node and predict as flash predict (classifica
     expected[run] = { preds: JSON.parse(await readFile(join(dir, `${run}-preds.json`), 'utf8')), x: Array.from(transform(meta.preprocessing, readTable(join(dir, 'probes.csv'))).x) };
   }
 
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the pages were not opened`);
-    return;
-  }
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-  const server: Server = createServer(async (req, res) => {
-    const name = decodeURIComponent((req.url ?? '/').split('?')[0].slice(1));
-    try {
-      const body = await readFile(join(dir, name));
-      res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  let browser: Browser | undefined;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  if (skipWithoutChromium(t, 'the pages were not opened')) return;
+  await withServedFolder(dir, async (browser, base) => {
     for (const run of ['cls', 'reg']) {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/web-${run}/index.html`);
+      await page.goto(`${base}web-${run}/index.html`);
       await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
       const got = await page.evaluate(async (probes) => {
         const { loadPredictor } = await import('./predictor.js' as string);
@@ -100,8 +81,5 @@ test('the exported pages encode as Node and predict as flash predict (classifica
       assert.deepEqual(errors, []);
       await page.close();
     }
-  } finally {
-    await browser?.close();
-    server.close();
-  }
+  });
 });

@@ -5,17 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { readFile, readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { join } from 'node:path';
 import { encode, parseTokenizer } from '../../tasks/text_classification/tokenizer.js';
 import { makeTempDir, removeDir } from '../helpers/images.js';
 import { runFlash } from '../helpers/flash_bin.js';
 import { writeCsv, writeTopicCsvs } from '../helpers/texts.js';
+import { skipWithoutChromium, withServedFolder } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TRICKY = [
   'the football match 😍👍🏽 goal 👨‍👩‍👧!',
   '東京はsunny today, 今日はいい天気',
@@ -51,28 +48,12 @@ test(`the exported page (${backbone}) tokenizes exactly as Node and predicts as 
     return { ids: [...e.ids], weights: [...e.weights], tokens: [...e.tokens], sequence: [...e.sequence] };
   });
 
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the page was not opened`);
-    return;
-  }
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-  const server: Server = createServer(async (req, res) => {
-    const name = decodeURIComponent((req.url ?? '/').split('?')[0].slice(1)) || 'index.html';
-    try {
-      const body = await readFile(join(dir, web, name));
-      res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  let browser: Browser | undefined;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  if (skipWithoutChromium(t, 'the page was not opened')) return;
+  await withServedFolder(join(dir, web), async (browser, base) => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/index.html`);
+    await page.goto(base + 'index.html');
     await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
     const inBrowser = await page.evaluate(async (texts) => {
       const { loadClassifier } = await import('./classifier.js' as string);
@@ -91,8 +72,5 @@ test(`the exported page (${backbone}) tokenizes exactly as Node and predicts as 
     await page.waitForSelector('body[data-top]', { timeout: 30_000 });
     assert.equal(await page.evaluate(() => document.body.dataset.top), expected[0].label);
     assert.deepEqual(errors, []);
-  } finally {
-    await browser?.close();
-    server.close();
-  }
+  });
 });
