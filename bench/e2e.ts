@@ -1,7 +1,7 @@
 /**
  * End to end, as a user runs it: `flash image_classification --from_folders D/train` then `flash evaluate` on
  * D/test, against bench/lightning_e2e.py (Lightning 2.x, the same recipe) on the same folders, one after the
- * other, interleaved over --reps. The data: Fashion-MNIST (Debian's dataset-fashion-mnist) written as class
+ * other, interleaved over --reps (rep r runs seed 42 + r on both sides). The data: Fashion-MNIST (Debian's dataset-fashion-mnist) written as class
  * folders of mixed PNG / JPEG / WebP files (cycling by index), --per-class train and --test-per-class test images.
  *
  *   node dist/bench/e2e.js [--per-class 1000] [--test-per-class 200] [--epochs 3] [--reps 1] [--threads 2]
@@ -125,12 +125,14 @@ async function main(): Promise<void> {
   const lightningPy = path.join(root, 'bench', 'lightning_e2e.py');
   try {
     for (let rep = 0; rep < reps; rep++) {
+      // Each rep is another seed, the same for both (weight init, split, shuffling): accuracy parity over seeds.
+      const seed = 42 + rep;
       const runDir = path.join(work, `flash-${rep}`);
       const metrics = path.join(work, `flash-${rep}-metrics.json`);
       const flashOnce = () => {
         const train = timed(process.execPath, [flashBin, 'image_classification', '--from_folders', path.join(data, 'train'),
           '--backbone', workload, '--image_size', String(w.size), '--channels', String(w.channels), '--max_epochs', String(epochs), '--threads', String(threads),
-          '--output_dir', runDir, '--quiet', 'true']);
+          '--output_dir', runDir, '--quiet', 'true', '--trainer.seed', String(seed)]);
         check(train, 'flash image_classification');
         const evaluate = timed(process.execPath, [flashBin, 'evaluate', '--model', runDir, '--folder', path.join(data, 'test'), '--output', metrics]);
         check(evaluate, 'flash evaluate');
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
       const lightningOnce = () => {
         if (skipped) return undefined;
         const r = timed(py, [lightningPy, '--train', path.join(data, 'train'), '--test', path.join(data, 'test'), '--size', String(w.size),
-          '--channels', String(w.channels), '--network', workload, '--epochs', String(epochs), '--threads', String(lightningThreads), '--out', path.join(work, `lightning-${rep}`)]);
+          '--channels', String(w.channels), '--network', workload, '--epochs', String(epochs), '--threads', String(lightningThreads), '--seed', String(seed), '--out', path.join(work, `lightning-${rep}`)]);
         check(r, 'lightning_e2e.py');
         const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { test_accuracy: number; torch: string; lightning: string };
         return { wall: r.wall, rss: r.rssMiB, other: r.other, acc: out.test_accuracy, versions: `torch ${out.torch}, lightning ${out.lightning}` };
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
       if (rep % 2 === 0) { f = flashOnce(); l = lightningOnce(); } else { l = lightningOnce(); f = flashOnce(); }
       console.log(JSON.stringify({
         bench: 'e2e', workload: `Fashion-MNIST mixed PNG/JPEG/WebP folders, ${classes} classes x ${perClass} (+${testPerClass} test), ${workload} ${w.size} px, ${epochs} epochs`,
-        rep, threads, lightning_threads: lightningThreads,
+        rep, seed, threads, lightning_threads: lightningThreads,
         flash_wall_s: +f.wall.toFixed(1), flash_train_s: +f.train.toFixed(1), flash_evaluate_s: +f.evaluate.toFixed(1),
         lightning_wall_s: l ? +l.wall.toFixed(1) : null, ratio: l ? +(f.wall / l.wall).toFixed(2) : null,
         flash_test_accuracy: f.acc, lightning_test_accuracy: l?.acc ?? null,
