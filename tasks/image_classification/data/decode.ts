@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
@@ -412,7 +411,7 @@ function convertChannels(pixels: Uint8Array, from: number, to: Channels, n: numb
 export async function imageChannels(src: string | Buffer): Promise<number | undefined> {
   // Gray or colour PNG, JPEG and lossy WebP headers say it outright (as sharp's metadata does); else ask sharp.
   try {
-    const known = sniff(typeof src === 'string' ? await readHead(src, 65536) : src)?.channels;
+    const known = sniff(typeof src === 'string' ? readHead(src, 65536) : src)?.channels;
     if (known !== undefined) return known;
   } catch {
     // (unreadable: sharp reports it below)
@@ -427,13 +426,13 @@ export async function imageChannels(src: string | Buffer): Promise<number | unde
 }
 
 /** The first `bytes` of a file (all of a smaller one). */
-async function readHead(file: string, bytes: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
+function readHead(file: string, bytes: number): Buffer {
+  // Synchronous, as decodeImage reads: for a header the async calls' thread-pool round trips are the whole cost.
+  const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead);
+    const buf = Buffer.allocUnsafe(bytes);
+    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
