@@ -5,6 +5,7 @@ import {
   type ClassificationDataRecipe,
   type ClassificationModelRecipe,
 } from '../classification/schema.js';
+import type { TokenizerConfig } from './tokenizer.js';
 
 /** text_classification's own model keys. */
 export interface TextModelRecipe extends ClassificationModelRecipe {
@@ -13,8 +14,8 @@ export interface TextModelRecipe extends ClassificationModelRecipe {
   dropout: number;
 }
 
-/** text_classification's data keys: its builders' and its tokenizer's. */
-export interface TextDataRecipe extends ClassificationDataRecipe {
+/** text_classification's data keys: its builders' and its tokenizer's (TokenizerConfig's fields, `tokenizer` naming the splitter). */
+export interface TextDataRecipe extends ClassificationDataRecipe, Omit<TokenizerConfig, 'splitter'> {
   train_file: string | null;
   val_file: string | null;
   test_file: string | null;
@@ -24,15 +25,6 @@ export interface TextDataRecipe extends ClassificationDataRecipe {
   input_field: string;
   target_fields: string[];
   tokenizer: string;
-  normalize: 'nfkc' | 'none';
-  lowercase: boolean;
-  max_length: number;
-  subword_min: number;
-  subword_max: number;
-  subword_buckets: number;
-  bigram_buckets: number;
-  most_common: number;
-  min_count: number;
 }
 
 export type TextRecipe = RecipeOf<TextModelRecipe, TextDataRecipe>;
