@@ -5,18 +5,17 @@
  * metadata.json, tf.min.js (the TensorFlow.js that trained it, no CDN) and index.html (a form, one field per
  * input column). Written to a temp folder, then renamed over `out`.
  */
-import { copyFile, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlashUserError } from '../../src/core/errors.js';
-import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
+import { writeWebExport } from '../../src/core/io/web_export.js';
 import { readRunMeta } from '../../src/core/run/run_folder.js';
 import type { RunCommandArgs } from '../types.js';
 import { checkPreprocessing } from './preprocess.js';
 import type { TabularMeta } from './run.js';
 
-const require = createRequire(import.meta.url);
 
 export interface TabularExportArgs extends RunCommandArgs {
   model: string;
@@ -45,39 +44,26 @@ export async function exportCommand(args: TabularExportArgs): Promise<string> {
   const runDir = resolve(io.cwd, args.model);
   const meta = await readRunMeta<TabularMeta>(runDir);
   const preprocessing = checkPreprocessing(meta.preprocessing, args.model);
-  const out = resolve(io.cwd, args.out);
-  if (out === runDir) throw new FlashUserError(`--out '${args.out}' is the run folder itself; choose another folder`);
-  const modelJsonText = await readFile(join(runDir, 'model.json'), 'utf8').catch(() => {
-    throw new FlashUserError(`no model.json in '${args.model}'`);
-  });
   const source = encodeModule();
   if (source.endsWith('.ts')) throw new FlashUserError('flash export of a tabular run needs the compiled package (dist/); run it with the built flash');
-  const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
   const classification = meta.task === 'tabular_classification';
-  await writeFolderAtomic(
-    out,
-    async (tmp) => {
-      await writeFileAtomic(join(tmp, 'model.json'), modelJsonText);
-      for (const group of modelJson.weightsManifest) for (const p of group.paths) await copyFile(join(runDir, p), join(tmp, p));
-      await writeJsonAtomic(join(tmp, 'preprocessing.json'), preprocessing);
-      // The source map comment would point at a file the folder does not have.
-      await writeFileAtomic(join(tmp, 'encode.js'), (await readFile(source, 'utf8')).replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'));
-      await writeJsonAtomic(join(tmp, 'metadata.json'), {
-        task: meta.task,
-        target: meta.target,
-        ...(classification ? { labels: meta.labels } : {}),
-        columns: inputColumns(meta),
-        input: 'encode.js turns {column: value} objects into preprocessing.width-wide vectors with preprocessing.json (encodeRows); model.json takes [n, width]',
-        output: classification ? 'class probabilities in label order' : `the prediction of '${meta.target}', in its units`,
-        metrics: meta.metrics,
-        versions: meta.versions,
-      });
-      await copyFile(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(tmp, 'tf.min.js'));
-      await writeFileAtomic(join(tmp, 'predictor.js'), PREDICTOR_MODULE);
-      await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
-    },
-    'write export folder',
-  );
+  const out = await writeWebExport({ model: args.model, out: args.out, cwd: io.cwd }, async (tmp) => {
+    await writeJsonAtomic(join(tmp, 'preprocessing.json'), preprocessing);
+    // The source map comment would point at a file the folder does not have.
+    await writeFileAtomic(join(tmp, 'encode.js'), (await readFile(source, 'utf8')).replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'));
+    await writeJsonAtomic(join(tmp, 'metadata.json'), {
+      task: meta.task,
+      target: meta.target,
+      ...(classification ? { labels: meta.labels } : {}),
+      columns: inputColumns(meta),
+      input: 'encode.js turns {column: value} objects into preprocessing.width-wide vectors with preprocessing.json (encodeRows); model.json takes [n, width]',
+      output: classification ? 'class probabilities in label order' : `the prediction of '${meta.target}', in its units`,
+      metrics: meta.metrics,
+      versions: meta.versions,
+    });
+    await writeFileAtomic(join(tmp, 'predictor.js'), PREDICTOR_MODULE);
+    await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
+  });
   const where = relative(io.cwd, out) || '.';
   io.out(`exported ${meta.task} model of '${meta.target}' to ${where}/ (model.json, preprocessing.json, encode.js, predictor.js, metadata.json, index.html, tf.min.js)\n`);
   io.out(`serve that folder over HTTP and open index.html, or: import { loadPredictor } from './${where}/predictor.js'\n`);

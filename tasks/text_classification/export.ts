@@ -5,17 +5,16 @@
  * index.html. Written to a temp folder, then renamed over `out`.
  */
 import { copyFile, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlashUserError } from '../../src/core/errors.js';
-import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../src/core/io/atomic.js';
+import { writeWebExport } from '../../src/core/io/web_export.js';
 import { readRunMeta } from '../../src/core/run/run_folder.js';
 import type { TextExportArgs } from './cli.js';
 import { readTokenizer, TOKENIZER_FILE } from './model.js';
 import type { TextInput } from './input.js';
 
-const require = createRequire(import.meta.url);
 
 /** The compiled tokenizer module beside this one (dist/tasks/text_classification/tokenizer.js). */
 function tokenizerModule(): string {
@@ -28,40 +27,27 @@ export async function exportCommand(args: TextExportArgs): Promise<string> {
   const runDir = resolve(io.cwd, args.model);
   const meta = await readRunMeta<Awaited<ReturnType<typeof readRunMeta>> & { labels: string[]; multi_label: boolean; threshold: number; input?: TextInput }>(runDir);
   await readTokenizer(runDir);
-  const out = resolve(io.cwd, args.out);
-  if (out === runDir) throw new FlashUserError(`--out '${args.out}' is the run folder itself; choose another folder`);
-  const modelJsonText = await readFile(join(runDir, 'model.json'), 'utf8').catch(() => {
-    throw new FlashUserError(`no model.json in '${args.model}'`);
-  });
   const source = tokenizerModule();
   if (source.endsWith('.ts')) throw new FlashUserError('flash export of a text run needs the compiled package (dist/); run it with the built flash');
-  const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
-  await writeFolderAtomic(
-    out,
-    async (tmp) => {
-      await writeFileAtomic(join(tmp, 'model.json'), modelJsonText);
-      for (const group of modelJson.weightsManifest) for (const p of group.paths) await copyFile(join(runDir, p), join(tmp, p));
-      await copyFile(join(runDir, TOKENIZER_FILE), join(tmp, TOKENIZER_FILE));
-      // The source map comment would point at a file the folder does not have.
-      await writeFileAtomic(join(tmp, 'tokenizer.js'), (await readFile(source, 'utf8')).replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'));
-      await writeJsonAtomic(join(tmp, 'metadata.json'), {
-        task: meta.task,
-        labels: meta.labels,
-        multi_label: meta.multi_label,
-        ...(meta.multi_label ? { threshold: meta.threshold } : {}),
-        // Runs from before the input layouts read the dense vector.
-        layout: meta.input ?? { layout: 'dense' },
-        input: 'tokenizer.js encodes a text with tokenizer.json (encode), then lays a batch out as `layout` says: bag = toBag, sequence = toSequence(encoded, tail) (int32 [n, length]), dense = toDense ([n, featureCount])',
-        output: meta.multi_label ? 'one sigmoid probability per label, in label order' : 'class probabilities in label order',
-        metrics: meta.metrics,
-        versions: meta.versions,
-      });
-      await copyFile(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(tmp, 'tf.min.js'));
-      await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
-      await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
-    },
-    'write export folder',
-  );
+  const out = await writeWebExport({ model: args.model, out: args.out, cwd: io.cwd }, async (tmp) => {
+    await copyFile(join(runDir, TOKENIZER_FILE), join(tmp, TOKENIZER_FILE));
+    // The source map comment would point at a file the folder does not have.
+    await writeFileAtomic(join(tmp, 'tokenizer.js'), (await readFile(source, 'utf8')).replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'));
+    await writeJsonAtomic(join(tmp, 'metadata.json'), {
+      task: meta.task,
+      labels: meta.labels,
+      multi_label: meta.multi_label,
+      ...(meta.multi_label ? { threshold: meta.threshold } : {}),
+      // Runs from before the input layouts read the dense vector.
+      layout: meta.input ?? { layout: 'dense' },
+      input: 'tokenizer.js encodes a text with tokenizer.json (encode), then lays a batch out as `layout` says: bag = toBag, sequence = toSequence(encoded, tail) (int32 [n, length]), dense = toDense ([n, featureCount])',
+      output: meta.multi_label ? 'one sigmoid probability per label, in label order' : 'class probabilities in label order',
+      metrics: meta.metrics,
+      versions: meta.versions,
+    });
+    await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
+    await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
+  });
   const where = relative(io.cwd, out) || '.';
   io.out(`exported ${meta.labels.length}-class text model to ${where}/ (model.json, tokenizer.json, tokenizer.js, classifier.js, metadata.json, index.html, tf.min.js)\n`);
   io.out(`serve that folder over HTTP and open index.html, or: import { loadClassifier } from './${where}/classifier.js'\n`);

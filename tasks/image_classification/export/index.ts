@@ -1,10 +1,7 @@
-import { copyFile, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import type { TaskIO as CliIO } from '../../../src/core/task_io.js';
-import { FlashUserError } from '../../../src/core/errors.js';
-import { writeFileAtomic, writeFolderAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
-import { verifyLayersModelFiles } from '../../../src/core/io/layers_model.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../../src/core/io/atomic.js';
+import { writeWebExport } from '../../../src/core/io/web_export.js';
 import { shownPath } from '../../../src/core/hints.js';
 import { readFlashJson } from '../model.js';
 import { CLASSIFIER_MODULE, INDEX_HTML } from './web_files.js';
@@ -18,7 +15,6 @@ export interface ExportArgs {
   io: CliIO;
 }
 
-const require = createRequire(import.meta.url);
 
 /**
  * `flash export`: a folder a web developer drops into a page — model.json + weights, metadata.json (labels, input
@@ -29,40 +25,25 @@ export async function exportCommand(args: ExportArgs): Promise<string> {
   const { io } = args;
   const runDir = resolve(io.cwd, args.model);
   const meta = await readFlashJson(runDir);
-  const out = resolve(io.cwd, args.out);
-  if (out === runDir) throw new FlashUserError(`--out '${args.out}' is the run folder itself; choose another folder`);
-  const modelJsonText = await readFile(join(runDir, 'model.json'), 'utf8').catch(() => {
-    throw new FlashUserError(`no model.json in '${args.model}'`);
+  const out = await writeWebExport({ model: args.model, out: args.out, cwd: io.cwd }, async (tmp) => {
+    await writeJsonAtomic(join(tmp, 'metadata.json'), {
+      task: meta.task,
+      labels: meta.labels,
+      multi_label: meta.multi_label ?? false,
+      ...(meta.multi_label ? { threshold: meta.threshold ?? DEFAULT_THRESHOLD } : {}),
+      input: meta.input,
+      preprocessing:
+        'flatten transparency onto white, resize to input.width × input.height (squash, no crop), ' +
+        (meta.input.channels === 1 ? 'grayscale' : 'RGB') +
+        ', raw 0–255 pixels as float32 NHWC; scaling and normalisation are layers inside the model; output = ' +
+        (meta.multi_label ? 'one independent (sigmoid) probability per label, in label order; a label is predicted at probability >= threshold' : 'class probabilities in label order'),
+      backbone: meta.backbone,
+      metrics: meta.metrics,
+      versions: meta.versions,
+    });
+    await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
+    await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
   });
-  // A damaged model.json or weights file would be copied into a page that then predicts garbage: refuse it here.
-  await verifyLayersModelFiles(runDir);
-  const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[] }[] };
-  await writeFolderAtomic(
-    out,
-    async (tmp) => {
-      await writeFileAtomic(join(tmp, 'model.json'), modelJsonText);
-      for (const group of modelJson.weightsManifest) for (const p of group.paths) await copyFile(join(runDir, p), join(tmp, p));
-      await writeJsonAtomic(join(tmp, 'metadata.json'), {
-        task: meta.task,
-        labels: meta.labels,
-        multi_label: meta.multi_label ?? false,
-        ...(meta.multi_label ? { threshold: meta.threshold ?? DEFAULT_THRESHOLD } : {}),
-        input: meta.input,
-        preprocessing:
-          'flatten transparency onto white, resize to input.width × input.height (squash, no crop), ' +
-          (meta.input.channels === 1 ? 'grayscale' : 'RGB') +
-          ', raw 0–255 pixels as float32 NHWC; scaling and normalisation are layers inside the model; output = ' +
-          (meta.multi_label ? 'one independent (sigmoid) probability per label, in label order; a label is predicted at probability >= threshold' : 'class probabilities in label order'),
-        backbone: meta.backbone,
-        metrics: meta.metrics,
-        versions: meta.versions,
-      });
-      await copyFile(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(tmp, 'tf.min.js'));
-      await writeFileAtomic(join(tmp, 'classifier.js'), CLASSIFIER_MODULE);
-      await writeFileAtomic(join(tmp, 'index.html'), INDEX_HTML);
-    },
-    'write export folder',
-  );
   // The folder as the user gave it; the import is relative to a page beside the folder (a path from the cwd,
   // such as './../web/classifier.js', means nothing to a browser).
   const where = shownPath({ path: out, given: args.out }, io.cwd).replace(/\/+$/, '');
